@@ -1,0 +1,41 @@
+/* err.c — error names and located error records. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const char *const names[] = {
+#define X(n, s) s,
+  PA_ERR_MAP(X)
+#undef X
+};
+
+const char *pa_strerror(pa_rc rc)
+{
+  if ((unsigned)rc >= PA_RC_COUNT)
+    return "unknown error";
+  return names[rc];
+}
+
+void pa_err_clear(struct pa_err *e)
+{
+  e->input = NULL;
+  e->offset = UINT64_MAX;
+  e->item = 0;
+  e->msg[0] = '\0';
+}
+
+pa_rc pa_err_set(struct pa_err *e, pa_rc rc, uint64_t offset, uint64_t item,
+                 const char *fmt, ...)
+{
+  va_list ap;
+
+  if (!e)
+    return rc;
+  e->offset = offset;
+  e->item = item;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  return rc;
+}

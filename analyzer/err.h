@@ -1,0 +1,46 @@
+/* err.h — the one error enum of pacsaudit and the located error record.
+ *
+ * Every stage returns pa_rc; where an error comes from input, a struct pa_err
+ * says where (input name, byte offset, line) so the CLI can print one line and
+ * ingest can quarantine the bytes. */
+#ifndef PA_ERR_H
+#define PA_ERR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PA_ERR_MAP(X)                   \
+  X(OK,        "success")               \
+  X(NOMEM,     "out of memory")         \
+  X(IO,        "I/O error")             \
+  X(NEED_MORE, "incomplete input")      \
+  X(MALFORMED, "malformed input")       \
+  X(LIMIT,     "input exceeds a limit") \
+  X(RULE,      "invalid rule")          \
+  X(DB,        "database error")        \
+  X(USAGE,     "usage error")
+
+typedef enum {
+#define X(n, s) PA_##n,
+  PA_ERR_MAP(X)
+#undef X
+  PA_RC_COUNT
+} pa_rc;
+
+/* Static string for rc; never NULL. */
+const char *pa_strerror(pa_rc rc);
+
+/* Where an error happened. msg is a fixed buffer, always NUL-terminated. */
+struct pa_err {
+  const char *input; /* borrowed: file name or source label, may be NULL */
+  uint64_t offset;   /* byte offset in input, UINT64_MAX when unknown */
+  uint64_t item;     /* packet / line / message number (1-based), 0 when unknown */
+  char msg[256];
+};
+
+void pa_err_clear(struct pa_err *e);
+/* Formats msg (printf style) and records offset and item; returns rc. */
+pa_rc pa_err_set(struct pa_err *e, pa_rc rc, uint64_t offset, uint64_t item,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,35 @@
+/* limits.h — every cap on untrusted input, in one place.
+ *
+ * Announced lengths and counts are checked against these before anything is
+ * read or allocated. Going past one is PA_LIMIT (or a recorded anomaly). */
+#ifndef PA_LIMITS_H
+#define PA_LIMITS_H
+
+/* TCP reassembly */
+#define PA_MAX_FLOWS          16384        /* live TCP flows tracked at once */
+#define PA_REASM_OOO_MAX      (256 * 1024) /* out-of-order bytes held per direction */
+#define PA_REASM_OOO_SEGS     256          /* out-of-order segments held per direction */
+#define PA_FLOW_IDLE_US       (300LL * 1000000) /* evict a flow idle this long */
+#define PA_SNIFF_MAX          4096         /* bytes looked at to recognise a protocol */
+
+/* DICOM Upper Layer (PS3.8) */
+#define PA_MAX_PDU_LEN        (16u * 1024 * 1024) /* announced PDU length cap */
+#define PA_MAX_CTRL_PDU_LEN   (1024u * 1024)      /* A-ASSOCIATE etc., buffered whole */
+#define PA_MAX_ITEMS_PER_PDU  1024
+#define PA_MAX_PCTX           128          /* presentation contexts per association */
+#define PA_MAX_TS_PER_PCTX    32           /* transfer syntaxes per presentation context */
+#define PA_MAX_UID_LEN        64
+#define PA_MAX_USER_ID_LEN    1024         /* user identity primary field kept (types 1, 2) */
+#define PA_MAX_TOKEN_LEN      (64u * 1024) /* user identity token parsed (types 3..5) */
+#define PA_MAX_CMD_LEN        (64u * 1024) /* DIMSE command set */
+#define PA_MAX_IDENT_LEN      (1024u * 1024) /* C-FIND/MOVE/GET identifier */
+#define PA_MAX_STORE_HEAD     (64u * 1024) /* leading C-STORE dataset bytes examined */
+#define PA_MAX_PENDING_DIMSE  1024         /* requests awaiting a response per association */
+#define PA_MAX_DS_DEPTH       8            /* nested sequences in an identifier */
+#define PA_MAX_QUERY_JSON     (64u * 1024)
+
+/* Store */
+#define PA_STORE_BATCH_ROWS   100000       /* rows per bulk-ingest commit */
+#define PA_STORE_BATCH_US     (1000000LL)  /* or this long, whichever first */
+
+#endif

@@ -1,0 +1,546 @@
+/* store.c — the SQLite store (see store.h). */
+#include "store.h"
+#include "store_schema.h"
+#include "limits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+  ST_ASSOC_INS,
+  ST_ASSOC_UPD,
+  ST_PCTX,
+  ST_DIMSE,
+  ST_EVENT,
+  ST_STATE_GET,
+  ST_STATE_PUT,
+  ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+  [ST_ASSOC_INS] =
+    "INSERT OR IGNORE INTO associations (started_at, client_ip, client_port,"
+    " server_ip, server_port, result, tls, origin) VALUES (?,?,?,?,?,?,?,?)",
+  [ST_ASSOC_UPD] =
+    "UPDATE associations SET ended_at=?, calling_ae=?, called_ae=?, result=?,"
+    " reject_reason=?, user_identity_type=?, user_identity=?, tls=?, bytes=?,"
+    " user_identity_sha256=?, user_identity_response=?, tls_server_name=?,"
+    " application_context=?, max_pdu_rq=?, max_pdu_ac=?, impl_class_rq=?,"
+    " impl_version_rq=?, impl_class_ac=?, impl_version_ac=? WHERE id=?",
+  [ST_PCTX] =
+    "INSERT OR REPLACE INTO presentation_contexts (assoc_id, pc_id,"
+    " abstract_syntax, transfer_syntaxes, result, accepted_transfer_syntax)"
+    " VALUES (?,?,?,?,?,?)",
+  [ST_DIMSE] =
+    "INSERT INTO dimse (assoc_id, ts, message_id, command, sop_class_uid,"
+    " sop_instance_uid, status, patient_id, study_uid, query, move_destination,"
+    " rsp_ts, by_acceptor, completed, failed, warning)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [ST_EVENT] =
+    "INSERT INTO events (ts, received_ts, source, origin, event_code, action,"
+    " outcome, user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae,"
+    " host, patient_id, study_uid, object_count, secure, assoc_id, raw_id)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [ST_STATE_GET] =
+    "SELECT kind, inode, size, mtime, head_sha256, offset FROM ingest_state"
+    " WHERE path=?",
+  [ST_STATE_PUT] =
+    "INSERT OR REPLACE INTO ingest_state (path, kind, inode, size, mtime,"
+    " head_sha256, offset, run_id, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+};
+
+struct pa_store {
+  sqlite3 *db;
+  sqlite3_stmt *st[ST_COUNT]; /* prepared lazily, finalized at close */
+  int version_found;
+  int in_batch;
+  uint64_t batch_rows;
+  int64_t batch_started;
+  struct pa_store_counts counts;
+};
+
+static int64_t now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *pa_store_errmsg(const pa_store *s)
+{
+  return s && s->db ? sqlite3_errmsg(s->db) : "no database";
+}
+
+int pa_store_version_found(const pa_store *s) { return s->version_found; }
+
+static pa_rc exec(pa_store *s, const char *sql)
+{
+  return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? PA_OK : PA_DB;
+}
+
+static sqlite3_stmt *stmt(pa_store *s, int which)
+{
+  if (!s->st[which] &&
+      sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                         &s->st[which], NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_reset(s->st[which]);
+  sqlite3_clear_bindings(s->st[which]);
+  return s->st[which];
+}
+
+/* Binds a string; "" and NULL both become NULL so absent reads as absent. */
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+  if (v && *v)
+    sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(q, i);
+}
+
+/* Binds v, or NULL when v is below zero (the records' "unknown"). */
+static void bind_opt(sqlite3_stmt *q, int i, int64_t v)
+{
+  if (v < 0)
+    sqlite3_bind_null(q, i);
+  else
+    sqlite3_bind_int64(q, i, v);
+}
+
+static pa_rc step_done(pa_store *s, sqlite3_stmt *q)
+{
+  int rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE)
+    return PA_DB;
+  s->batch_rows++;
+  return PA_OK;
+}
+
+/* Creates the file 0600 first: it holds patient data. SQLite gives its WAL
+ * and shm files the database file's mode. */
+static pa_rc create_private(const char *path, struct pa_err *err)
+{
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    close(fd);
+    return PA_OK;
+  }
+  if (errno == EEXIST)
+    return PA_OK;
+  return pa_err_set(err, PA_IO, UINT64_MAX, 0, "%s: cannot create: %s", path,
+                    strerror(errno));
+}
+
+static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
+{
+  sqlite3_stmt *q = NULL;
+  int v;
+
+  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK ||
+      sqlite3_step(q) != SQLITE_ROW) {
+    sqlite3_finalize(q);
+    return pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: not a database: %s", path,
+                      sqlite3_errmsg(s->db));
+  }
+  v = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  s->version_found = v;
+  if (v > PA__STORE_N_MIGRATIONS)
+    return pa_err_set(err, PA_DB, UINT64_MAX, 0,
+                      "%s: schema version %d is newer than this pacsaudit knows (%d)",
+                      path, v, PA__STORE_N_MIGRATIONS);
+  for (; v < PA__STORE_N_MIGRATIONS; v++) {
+    char setv[64];
+    snprintf(setv, sizeof setv, "PRAGMA user_version=%d", v + 1);
+    if (exec(s, "BEGIN IMMEDIATE") || exec(s, pa__store_migrations[v]) ||
+        exec(s, setv) || exec(s, "COMMIT")) {
+      pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: migration to schema %d failed: %s",
+                 path, v + 1, sqlite3_errmsg(s->db));
+      exec(s, "ROLLBACK");
+      return PA_DB;
+    }
+  }
+  return PA_OK;
+}
+
+pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
+{
+  pa_store *s;
+  pa_rc rc;
+
+  *out = NULL;
+  if ((rc = create_private(path, err)))
+    return rc;
+  s = calloc(1, sizeof *s);
+  if (!s)
+    return PA_NOMEM;
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: cannot open: %s", path,
+               s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    pa_store_close(s);
+    return PA_DB;
+  }
+  sqlite3_busy_timeout(s->db, 10000);
+  /* WAL lets readers (query, report) work during a long ingest; NORMAL is
+   * durable across application crashes, and a batch is the unit of loss on
+   * power failure. The cache is an upper bound: it only grows when used. */
+  if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=NORMAL") ||
+      exec(s, "PRAGMA foreign_keys=OFF") || exec(s, "PRAGMA cache_size=-131072") ||
+      exec(s, "PRAGMA temp_store=MEMORY")) {
+    pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, sqlite3_errmsg(s->db));
+    pa_store_close(s);
+    return PA_DB;
+  }
+  if ((rc = migrate(s, path, err))) {
+    pa_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return PA_OK;
+}
+
+pa_rc pa_store_close(pa_store *s)
+{
+  pa_rc rc = PA_OK;
+
+  if (!s)
+    return PA_OK;
+  if (s->in_batch)
+    rc = pa_store_batch_commit(s);
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(s->st[i]);
+  if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+    rc = PA_DB;
+  free(s);
+  return rc;
+}
+
+pa_rc pa_store_batch_begin(pa_store *s)
+{
+  if (s->in_batch)
+    return PA_OK;
+  if (exec(s, "BEGIN"))
+    return PA_DB;
+  s->in_batch = 1;
+  s->batch_rows = 0;
+  s->batch_started = mono_us();
+  return PA_OK;
+}
+
+pa_rc pa_store_batch_commit(pa_store *s)
+{
+  if (!s->in_batch)
+    return PA_OK;
+  s->in_batch = 0;
+  return exec(s, "COMMIT");
+}
+
+pa_rc pa_store_batch_tick(pa_store *s)
+{
+  pa_rc rc;
+
+  if (!s->in_batch)
+    return PA_OK;
+  if (s->batch_rows < PA_STORE_BATCH_ROWS &&
+      ((s->batch_rows & 1023) != 0 || mono_us() - s->batch_started < PA_STORE_BATCH_US))
+    return PA_OK;
+  if ((rc = pa_store_batch_commit(s)))
+    return rc;
+  return pa_store_batch_begin(s);
+}
+
+pa_rc pa_store_assoc_begin(pa_store *s, const struct pa_assoc *a, int64_t *id_out)
+{
+  sqlite3_stmt *q = stmt(s, ST_ASSOC_INS);
+  pa_rc rc;
+
+  *id_out = 0;
+  if (!q)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, a->started_at);
+  sqlite3_bind_text(q, 2, a->conn.client_ip, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(q, 3, a->conn.client_port);
+  sqlite3_bind_text(q, 4, a->conn.server_ip, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(q, 5, a->conn.server_port);
+  sqlite3_bind_text(q, 6, a->result ? a->result : "incomplete", -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 7, a->tls);
+  bind_text(q, 8, a->conn.origin);
+  if ((rc = step_done(s, q)))
+    return rc;
+  if (sqlite3_changes(s->db) == 0) {
+    s->counts.duplicates++;
+    return PA_OK;
+  }
+  *id_out = sqlite3_last_insert_rowid(s->db);
+  s->counts.associations++;
+  return pa_store_assoc_update(s, *id_out, a);
+}
+
+pa_rc pa_store_assoc_update(pa_store *s, int64_t id, const struct pa_assoc *a)
+{
+  sqlite3_stmt *q = stmt(s, ST_ASSOC_UPD);
+
+  if (!q)
+    return PA_DB;
+  bind_opt(q, 1, a->ended_at ? a->ended_at : -1);
+  bind_text(q, 2, a->calling_ae);
+  bind_text(q, 3, a->called_ae);
+  sqlite3_bind_text(q, 4, a->result ? a->result : "incomplete", -1, SQLITE_STATIC);
+  bind_text(q, 5, a->reject_reason);
+  bind_opt(q, 6, a->user_identity_type ? a->user_identity_type : -1);
+  bind_text(q, 7, a->user_identity);
+  sqlite3_bind_int(q, 8, a->tls);
+  sqlite3_bind_int64(q, 9, (int64_t)a->bytes);
+  bind_text(q, 10, a->user_identity_sha256);
+  bind_opt(q, 11, a->user_identity_type ? a->user_identity_rsp : -1);
+  bind_text(q, 12, a->tls_server_name);
+  bind_text(q, 13, a->app_context);
+  bind_opt(q, 14, a->max_pdu_rq);
+  bind_opt(q, 15, a->max_pdu_ac);
+  bind_text(q, 16, a->impl_class_rq);
+  bind_text(q, 17, a->impl_version_rq);
+  bind_text(q, 18, a->impl_class_ac);
+  bind_text(q, 19, a->impl_version_ac);
+  sqlite3_bind_int64(q, 20, id);
+  return step_done(s, q);
+}
+
+pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc)
+{
+  sqlite3_stmt *q = stmt(s, ST_PCTX);
+  pa_rc rc;
+
+  if (!q)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, assoc_id);
+  sqlite3_bind_int(q, 2, pc->pc_id);
+  bind_text(q, 3, pc->abstract_syntax);
+  bind_text(q, 4, pc->transfer_syntaxes);
+  bind_opt(q, 5, pc->result);
+  bind_text(q, 6, pc->accepted_ts);
+  if ((rc = step_done(s, q)) == PA_OK)
+    s->counts.pctx++;
+  return rc;
+}
+
+pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out)
+{
+  sqlite3_stmt *q = stmt(s, ST_DIMSE);
+  pa_rc rc;
+
+  if (!q)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, d->assoc_id);
+  sqlite3_bind_int64(q, 2, d->ts);
+  sqlite3_bind_int(q, 3, d->message_id);
+  sqlite3_bind_text(q, 4, d->command, -1, SQLITE_STATIC);
+  bind_text(q, 5, d->sop_class_uid);
+  bind_text(q, 6, d->sop_instance_uid);
+  bind_opt(q, 7, d->status);
+  bind_text(q, 8, d->patient_id);
+  bind_text(q, 9, d->study_uid);
+  bind_text(q, 10, d->query);
+  bind_text(q, 11, d->move_destination);
+  bind_opt(q, 12, d->rsp_ts ? d->rsp_ts : -1);
+  sqlite3_bind_int(q, 13, d->by_acceptor);
+  bind_opt(q, 14, d->completed);
+  bind_opt(q, 15, d->failed);
+  bind_opt(q, 16, d->warning);
+  if ((rc = step_done(s, q)))
+    return rc;
+  s->counts.dimse++;
+  if (id_out)
+    *id_out = sqlite3_last_insert_rowid(s->db);
+  return PA_OK;
+}
+
+pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
+{
+  sqlite3_stmt *q = stmt(s, ST_EVENT);
+  char action[2] = {e->action, 0};
+  pa_rc rc;
+
+  if (!q)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, e->ts);
+  bind_opt(q, 2, e->received_ts ? e->received_ts : -1);
+  sqlite3_bind_text(q, 3, e->source, -1, SQLITE_STATIC);
+  bind_text(q, 4, e->origin);
+  bind_text(q, 5, e->event_code);
+  bind_text(q, 6, action);
+  bind_opt(q, 7, e->outcome);
+  bind_text(q, 8, e->user_id);
+  bind_text(q, 9, e->user_name);
+  bind_text(q, 10, e->user_role);
+  bind_text(q, 11, e->src_ip);
+  bind_text(q, 12, e->src_ae);
+  bind_text(q, 13, e->dst_ip);
+  bind_text(q, 14, e->dst_ae);
+  bind_text(q, 15, e->host);
+  bind_text(q, 16, e->patient_id);
+  bind_text(q, 17, e->study_uid);
+  bind_opt(q, 18, e->object_count);
+  bind_opt(q, 19, e->secure);
+  bind_opt(q, 20, e->assoc_id ? e->assoc_id : -1);
+  bind_opt(q, 21, e->raw_id ? e->raw_id : -1);
+  if ((rc = step_done(s, q)))
+    return rc;
+  s->counts.events++;
+  if (id_out)
+    *id_out = sqlite3_last_insert_rowid(s->db);
+  return PA_OK;
+}
+
+void pa_store_counts(const pa_store *s, struct pa_store_counts *out) { *out = s->counts; }
+
+/* The sink: each callback writes one record, then lets the batch roll. */
+static pa_rc sink_assoc_begin(void *ctx, const struct pa_assoc *a, int64_t *id_out)
+{
+  pa_rc rc = pa_store_assoc_begin(ctx, a, id_out);
+  return rc ? rc : pa_store_batch_tick(ctx);
+}
+
+static pa_rc sink_assoc_update(void *ctx, int64_t id, const struct pa_assoc *a)
+{
+  pa_rc rc = pa_store_assoc_update(ctx, id, a);
+  return rc ? rc : pa_store_batch_tick(ctx);
+}
+
+static pa_rc sink_pctx(void *ctx, int64_t assoc_id, const struct pa_pctx *pc)
+{
+  return pa_store_put_pctx(ctx, assoc_id, pc);
+}
+
+static pa_rc sink_dimse(void *ctx, const struct pa_dimse *d)
+{
+  pa_rc rc = pa_store_put_dimse(ctx, d, NULL);
+  return rc ? rc : pa_store_batch_tick(ctx);
+}
+
+static pa_rc sink_event(void *ctx, const struct pa_event *e)
+{
+  pa_rc rc = pa_store_put_event(ctx, e, NULL);
+  return rc ? rc : pa_store_batch_tick(ctx);
+}
+
+void pa_store_sink(pa_store *s, struct pa_sink *out)
+{
+  out->ctx = s;
+  out->assoc_begin = sink_assoc_begin;
+  out->assoc_update = sink_assoc_update;
+  out->pctx = sink_pctx;
+  out->dimse = sink_dimse;
+  out->event = sink_event;
+}
+
+pa_rc pa_store_run_begin(pa_store *s, const char *command, const char *args,
+                         int64_t *run_id_out)
+{
+  sqlite3_stmt *q = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "INSERT INTO runs (started_at, command, args, status)"
+                         " VALUES (?,?,?,'running')", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, now_us());
+  sqlite3_bind_text(q, 2, command, -1, SQLITE_TRANSIENT);
+  bind_text(q, 3, args);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  if (rc != SQLITE_DONE)
+    return PA_DB;
+  *run_id_out = sqlite3_last_insert_rowid(s->db);
+  return PA_OK;
+}
+
+pa_rc pa_store_run_end(pa_store *s, int64_t run_id, const char *status,
+                       const struct pa_run_counts *c, const char *detail)
+{
+  sqlite3_stmt *q = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "UPDATE runs SET ended_at=?, status=?, inputs=?, inputs_skipped=?,"
+                         " associations=?, dimse=?, events=?, raw=?, quarantined=?,"
+                         " errors=?, detail=? WHERE id=?", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, now_us());
+  sqlite3_bind_text(q, 2, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 3, (int64_t)c->inputs);
+  sqlite3_bind_int64(q, 4, (int64_t)c->inputs_skipped);
+  sqlite3_bind_int64(q, 5, (int64_t)c->associations);
+  sqlite3_bind_int64(q, 6, (int64_t)c->dimse);
+  sqlite3_bind_int64(q, 7, (int64_t)c->events);
+  sqlite3_bind_int64(q, 8, (int64_t)c->raw);
+  sqlite3_bind_int64(q, 9, (int64_t)c->quarantined);
+  sqlite3_bind_int64(q, 10, (int64_t)c->errors);
+  bind_text(q, 11, detail);
+  sqlite3_bind_int64(q, 12, run_id);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? PA_OK : PA_DB;
+}
+
+pa_rc pa_store_state_get(pa_store *s, const char *path, struct pa_input_state *st,
+                         int *found_out)
+{
+  sqlite3_stmt *q = stmt(s, ST_STATE_GET);
+  int rc;
+
+  *found_out = 0;
+  if (!q)
+    return PA_DB;
+  sqlite3_bind_text(q, 1, path, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) {
+    const unsigned char *kind = sqlite3_column_text(q, 0);
+    const unsigned char *head = sqlite3_column_text(q, 4);
+    memset(st, 0, sizeof *st);
+    snprintf(st->kind, sizeof st->kind, "%s", kind ? (const char *)kind : "");
+    st->inode = sqlite3_column_int64(q, 1);
+    st->size = sqlite3_column_int64(q, 2);
+    st->mtime_us = sqlite3_column_int64(q, 3);
+    snprintf(st->head_sha256, sizeof st->head_sha256, "%s", head ? (const char *)head : "");
+    st->offset = sqlite3_column_int64(q, 5);
+    *found_out = 1;
+    rc = SQLITE_DONE;
+  }
+  sqlite3_reset(q);
+  return rc == SQLITE_DONE ? PA_OK : PA_DB;
+}
+
+pa_rc pa_store_state_put(pa_store *s, const char *path, const struct pa_input_state *st,
+                         int64_t run_id)
+{
+  sqlite3_stmt *q = stmt(s, ST_STATE_PUT);
+
+  if (!q)
+    return PA_DB;
+  sqlite3_bind_text(q, 1, path, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, st->kind, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 3, st->inode);
+  sqlite3_bind_int64(q, 4, st->size);
+  sqlite3_bind_int64(q, 5, st->mtime_us);
+  sqlite3_bind_text(q, 6, st->head_sha256, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 7, st->offset);
+  bind_opt(q, 8, run_id > 0 ? run_id : -1);
+  sqlite3_bind_int64(q, 9, now_us());
+  return step_done(s, q);
+}

@@ -1,0 +1,83 @@
+/* store.h — the SQLite store: schema, migrations, batched inserts, reads.
+ *
+ * The tables are a contract other tools read by name (docs/schema.md). The
+ * store knows nothing of input formats: it takes the normalized records of
+ * event.h. Inserts go through cached prepared statements inside batched
+ * transactions (pa_store_batch_*); times are INTEGER microseconds UTC. */
+#ifndef PA_STORE_H
+#define PA_STORE_H
+
+#include "err.h"
+#include "event.h"
+
+#include <stdint.h>
+
+typedef struct pa_store pa_store;
+
+#define PA_SCHEMA_VERSION 1
+
+/* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
+ * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
+ * version than this program knows is refused (PA_DB). *out is owned by the
+ * caller: pa_store_close. err names the file and the cause on failure. */
+pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err);
+
+/* Commits any open batch and closes (NULL ok). */
+pa_rc pa_store_close(pa_store *s);
+
+/* The schema version found on disk when opened (0 for a new file). */
+int pa_store_version_found(const pa_store *s);
+
+/* Last SQLite error text; borrowed, valid until the next store call. */
+const char *pa_store_errmsg(const pa_store *s);
+
+/* Batches: begin opens a transaction; tick commits and reopens it once
+ * PA_STORE_BATCH_ROWS rows or PA_STORE_BATCH_US have gone by (bulk ingest);
+ * commit ends it. Writes outside a batch autocommit one by one. */
+pa_rc pa_store_batch_begin(pa_store *s);
+pa_rc pa_store_batch_tick(pa_store *s);
+pa_rc pa_store_batch_commit(pa_store *s);
+
+/* Inserts an association unless one with the same addresses, ports and
+ * started_at exists: then *id_out = 0 (a re-ingest). */
+pa_rc pa_store_assoc_begin(pa_store *s, const struct pa_assoc *a, int64_t *id_out);
+pa_rc pa_store_assoc_update(pa_store *s, int64_t id, const struct pa_assoc *a);
+pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc);
+pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out);
+pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out);
+
+/* Counters of rows written through this handle since it was opened. */
+struct pa_store_counts {
+  uint64_t associations, duplicates, pctx, dimse, events, raw, quarantined;
+};
+void pa_store_counts(const pa_store *s, struct pa_store_counts *out);
+
+/* A sink (event.h) that writes every record into s. s must outlive it. */
+void pa_store_sink(pa_store *s, struct pa_sink *out);
+
+/* runs: one row per command run. */
+pa_rc pa_store_run_begin(pa_store *s, const char *command, const char *args,
+                         int64_t *run_id_out);
+struct pa_run_counts {
+  uint64_t inputs, inputs_skipped, associations, dimse, events, raw,
+           quarantined, errors;
+};
+/* status: "ok", "input-error", "error"; detail: JSON text or NULL. */
+pa_rc pa_store_run_end(pa_store *s, int64_t run_id, const char *status,
+                       const struct pa_run_counts *c, const char *detail);
+
+/* ingest_state: how far into each input ingest has read. */
+struct pa_input_state {
+  char kind[16];          /* "pcap", ... */
+  int64_t inode, size, mtime_us;
+  char head_sha256[65];   /* hex SHA-256 of the first PA_STATE_HEAD bytes */
+  int64_t offset;         /* bytes consumed */
+};
+#define PA_STATE_HEAD 65536
+/* PA_OK and *found_out = 1/0. */
+pa_rc pa_store_state_get(pa_store *s, const char *path, struct pa_input_state *st,
+                         int *found_out);
+pa_rc pa_store_state_put(pa_store *s, const char *path, const struct pa_input_state *st,
+                         int64_t run_id);
+
+#endif

@@ -1,0 +1,65 @@
+/* main.c — pacsaudit's entry point: dispatches to one subcommand. */
+#include "cli.h"
+
+#include "pa_version.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} commands[] = {
+  {"ingest", pa_cmd_ingest, "read captures into the database (incremental)"},
+};
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: pacsaudit COMMAND [OPTIONS] [ARGS]\n"
+          "\n"
+          "PACS audit-log compliance analyzer: DICOM traffic, syslog and ATNA\n"
+          "audit messages into one SQLite database.\n"
+          "\n"
+          "commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\n"
+          "  pacsaudit COMMAND --help   options of one command\n"
+          "  pacsaudit --version        print the version\n"
+          "\n"
+          "exit status: 0 ok, 1 findings, 2 usage or input error, 3 internal error\n");
+}
+
+const char *pa_cli_default_db(void)
+{
+  const char *env = getenv("PACSAUDIT_DB");
+  return env && *env ? env : "pacsaudit.db";
+}
+
+int main(int argc, char **argv)
+{
+  /* The database and everything beside it hold patient data. */
+  umask(077);
+  if (argc < 2) {
+    usage(stderr);
+    return PA_EXIT_INPUT;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return PA_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("pacsaudit %s\n", PA_VERSION);
+    return PA_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name))
+      return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "pacsaudit: unknown command '%s' (see pacsaudit --help)\n", argv[1]);
+  return PA_EXIT_INPUT;
+}
