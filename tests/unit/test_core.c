@@ -1,0 +1,98 @@
+/* test_core.c — the small shared pieces: rd, buf, err, hash, event. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "analyzer/buf.h"
+#include "analyzer/event.h"
+#include "analyzer/hash.h"
+#include "analyzer/rd.h"
+
+#include <string.h>
+
+/* A short read fails and leaves the cursor where it was. */
+static void test_rd_bounds(void **state)
+{
+  (void)state;
+  static const uint8_t b[] = {0x01, 0x02, 0x03, 0x04, 0x05};
+  struct pa_rd r, sub;
+  uint32_t v32;
+  uint16_t v16;
+  uint8_t v8;
+
+  pa_rd_init(&r, b, sizeof b);
+  assert_int_equal(pa_rd_u32be(&r, &v32), PA_OK);
+  assert_int_equal(v32, 0x01020304);
+  assert_int_equal(pa_rd_u16be(&r, &v16), PA_NEED_MORE);
+  assert_int_equal(r.off, 4);
+  assert_int_equal(pa_rd_u8(&r, &v8), PA_OK);
+  assert_int_equal(v8, 5);
+  assert_int_equal(pa_rd_u8(&r, &v8), PA_NEED_MORE);
+
+  pa_rd_init(&r, b, sizeof b);
+  assert_int_equal(pa_rd_u16le(&r, &v16), PA_OK);
+  assert_int_equal(v16, 0x0201);
+  assert_int_equal(pa_rd_sub(&r, 4, &sub), PA_NEED_MORE);
+  assert_int_equal(pa_rd_sub(&r, 2, &sub), PA_OK);
+  assert_int_equal(pa_rd_left(&sub), 2);
+  assert_int_equal(pa_rd_u32le(&sub, &v32), PA_NEED_MORE);
+  assert_int_equal(pa_rd_skip(&r, SIZE_MAX), PA_NEED_MORE);
+  assert_int_equal(pa_rd_left(&r), 1);
+}
+
+static void test_buf_cap(void **state)
+{
+  (void)state;
+  struct pa_buf b;
+  pa_buf_init(&b, 8);
+  assert_string_equal(pa_buf_str(&b), "");
+  assert_int_equal(pa_buf_append(&b, "abcd", 4), PA_OK);
+  assert_int_equal(pa_buf_appendf(&b, "%d", 1234), PA_OK);
+  assert_string_equal(pa_buf_str(&b), "abcd1234");
+  assert_int_equal(pa_buf_append(&b, "x", 1), PA_LIMIT);
+  assert_int_equal(pa_buf_appendf(&b, "y"), PA_LIMIT);
+  assert_int_equal(b.len, 8);
+  pa_buf_consume(&b, 3);
+  assert_string_equal(pa_buf_str(&b), "d1234");
+  pa_buf_cleanup(&b);
+  assert_null(b.p);
+}
+
+static void test_err_and_hash(void **state)
+{
+  (void)state;
+  struct pa_err e;
+  char hex[PA_SHA256_HEXLEN];
+  pa_err_clear(&e);
+  assert_int_equal(pa_err_set(&e, PA_LIMIT, 42, 3, "dicom_ul.pdu_too_large: %u", 7u), PA_LIMIT);
+  assert_int_equal(e.offset, 42);
+  assert_string_equal(e.msg, "dicom_ul.pdu_too_large: 7");
+  assert_string_equal(pa_strerror(PA_NEED_MORE), "incomplete input");
+  assert_string_equal(pa_strerror((pa_rc)999), "unknown error");
+  pa_sha256_hex("abc", 3, hex);
+  assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_dimse_outcome(void **state)
+{
+  (void)state;
+  assert_int_equal(pa_dimse_outcome(-1), -1);
+  assert_int_equal(pa_dimse_outcome(0x0000), 0);
+  assert_int_equal(pa_dimse_outcome(0xB000), 4);
+  assert_int_equal(pa_dimse_outcome(0xFE00), 4);
+  assert_int_equal(pa_dimse_outcome(0xA801), 8);
+  assert_int_equal(pa_dimse_outcome(0xC000), 8);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_rd_bounds),
+    cmocka_unit_test(test_buf_cap),
+    cmocka_unit_test(test_err_and_hash),
+    cmocka_unit_test(test_dimse_outcome),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

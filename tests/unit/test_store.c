@@ -1,0 +1,274 @@
+/* test_store.c — the store: schema contract, file mode, dedup, batches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "analyzer/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fx {
+  char dir[64];
+  char path[128];
+  pa_store *s;
+};
+
+static int setup(void **state)
+{
+  struct fx *f = calloc(1, sizeof *f);
+  struct pa_err err;
+  snprintf(f->dir, sizeof f->dir, "/tmp/pa_store_XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(f->path, &f->s, &err), PA_OK);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fx *f = *state;
+  char p[160];
+  pa_store_close(f->s);
+  unlink(f->path);
+  snprintf(p, sizeof p, "%s-wal", f->path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", f->path);
+  unlink(p);
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+/* Every table and column of design.md's contract exists by name. */
+static void test_contract_columns(void **state)
+{
+  struct fx *f = *state;
+  static const char *const want[][2] = {
+    {"events", "id"}, {"events", "ts"}, {"events", "received_ts"}, {"events", "source"},
+    {"events", "origin"}, {"events", "event_code"}, {"events", "action"},
+    {"events", "outcome"}, {"events", "user_id"}, {"events", "user_name"},
+    {"events", "user_role"}, {"events", "src_ip"}, {"events", "src_ae"},
+    {"events", "dst_ip"}, {"events", "dst_ae"}, {"events", "host"},
+    {"events", "patient_id"}, {"events", "study_uid"}, {"events", "object_count"},
+    {"events", "secure"}, {"events", "assoc_id"}, {"events", "raw_id"},
+    {"associations", "id"}, {"associations", "started_at"}, {"associations", "ended_at"},
+    {"associations", "client_ip"}, {"associations", "client_port"},
+    {"associations", "server_ip"}, {"associations", "server_port"},
+    {"associations", "calling_ae"}, {"associations", "called_ae"},
+    {"associations", "result"}, {"associations", "reject_reason"},
+    {"associations", "user_identity_type"}, {"associations", "user_identity"},
+    {"associations", "tls"}, {"associations", "bytes"}, {"associations", "origin"},
+    {"presentation_contexts", "assoc_id"}, {"presentation_contexts", "pc_id"},
+    {"presentation_contexts", "abstract_syntax"},
+    {"presentation_contexts", "transfer_syntaxes"}, {"presentation_contexts", "result"},
+    {"dimse", "id"}, {"dimse", "assoc_id"}, {"dimse", "ts"}, {"dimse", "message_id"},
+    {"dimse", "command"}, {"dimse", "sop_class_uid"}, {"dimse", "sop_instance_uid"},
+    {"dimse", "status"}, {"dimse", "patient_id"}, {"dimse", "study_uid"},
+    {"dimse", "query"}, {"dimse", "move_destination"},
+    {"raw", "bytes"}, {"raw", "origin"}, {"raw", "offset"}, {"raw", "sha256"},
+    {"raw", "prev_hash"}, {"raw", "chain_hash"},
+    {"quarantine", "bytes"}, {"quarantine", "error"}, {"quarantine", "origin"},
+    {"quarantine", "offset"},
+    {"findings", "id"}, {"findings", "rule_id"}, {"findings", "severity"},
+    {"findings", "guideline_ref"}, {"findings", "subject"}, {"findings", "first_ts"},
+    {"findings", "last_ts"}, {"findings", "count"}, {"findings", "evidence"},
+    {"findings", "fingerprint"}, {"findings", "first_seen_run"}, {"findings", "status"},
+    {"runs", "id"}, {"ingest_state", "path"},
+  };
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    char sql[256];
+    sqlite3_stmt *q;
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s LIMIT 0", want[i][1], want[i][0]);
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+      fail_msg("missing %s.%s", want[i][0], want[i][1]);
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+}
+
+static void test_private_mode_and_wal(void **state)
+{
+  struct fx *f = *state;
+  struct stat sb;
+  assert_int_equal(stat(f->path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  assert_int_equal(pa_store_version_found(f->s), 0);
+}
+
+static struct pa_assoc sample_assoc(void)
+{
+  struct pa_assoc a;
+  memset(&a, 0, sizeof a);
+  a.started_at = 1700000000000000LL;
+  snprintf(a.conn.client_ip, sizeof a.conn.client_ip, "127.0.0.1");
+  snprintf(a.conn.server_ip, sizeof a.conn.server_ip, "127.0.0.1");
+  a.conn.client_port = 40000;
+  a.conn.server_port = 104;
+  a.conn.origin = "x.pcap";
+  snprintf(a.calling_ae, sizeof a.calling_ae, "CT01");
+  snprintf(a.called_ae, sizeof a.called_ae, "PACS");
+  a.result = "incomplete";
+  return a;
+}
+
+static int64_t count(const char *path, const char *sql)
+{
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  int64_t n = -1;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+  if (sqlite3_step(q) == SQLITE_ROW)
+    n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return n;
+}
+
+/* The same association twice is stored once; the second begin says so. */
+static void test_assoc_dedup_and_update(void **state)
+{
+  struct fx *f = *state;
+  struct pa_assoc a = sample_assoc();
+  int64_t id1, id2;
+  struct pa_store_counts c;
+
+  assert_int_equal(pa_store_assoc_begin(f->s, &a, &id1), PA_OK);
+  assert_true(id1 > 0);
+  a.result = "released";
+  a.ended_at = a.started_at + 5;
+  assert_int_equal(pa_store_assoc_update(f->s, id1, &a), PA_OK);
+  assert_int_equal(pa_store_assoc_begin(f->s, &a, &id2), PA_OK);
+  assert_int_equal(id2, 0);
+  pa_store_counts(f->s, &c);
+  assert_int_equal(c.associations, 1);
+  assert_int_equal(c.duplicates, 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM associations WHERE result='released'"
+                                  " AND calling_ae='CT01' AND user_identity IS NULL"), 1);
+}
+
+/* Unknown fields are NULL, not 0 or "". */
+static void test_event_nulls(void **state)
+{
+  struct fx *f = *state;
+  struct pa_event e;
+  int64_t id;
+  pa_event_init(&e);
+  e.ts = 1;
+  e.source = "dicom";
+  e.event_code = "ASSOC:start";
+  e.src_ip = "";
+  assert_int_equal(pa_store_put_event(f->s, &e, &id), PA_OK);
+  assert_true(id > 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE outcome IS NULL AND"
+                                  " src_ip IS NULL AND secure IS NULL AND action IS NULL"
+                                  " AND object_count IS NULL AND assoc_id IS NULL"), 1);
+}
+
+/* Inside a batch nothing is visible to others until commit. */
+static void test_batch(void **state)
+{
+  struct fx *f = *state;
+  struct pa_event e;
+  pa_event_init(&e);
+  e.ts = 2;
+  e.source = "dicom";
+  assert_int_equal(pa_store_batch_begin(f->s), PA_OK);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events"), 0);
+  assert_int_equal(pa_store_batch_commit(f->s), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events"), 10);
+}
+
+static void test_state_roundtrip(void **state)
+{
+  struct fx *f = *state;
+  struct pa_input_state in = {.inode = 7, .size = 100, .mtime_us = 9, .offset = 100};
+  struct pa_input_state out;
+  int found;
+  snprintf(in.kind, sizeof in.kind, "pcap");
+  snprintf(in.head_sha256, sizeof in.head_sha256, "ab");
+  assert_int_equal(pa_store_state_get(f->s, "/x", &out, &found), PA_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(pa_store_state_put(f->s, "/x", &in, 0), PA_OK);
+  assert_int_equal(pa_store_state_get(f->s, "/x", &out, &found), PA_OK);
+  assert_int_equal(found, 1);
+  assert_int_equal(out.inode, 7);
+  assert_int_equal(out.offset, 100);
+  assert_string_equal(out.kind, "pcap");
+  assert_string_equal(out.head_sha256, "ab");
+}
+
+static void test_runs(void **state)
+{
+  struct fx *f = *state;
+  struct pa_run_counts c = {.inputs = 3, .events = 5};
+  int64_t id;
+  assert_int_equal(pa_store_run_begin(f->s, "ingest", "a b", &id), PA_OK);
+  assert_int_equal(pa_store_run_end(f->s, id, "ok", &c, NULL), PA_OK);
+  assert_int_equal(count(f->path, "SELECT events FROM runs WHERE status='ok'"), 5);
+}
+
+/* Reopening migrates nothing; a newer schema is refused. */
+static void test_versions(void **state)
+{
+  struct fx *f = *state;
+  pa_store *s2;
+  struct pa_err err;
+  sqlite3 *db;
+
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(f->path, &s2, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s2), PA_SCHEMA_VERSION);
+  pa_store_close(s2);
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(pa_store_open(f->path, &s2, &err), PA_DB);
+  assert_null(s2);
+  assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void test_not_a_database(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/pa_notdb_XXXXXX";
+  int fd = mkstemp(path);
+  pa_store *s;
+  struct pa_err err;
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "this is not sqlite, just text padding the header.....", 52), 52);
+  close(fd);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_DB);
+  assert_non_null(strstr(err.msg, path));
+  unlink(path);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_contract_columns, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_private_mode_and_wal, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_assoc_dedup_and_update, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_event_nulls, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+    cmocka_unit_test(test_not_a_database),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
