@@ -97,6 +97,61 @@ struct pa_event {
   int64_t raw_id;           /* 0 none */
 };
 
+/* One ActiveParticipant (ATNA) or agent (FHIR). Strings may be NULL. */
+struct pa_participant {
+  const char *user_id;
+  const char *alt_user_id;
+  const char *user_name;
+  int is_requestor;          /* 1, 0; as sent (RFC 3881 absent => 1) */
+  int user_type;             /* UserTypeCode 1 person, 2 application; -1 absent */
+  const char *user_id_type;  /* UserIDTypeCode code, e.g. "110119" */
+  const char *net_id;        /* NetworkAccessPointID / network.address */
+  int net_type;              /* as sent, 1..5; -1 absent */
+  int net_type_effective;    /* re-classified by content: 1 DNS name, 2 IP, 5 URI; -1 */
+  const char *ae_title;      /* from AETITLES=, or a UserID typed 110119 */
+  const char *roles;         /* role codes, comma-separated, e.g. "110153" */
+  const char *role_names;    /* their display names, " | "-separated */
+};
+
+/* One ParticipantObjectIdentification (ATNA) or entity (FHIR). */
+struct pa_object {
+  const char *object_id;     /* as sent (CX string unescaped) */
+  int type_code;             /* 1..4, -1 absent */
+  int role_code;             /* 1..26, -1 absent */
+  int lifecycle;             /* 1..15, -1 absent */
+  const char *id_type_code;  /* e.g. "2", "110180" */
+  const char *id_type_system;
+  const char *name;
+  const char *description;   /* text description, if any */
+  const char *query_b64;     /* ParticipantObjectQuery, base64 as sent */
+  const char *cx_id, *cx_namespace, *cx_universal_id; /* HL7 CX parts */
+  int64_t n_instances;       /* sum of SOPClass@NumberOfInstances, -1 unknown */
+  const char *sop_classes;   /* "uid=n,uid=n" */
+  const char *accession;     /* Accession@Number(s), comma-separated */
+  const char *study_uids;    /* ParticipantObjectContainsStudy/StudyIDs@UID */
+};
+
+/* One audit message (ATNA XML or FHIR AuditEvent) mapped to an events row,
+ * with its participants and objects for the detail tables. Everything is
+ * borrowed from the parser until its next call. */
+struct pa_audit {
+  struct pa_event ev;        /* the events row (source "atna" or "fhir") */
+  const char *format;        /* "dicom-xml", "rfc3881-xml", "mixed-xml",
+                                "fhir-r4", "fhir-r5", "fhir-stu3" */
+  const char *event_id_system;   /* codeSystemName of EventID, e.g. "DCM" */
+  const char *event_display;     /* its meaning, e.g. "Query" */
+  const char *event_types;       /* EventTypeCode codes, comma-separated */
+  const char *event_type_names;  /* their meanings, " | "-separated */
+  const char *outcome_desc;
+  const char *purpose;           /* PurposeOfUse codes, comma-separated */
+  const char *source_id, *source_site, *source_types;
+  const char *warnings;          /* JSON array of strings, or NULL */
+  const struct pa_participant *participants;
+  size_t n_participants;
+  const struct pa_object *objects;
+  size_t n_objects;
+};
+
 /* Where collectors put what they find. Every callback returns PA_OK or an
  * error that stops the collector. ctx is the sink's own. */
 struct pa_sink {
@@ -110,6 +165,8 @@ struct pa_sink {
   pa_rc (*pctx)(void *ctx, int64_t assoc_id, const struct pa_pctx *pc);
   pa_rc (*dimse)(void *ctx, const struct pa_dimse *d);
   pa_rc (*event)(void *ctx, const struct pa_event *e);
+  /* An audit message with its details; a->ev.raw_id is already set. */
+  pa_rc (*audit)(void *ctx, const struct pa_audit *a);
 };
 
 /* An event with every field unknown/NULL. */

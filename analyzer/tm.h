@@ -1,0 +1,42 @@
+/* tm.h — time parsing and zones. Times are int64 microseconds since the
+ * epoch, UTC, everywhere in pacsaudit.
+ *
+ * Zone-less wall times are read in a named IANA zone (the site's, by default
+ * "Asia/Tokyo"). The conversion uses the C library's zone database through
+ * TZ; it is not thread-safe, and pacsaudit converts from one thread. */
+#ifndef PA_TM_H
+#define PA_TM_H
+
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PA_DEFAULT_TZ "Asia/Tokyo"
+
+/* Parses an ISO 8601 / RFC 3339 / xsd:dateTime time at p[0..len):
+ *   YYYY-MM-DD[Thh:mm[:ss[.f+]]][Z|±hh:mm|±hhmm]   ('T' or ' ', any case)
+ * Fraction digits past 6 are truncated; a leap second 60 is read as 59.
+ * Without a zone the time is read in zone tz (NULL: PA_DEFAULT_TZ) and
+ * *zoned_out (if not NULL) is 0, else 1. *used_out (if not NULL) is the
+ * number of bytes consumed. PA_OK or PA_MALFORMED. */
+pa_rc pa_time_parse_iso(const char *p, size_t len, const char *tz, int64_t *us_out,
+                        int *zoned_out, size_t *used_out);
+
+/* Wall time in zone tz (NULL: PA_DEFAULT_TZ) to UTC µs. mon 1..12.
+ * PA_MALFORMED for an impossible date. */
+pa_rc pa_time_from_local(int year, int mon, int day, int hour, int min, int sec,
+                         int64_t usec, const char *tz, int64_t *us_out);
+
+/* UTC fields to µs (no zone lookup). PA_MALFORMED for an impossible date. */
+pa_rc pa_time_from_utc(int year, int mon, int day, int hour, int min, int sec,
+                       int64_t usec, int64_t *us_out);
+
+/* Formats us as "YYYY-MM-DDThh:mm:ss.ffffff+hh:mm" in zone tz (NULL: UTC
+ * with "Z"). out must hold 40 bytes. */
+void pa_time_format(int64_t us, const char *tz, char out[40]);
+
+/* Now, µs UTC. */
+int64_t pa_time_now(void);
+
+#endif

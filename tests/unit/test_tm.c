@@ -1,0 +1,73 @@
+/* test_tm.c — time parsing: the variants real audit senders emit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "analyzer/tm.h"
+
+#include <string.h>
+
+static int64_t parse(const char *s, const char *tz, int *zoned)
+{
+  int64_t us = 0;
+  size_t used = 0;
+  assert_int_equal(pa_time_parse_iso(s, strlen(s), tz, &us, zoned, &used), PA_OK);
+  assert_int_equal(used, strlen(s));
+  return us;
+}
+
+static void test_iso_variants(void **state)
+{
+  (void)state;
+  int zoned;
+  const int64_t base = 1008581447000000LL; /* 2001-12-17T09:30:47Z */
+  assert_int_equal(parse("2001-12-17T09:30:47Z", NULL, &zoned), base);
+  assert_int_equal(zoned, 1);
+  assert_int_equal(parse("2001-12-17T18:30:47+09:00", NULL, &zoned), base);
+  assert_int_equal(parse("2001-12-17T04:30:47-0500", NULL, &zoned), base);
+  assert_int_equal(parse("2001-12-17T09:30:47.123Z", NULL, &zoned), base + 123000);
+  assert_int_equal(parse("2001-12-17T09:30:47.1234567Z", NULL, &zoned), base + 123456);
+  /* zone-less: read in the given zone */
+  assert_int_equal(parse("2001-12-17T18:30:47", "Asia/Tokyo", &zoned), base);
+  assert_int_equal(zoned, 0);
+  assert_int_equal(parse("2001-12-17T09:30:47", "UTC", &zoned), base);
+  assert_int_equal(parse("2001-12-17 09:30:47z", NULL, &zoned), base);
+  /* leap second 60 is read as 59 */
+  assert_int_equal(parse("2001-12-17T09:30:60Z", NULL, &zoned), base + 12000000);
+}
+
+static void test_iso_bad(void **state)
+{
+  (void)state;
+  static const char *const bad[] = {
+    "", "2001", "2001-13-01T00:00:00Z", "2001-02-29T00:00:00Z", "2001-12-17T25:00:00Z",
+    "2001-12-17T09:3", "2001-12-17T09:30:47.Z", "2001-12-17T09:30:47+9", "abcd-ef-ghT",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int64_t us;
+    assert_int_equal(pa_time_parse_iso(bad[i], strlen(bad[i]), NULL, &us, NULL, NULL),
+                     PA_MALFORMED);
+  }
+}
+
+static void test_format(void **state)
+{
+  (void)state;
+  char out[40];
+  pa_time_format(1008581447000001LL, NULL, out);
+  assert_string_equal(out, "2001-12-17T09:30:47.000001Z");
+  pa_time_format(1008581447000001LL, "Asia/Tokyo", out);
+  assert_string_equal(out, "2001-12-17T18:30:47.000001+09:00");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_iso_variants),
+    cmocka_unit_test(test_iso_bad),
+    cmocka_unit_test(test_format),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
