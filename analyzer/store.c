@@ -2,6 +2,10 @@
 #include "store.h"
 #include "store_schema.h"
 #include "limits.h"
+#include "hash.h"
+#include "tm.h"
+
+#include <zlib.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,12 @@ enum {
   ST_EVENT,
   ST_STATE_GET,
   ST_STATE_PUT,
+  ST_DETAIL,
+  ST_PART,
+  ST_OBJ,
+  ST_RAW_FIND,
+  ST_RAW_INS,
+  ST_QUAR,
   ST_COUNT
 };
 
@@ -54,7 +64,30 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_STATE_PUT] =
     "INSERT OR REPLACE INTO ingest_state (path, kind, inode, size, mtime,"
     " head_sha256, offset, run_id, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+  [ST_DETAIL] =
+    "INSERT INTO audit_details (event_id, format, event_id_system, event_display,"
+    " event_types, event_type_names, outcome_desc, purpose, source_id, source_site,"
+    " source_types, warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+  [ST_PART] =
+    "INSERT INTO atna_participants (event_id, seq, user_id, alt_user_id, user_name,"
+    " is_requestor, user_type, user_id_type, net_id, net_type, net_type_effective,"
+    " ae_title, roles, role_names) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [ST_OBJ] =
+    "INSERT INTO atna_objects (event_id, seq, object_id, type_code, role_code,"
+    " lifecycle, id_type_code, id_type_system, name, description, query_b64, cx_id,"
+    " cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [ST_RAW_FIND] = "SELECT id FROM raw WHERE sha256=?",
+  [ST_RAW_INS] =
+    "INSERT INTO raw (received_ts, origin, offset, size, compressed, bytes, sha256,"
+    " prev_hash, chain_hash) VALUES (?,?,?,?,?,?,?,?,?)",
+  [ST_QUAR] =
+    "INSERT OR IGNORE INTO quarantine (received_ts, origin, offset, error, size, bytes,"
+    " sha256, run_id) VALUES (?,?,?,?,?,?,?,?)",
 };
+
+_Static_assert(PA_SCHEMA_VERSION == PA__STORE_N_MIGRATIONS,
+               "one migration per schema version");
 
 struct pa_store {
   sqlite3 *db;
@@ -64,14 +97,12 @@ struct pa_store {
   uint64_t batch_rows;
   int64_t batch_started;
   struct pa_store_counts counts;
+  int have_chain;                   /* chain_tip loaded from the last raw row */
+  uint8_t chain_tip[PA_SHA256_LEN]; /* chain_hash of the last raw row */
+  int chain_empty;                  /* raw holds no row yet */
+  uint8_t *zbuf;                    /* compression scratch, owned */
+  size_t zbuf_size;
 };
-
-static int64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t mono_us(void)
 {
@@ -225,6 +256,7 @@ pa_rc pa_store_close(pa_store *s)
     rc = pa_store_batch_commit(s);
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(s->st[i]);
+  free(s->zbuf);
   if (s->db && sqlite3_close(s->db) != SQLITE_OK)
     rc = PA_DB;
   free(s);
@@ -439,8 +471,15 @@ static pa_rc sink_event(void *ctx, const struct pa_event *e)
   return rc ? rc : pa_store_batch_tick(ctx);
 }
 
+static pa_rc sink_audit(void *ctx, const struct pa_audit *a)
+{
+  pa_rc rc = pa_store_put_audit(ctx, a, NULL);
+  return rc ? rc : pa_store_batch_tick(ctx);
+}
+
 void pa_store_sink(pa_store *s, struct pa_sink *out)
 {
+  out->audit = sink_audit;
   out->ctx = s;
   out->assoc_begin = sink_assoc_begin;
   out->assoc_update = sink_assoc_update;
@@ -459,7 +498,7 @@ pa_rc pa_store_run_begin(pa_store *s, const char *command, const char *args,
                          "INSERT INTO runs (started_at, command, args, status)"
                          " VALUES (?,?,?,'running')", -1, &q, NULL) != SQLITE_OK)
     return PA_DB;
-  sqlite3_bind_int64(q, 1, now_us());
+  sqlite3_bind_int64(q, 1, pa_time_now());
   sqlite3_bind_text(q, 2, command, -1, SQLITE_TRANSIENT);
   bind_text(q, 3, args);
   rc = sqlite3_step(q);
@@ -481,7 +520,7 @@ pa_rc pa_store_run_end(pa_store *s, int64_t run_id, const char *status,
                          " associations=?, dimse=?, events=?, raw=?, quarantined=?,"
                          " errors=?, detail=? WHERE id=?", -1, &q, NULL) != SQLITE_OK)
     return PA_DB;
-  sqlite3_bind_int64(q, 1, now_us());
+  sqlite3_bind_int64(q, 1, pa_time_now());
   sqlite3_bind_text(q, 2, status, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(q, 3, (int64_t)c->inputs);
   sqlite3_bind_int64(q, 4, (int64_t)c->inputs_skipped);
@@ -541,6 +580,310 @@ pa_rc pa_store_state_put(pa_store *s, const char *path, const struct pa_input_st
   sqlite3_bind_text(q, 6, st->head_sha256, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(q, 7, st->offset);
   bind_opt(q, 8, run_id > 0 ? run_id : -1);
-  sqlite3_bind_int64(q, 9, now_us());
+  sqlite3_bind_int64(q, 9, pa_time_now());
   return step_done(s, q);
+}
+
+pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
+{
+  sqlite3_stmt *q;
+  int64_t id;
+  pa_rc rc;
+
+  if ((rc = pa_store_put_event(s, &a->ev, &id)))
+    return rc;
+  if (id_out)
+    *id_out = id;
+  if (!(q = stmt(s, ST_DETAIL)))
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, id);
+  bind_text(q, 2, a->format);
+  bind_text(q, 3, a->event_id_system);
+  bind_text(q, 4, a->event_display);
+  bind_text(q, 5, a->event_types);
+  bind_text(q, 6, a->event_type_names);
+  bind_text(q, 7, a->outcome_desc);
+  bind_text(q, 8, a->purpose);
+  bind_text(q, 9, a->source_id);
+  bind_text(q, 10, a->source_site);
+  bind_text(q, 11, a->source_types);
+  bind_text(q, 12, a->warnings);
+  if ((rc = step_done(s, q)))
+    return rc;
+  for (size_t i = 0; i < a->n_participants; i++) {
+    const struct pa_participant *p = &a->participants[i];
+    if (!(q = stmt(s, ST_PART)))
+      return PA_DB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, (int64_t)i);
+    bind_text(q, 3, p->user_id);
+    bind_text(q, 4, p->alt_user_id);
+    bind_text(q, 5, p->user_name);
+    bind_opt(q, 6, p->is_requestor);
+    bind_opt(q, 7, p->user_type);
+    bind_text(q, 8, p->user_id_type);
+    bind_text(q, 9, p->net_id);
+    bind_opt(q, 10, p->net_type);
+    bind_opt(q, 11, p->net_type_effective);
+    bind_text(q, 12, p->ae_title);
+    bind_text(q, 13, p->roles);
+    bind_text(q, 14, p->role_names);
+    if ((rc = step_done(s, q)))
+      return rc;
+  }
+  for (size_t i = 0; i < a->n_objects; i++) {
+    const struct pa_object *o = &a->objects[i];
+    if (!(q = stmt(s, ST_OBJ)))
+      return PA_DB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, (int64_t)i);
+    bind_text(q, 3, o->object_id);
+    bind_opt(q, 4, o->type_code);
+    bind_opt(q, 5, o->role_code);
+    bind_opt(q, 6, o->lifecycle);
+    bind_text(q, 7, o->id_type_code);
+    bind_text(q, 8, o->id_type_system);
+    bind_text(q, 9, o->name);
+    bind_text(q, 10, o->description);
+    bind_text(q, 11, o->query_b64);
+    bind_text(q, 12, o->cx_id);
+    bind_text(q, 13, o->cx_namespace);
+    bind_text(q, 14, o->cx_universal_id);
+    bind_opt(q, 15, o->n_instances);
+    bind_text(q, 16, o->sop_classes);
+    bind_text(q, 17, o->accession);
+    bind_text(q, 18, o->study_uids);
+    if ((rc = step_done(s, q)))
+      return rc;
+  }
+  return PA_OK;
+}
+
+/* chain_hash of row n = SHA-256(chain_hash of row n-1 || sha256 of row n);
+ * the first row hashes its sha256 alone. */
+static void chain_next(const uint8_t *prev, const uint8_t sha[PA_SHA256_LEN],
+                       uint8_t out[PA_SHA256_LEN])
+{
+  uint8_t both[2 * PA_SHA256_LEN];
+  size_t n = 0;
+  if (prev) {
+    memcpy(both, prev, PA_SHA256_LEN);
+    n = PA_SHA256_LEN;
+  }
+  memcpy(both + n, sha, PA_SHA256_LEN);
+  pa_sha256(both, n + PA_SHA256_LEN, out);
+}
+
+static pa_rc load_chain_tip(pa_store *s)
+{
+  sqlite3_stmt *q = NULL;
+  int rc;
+
+  if (s->have_chain)
+    return PA_OK;
+  if (sqlite3_prepare_v2(s->db, "SELECT chain_hash FROM raw ORDER BY id DESC LIMIT 1", -1,
+                         &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  rc = sqlite3_step(q);
+  s->chain_empty = 1;
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == PA_SHA256_LEN) {
+    memcpy(s->chain_tip, sqlite3_column_blob(q, 0), PA_SHA256_LEN);
+    s->chain_empty = 0;
+  }
+  sqlite3_finalize(q);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return PA_DB;
+  s->have_chain = 1;
+  return PA_OK;
+}
+
+/* Compresses p into s->zbuf; returns the compressed size, or 0 when it does
+ * not pay (small or incompressible input). */
+static size_t compress_raw(pa_store *s, const void *p, size_t len)
+{
+  uLongf zlen;
+  size_t bound;
+
+  if (len < 256)
+    return 0;
+  bound = compressBound((uLong)len);
+  if (bound > s->zbuf_size) {
+    uint8_t *nb = realloc(s->zbuf, bound);
+    if (!nb)
+      return 0;
+    s->zbuf = nb;
+    s->zbuf_size = bound;
+  }
+  zlen = (uLongf)bound;
+  if (compress2(s->zbuf, &zlen, p, (uLong)len, 1) != Z_OK || zlen >= len)
+    return 0;
+  return zlen;
+}
+
+pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origin,
+                       int64_t offset, int64_t received_ts, int64_t *id_out,
+                       int *dup_out)
+{
+  uint8_t sha[PA_SHA256_LEN], chain[PA_SHA256_LEN];
+  sqlite3_stmt *q;
+  size_t zlen;
+  pa_rc rc;
+  int r;
+
+  *id_out = 0;
+  *dup_out = 0;
+  pa_sha256(p, len, sha);
+  if (!(q = stmt(s, ST_RAW_FIND)))
+    return PA_DB;
+  sqlite3_bind_blob(q, 1, sha, sizeof sha, SQLITE_STATIC);
+  r = sqlite3_step(q);
+  if (r == SQLITE_ROW) {
+    *id_out = sqlite3_column_int64(q, 0);
+    *dup_out = 1;
+  }
+  sqlite3_reset(q);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return PA_DB;
+  if (*dup_out)
+    return PA_OK;
+  if ((rc = load_chain_tip(s)))
+    return rc;
+  chain_next(s->chain_empty ? NULL : s->chain_tip, sha, chain);
+  zlen = compress_raw(s, p, len);
+  if (!(q = stmt(s, ST_RAW_INS)))
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, received_ts);
+  bind_text(q, 2, origin);
+  bind_opt(q, 3, offset);
+  sqlite3_bind_int64(q, 4, (int64_t)len);
+  sqlite3_bind_int(q, 5, zlen ? 1 : 0);
+  if (zlen)
+    sqlite3_bind_blob(q, 6, s->zbuf, (int)zlen, SQLITE_STATIC);
+  else
+    sqlite3_bind_blob(q, 6, len ? p : "", (int)len, SQLITE_STATIC);
+  sqlite3_bind_blob(q, 7, sha, sizeof sha, SQLITE_STATIC);
+  if (s->chain_empty)
+    sqlite3_bind_null(q, 8);
+  else
+    sqlite3_bind_blob(q, 8, s->chain_tip, PA_SHA256_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob(q, 9, chain, sizeof chain, SQLITE_STATIC);
+  if ((rc = step_done(s, q))) {
+    /* the tip may be stale if another writer appended: reload next time */
+    s->have_chain = 0;
+    return rc;
+  }
+  memcpy(s->chain_tip, chain, sizeof chain);
+  s->chain_empty = 0;
+  *id_out = sqlite3_last_insert_rowid(s->db);
+  s->counts.raw++;
+  return PA_OK;
+}
+
+pa_rc pa_store_quarantine(pa_store *s, const void *p, size_t len, const char *origin,
+                          int64_t offset, const char *error, int64_t run_id)
+{
+  uint8_t sha[PA_SHA256_LEN];
+  sqlite3_stmt *q = stmt(s, ST_QUAR);
+  pa_rc rc;
+
+  if (!q)
+    return PA_DB;
+  pa_sha256(p, len, sha);
+  sqlite3_bind_int64(q, 1, pa_time_now());
+  bind_text(q, 2, origin);
+  bind_opt(q, 3, offset);
+  sqlite3_bind_text(q, 4, error && *error ? error : "unparsed", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 5, (int64_t)len);
+  sqlite3_bind_blob(q, 6, len ? p : "", (int)len, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(q, 7, sha, sizeof sha, SQLITE_TRANSIENT);
+  bind_opt(q, 8, run_id > 0 ? run_id : -1);
+  if ((rc = step_done(s, q)))
+    return rc;
+  if (sqlite3_changes(s->db))
+    s->counts.quarantined++;
+  return PA_OK;
+}
+
+pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
+                          struct pa_err *err)
+{
+  sqlite3_stmt *q = NULL;
+  uint8_t prev[PA_SHA256_LEN], sha[PA_SHA256_LEN], chain[PA_SHA256_LEN];
+  uint8_t *plain = NULL;
+  size_t plain_size = 0;
+  int have_prev = 0, r;
+  pa_rc rc = PA_OK;
+
+  *n_out = 0;
+  *bad_id_out = 0;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT id, size, compressed, bytes, sha256, prev_hash, chain_hash"
+                         " FROM raw ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(q, 0);
+    int64_t size = sqlite3_column_int64(q, 1);
+    const void *bytes = sqlite3_column_blob(q, 3);
+    int nbytes = sqlite3_column_bytes(q, 3);
+    const void *data = bytes;
+    size_t dlen = (size_t)nbytes;
+    const char *why = NULL;
+
+    if (sqlite3_column_int(q, 2)) {
+      uLongf out_len = (uLongf)size;
+      if (size < 0 || size > 64 * 1024 * 1024) {
+        why = "size out of range";
+      } else {
+        if ((size_t)size + 1 > plain_size) {
+          uint8_t *nb = realloc(plain, (size_t)size + 1);
+          if (!nb) {
+            rc = PA_NOMEM;
+            break;
+          }
+          plain = nb;
+          plain_size = (size_t)size + 1;
+        }
+        if (uncompress(plain, &out_len, bytes, (uLong)nbytes) != Z_OK ||
+            out_len != (uLongf)size)
+          why = "compressed bytes do not inflate to their size";
+        data = plain;
+        dlen = out_len;
+      }
+    } else if ((int64_t)dlen != size) {
+      why = "size does not match the bytes";
+    }
+    if (!why) {
+      pa_sha256(data, dlen, sha);
+      if (sqlite3_column_bytes(q, 4) != PA_SHA256_LEN ||
+          memcmp(sha, sqlite3_column_blob(q, 4), PA_SHA256_LEN))
+        why = "message bytes do not match their sha256";
+    }
+    if (!why) {
+      int plen = sqlite3_column_bytes(q, 5);
+      if (have_prev ? plen != PA_SHA256_LEN ||
+                        memcmp(prev, sqlite3_column_blob(q, 5), PA_SHA256_LEN)
+                    : plen != 0)
+        why = "prev_hash does not match the previous row's chain_hash";
+    }
+    if (!why) {
+      chain_next(have_prev ? prev : NULL, sha, chain);
+      if (sqlite3_column_bytes(q, 6) != PA_SHA256_LEN ||
+          memcmp(chain, sqlite3_column_blob(q, 6), PA_SHA256_LEN))
+        why = "chain_hash does not match";
+    }
+    if (why) {
+      *bad_id_out = id;
+      rc = pa_err_set(err, PA_MALFORMED, UINT64_MAX, (uint64_t)id, "raw row %lld: %s",
+                      (long long)id, why);
+      break;
+    }
+    memcpy(prev, chain, sizeof prev);
+    have_prev = 1;
+    (*n_out)++;
+  }
+  if (rc == PA_OK && r != SQLITE_DONE)
+    rc = PA_DB;
+  sqlite3_finalize(q);
+  free(plain);
+  return rc;
 }

@@ -14,7 +14,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 1
+#define PA_SCHEMA_VERSION 2
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -45,6 +45,29 @@ pa_rc pa_store_assoc_update(pa_store *s, int64_t id, const struct pa_assoc *a);
 pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc);
 pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out);
 pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out);
+
+/* An audit message: its events row (a->ev), audit_details, and one row a
+ * participant and an object. *id_out (may be NULL) is the events id. */
+pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out);
+
+/* Keeps a received message verbatim in raw, once: if a message with the same
+ * SHA-256 is stored already, *id_out is its id and *dup_out 1. Otherwise the
+ * row joins the hash chain (chain_hash = SHA-256(prev chain_hash || sha256))
+ * and is zlib-compressed when that saves space. */
+pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origin,
+                       int64_t offset, int64_t received_ts, int64_t *id_out,
+                       int *dup_out);
+
+/* Keeps input that could not be parsed, verbatim, with the error (once per
+ * SHA-256). */
+pa_rc pa_store_quarantine(pa_store *s, const void *p, size_t len, const char *origin,
+                          int64_t offset, const char *error, int64_t run_id);
+
+/* Walks raw in id order: re-hashes each message and re-computes the chain.
+ * *n_out rows checked; *bad_id_out the first row that fails (0 none), with
+ * why in err. PA_OK when the whole chain holds. */
+pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
+                          struct pa_err *err);
 
 /* Counters of rows written through this handle since it was opened. */
 struct pa_store_counts {

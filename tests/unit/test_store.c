@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "analyzer/store.h"
+#include "analyzer/store_schema.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -257,6 +258,126 @@ static void test_not_a_database(void **state)
   unlink(path);
 }
 
+/* The same bytes are kept once; the chain verifies, and a change to any
+ * stored message is found. */
+static void test_raw_chain(void **state)
+{
+  struct fx *f = *state;
+  char big[2000];
+  int64_t id1, id2, id3, bad;
+  int dup;
+  uint64_t n;
+  struct pa_err err;
+  sqlite3 *db;
+
+  memset(big, 'a', sizeof big); /* compresses */
+  assert_int_equal(pa_store_put_raw(f->s, "hello", 5, "f", 0, 1, &id1, &dup), PA_OK);
+  assert_int_equal(dup, 0);
+  assert_int_equal(pa_store_put_raw(f->s, big, sizeof big, "f", 5, 1, &id2, &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(f->s, "hello", 5, "g", 9, 2, &id3, &dup), PA_OK);
+  assert_int_equal(dup, 1);
+  assert_int_equal(id3, id1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM raw"), 2);
+  assert_int_equal(count(f->path, "SELECT compressed FROM raw WHERE size=2000"), 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM raw WHERE prev_hash IS NULL"), 1);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_OK);
+  assert_int_equal(n, 2);
+
+  /* reopening continues the chain from the last row */
+  pa_store_close(f->s);
+  assert_int_equal(pa_store_open(f->path, &f->s, &err), PA_OK);
+  assert_int_equal(pa_store_put_raw(f->s, "third", 5, "f", 0, 3, &id3, &dup), PA_OK);
+  assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_OK);
+  assert_int_equal(n, 3);
+
+  /* tamper with the first message */
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "UPDATE raw SET bytes=X'68656c6c70' WHERE size=5 AND"
+                                    " prev_hash IS NULL", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_MALFORMED);
+  assert_int_equal(bad, id1);
+  assert_int_equal(n, 0);
+  assert_non_null(strstr(err.msg, "sha256"));
+}
+
+static void test_quarantine_once(void **state)
+{
+  struct fx *f = *state;
+  struct pa_store_counts c;
+  assert_int_equal(pa_store_quarantine(f->s, "<bad", 4, "x.xml", 10, "atna.not_xml", 0), PA_OK);
+  assert_int_equal(pa_store_quarantine(f->s, "<bad", 4, "x.xml", 10, "atna.not_xml", 0), PA_OK);
+  pa_store_counts(f->s, &c);
+  assert_int_equal(c.quarantined, 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM quarantine WHERE error='atna.not_xml'"
+                                  " AND offset=10 AND bytes=CAST('<bad' AS BLOB)"), 1);
+}
+
+static void test_audit_details(void **state)
+{
+  struct fx *f = *state;
+  struct pa_participant parts[2] = {
+    {.user_id = "dr.sato", .is_requestor = 1, .user_type = 1, .net_type = 2,
+     .net_type_effective = 2, .net_id = "10.0.0.5"},
+    {.user_id = "PACS", .is_requestor = 0, .user_type = -1, .net_type = -1,
+     .net_type_effective = -1, .ae_title = "PACS", .roles = "110152"},
+  };
+  struct pa_object objs[1] = {
+    {.object_id = "PA-0001", .type_code = 1, .role_code = 1, .lifecycle = -1,
+     .n_instances = -1, .cx_id = "PA-0001"},
+  };
+  struct pa_audit a;
+  int64_t id;
+
+  memset(&a, 0, sizeof a);
+  pa_event_init(&a.ev);
+  a.ev.ts = 5;
+  a.ev.source = "atna";
+  a.ev.event_code = "DCM:110112";
+  a.format = "dicom-xml";
+  a.participants = parts;
+  a.n_participants = 2;
+  a.objects = objs;
+  a.n_objects = 1;
+  assert_int_equal(pa_store_put_audit(f->s, &a, &id), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM atna_participants WHERE event_id=1"), 2);
+  assert_int_equal(count(f->path, "SELECT seq FROM atna_participants WHERE ae_title='PACS'"), 1);
+  assert_int_equal(count(f->path, "SELECT type_code FROM atna_objects WHERE object_id='PA-0001'"
+                                  " AND lifecycle IS NULL"), 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM audit_details WHERE format='dicom-xml'"),
+                   1);
+}
+
+/* A version-1 file is migrated to the current version when opened. */
+static void test_migrate_from_v1(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/pa_v1_XXXXXX";
+  int fd = mkstemp(path);
+  sqlite3 *db;
+  pa_store *s;
+  struct pa_err err;
+
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(path);
+  /* version 1 is the store as it was before audit_details was added */
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, pa__store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "INSERT INTO events (ts, source) VALUES (1, 'dicom');"
+                                    "PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s), 1);
+  pa_store_close(s);
+  assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION);
+  assert_int_equal(count(path, "SELECT count(*) FROM audit_details"), 0);
+  assert_int_equal(count(path, "SELECT count(*) FROM events"), 1);
+  unlink(path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -269,6 +390,10 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
     cmocka_unit_test(test_not_a_database),
+    cmocka_unit_test_setup_teardown(test_raw_chain, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_quarantine_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_audit_details, setup, teardown),
+    cmocka_unit_test(test_migrate_from_v1),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
