@@ -14,6 +14,7 @@ static const struct {
   const char *summary;
 } commands[] = {
   {"ingest", pa_cmd_ingest, "read captures into the database (incremental)"},
+  {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
 
 static void usage(FILE *f)
