@@ -32,4 +32,12 @@
 #define PA_STORE_BATCH_ROWS   100000       /* rows per bulk-ingest commit */
 #define PA_STORE_BATCH_US     (1000000LL)  /* or this long, whichever first */
 
+/* ATNA / FHIR */
+#define PA_MAX_ATNA_MSG       (1024u * 1024)     /* one ATNA XML message */
+#define PA_MAX_XML_DEPTH      32                 /* element nesting in an ATNA message */
+#define PA_MAX_FHIR_MSG       (4u * 1024 * 1024) /* one FHIR JSON text (resource or Bundle) */
+#define PA_MAX_AUDIT_PARTICIPANTS 256            /* ActiveParticipant / agent kept per message */
+#define PA_MAX_AUDIT_OBJECTS  4096               /* ParticipantObjectIdentification / entity kept */
+#define PA_MAX_AUDIT_WARNINGS 16                 /* entries in pa_audit.warnings */
+
 #endif
