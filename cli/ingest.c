@@ -43,6 +43,8 @@ static void help(FILE *f)
           "Reads each PATH (a file, or a folder read recursively) into the database.\n"
           "The kind of each file is recognised by its content:\n"
           "  pcap, pcapng   DICOM associations (any port) and TLS connections\n"
+          "Files of other kinds met inside a folder are passed over; a file named\n"
+          "on the command line that is of no known kind is an error.\n"
           "\n"
           "A file read before and unchanged since is skipped; one that changed is\n"
           "read again and only what is not stored yet is added.\n"
@@ -106,7 +108,7 @@ static int identify(const char *path, struct pa_input_state *st, uint8_t *head,
   return 0;
 }
 
-static int ingest_file(struct ingest *in, const char *path)
+static int ingest_file(struct ingest *in, const char *path, int named)
 {
   static uint8_t head[PA_STATE_HEAD];
   struct pa_input_state st, old;
@@ -120,17 +122,23 @@ static int ingest_file(struct ingest *in, const char *path)
 
   pa_err_clear(&err);
   err.input = path;
-  in->counts.inputs++;
   if (identify(path, &st, head, &head_len) != 0) {
     pa_log(PA_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
     in->counts.errors++;
     return -1;
   }
   if (sniff(head, head_len) != KIND_PCAP) {
+    /* A file named on the command line must be readable; one met while
+     * walking a folder (a README, a script) is passed over. */
+    if (!named) {
+      pa_log(PA_LOG_INFO, "%s: not a supported input, passed over", path);
+      return 0;
+    }
     pa_log(PA_LOG_ERROR, "%s: offset 0: unrecognised input (not pcap or pcapng)", path);
     in->counts.errors++;
     return -1;
   }
+  in->counts.inputs++;
   snprintf(st.kind, sizeof st.kind, "pcap");
   if (pa_store_state_get(in->store, path, &old, &found))
     return -2;
@@ -170,13 +178,13 @@ static int ingest_file(struct ingest *in, const char *path)
     pa_log(PA_LOG_ERROR, "%s: %s: %s", path, pa_strerror(rc), pa_store_errmsg(in->store));
     return -2;
   }
+  if (rc == PA_MALFORMED) {
+    /* A damaged capture: the collector has named the file, packet and
+     * offset on stderr and counted it; what was read before is stored. */
+    return -1;
+  }
   if (rc != PA_OK) {
-    /* What was read before the damage is stored; say where it stopped. */
-    if (err.offset != UINT64_MAX)
-      pa_log(PA_LOG_ERROR, "%s: packet %llu (offset %llu): %s", path,
-             (unsigned long long)err.item, (unsigned long long)err.offset, err.msg);
-    else
-      pa_log(PA_LOG_ERROR, "%s: %s", path, err.msg[0] ? err.msg : pa_strerror(rc));
+    pa_log(PA_LOG_ERROR, "%s: %s", path, err.msg[0] ? err.msg : pa_strerror(rc));
     in->counts.errors++;
     return -1;
   }
@@ -204,7 +212,7 @@ static int ingest_path(struct ingest *in, const char *path, int depth)
     return -1;
   }
   if (!S_ISDIR(sb.st_mode))
-    return S_ISREG(sb.st_mode) ? ingest_file(in, path) : 0;
+    return S_ISREG(sb.st_mode) ? ingest_file(in, path, depth == 0) : 0;
   if (depth > 32) {
     pa_log(PA_LOG_ERROR, "%s: folders nested too deep", path);
     in->counts.errors++;

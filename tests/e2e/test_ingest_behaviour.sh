@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test_ingest_behaviour.sh — what a user relies on beyond the rows: re-runs
+# add nothing, the database is private, credentials never land, damaged
+# captures are reported with file/packet/offset and do not lose what was read.
+. "$(dirname "$0")/lib.sh"
+fx="$PA_SRC/fixtures/dicom"
+db="$WORK/a.db"
+q() { sqlite3 "$db" "$1"; }
+
+# --help, --version, bad usage
+check "--help names ingest" bash -c '"$0" --help | grep -q "ingest"' "$PACSAUDIT"
+check "--version" bash -c '"$0" --version | grep -Eq "^pacsaudit [0-9]+\.[0-9]+"' "$PACSAUDIT"
+rc=0
+"$PACSAUDIT" frobnicate 2>/dev/null || rc=$?
+check "unknown command exits 2" test "$rc" -eq 2
+rc=0
+"$PACSAUDIT" ingest --db "$db" 2>/dev/null || rc=$?
+check "ingest without input exits 2" test "$rc" -eq 2
+
+# first ingest of every capture: a folder, so other files are passed over
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$db" "$fx" || rc=$?
+check "ingest exits 0 on good captures" test "$rc" -eq 0
+n_assoc=$(q "select count(*) from associations")
+n_dimse=$(q "select count(*) from dimse")
+n_events=$(q "select count(*) from events")
+check "associations stored" test "$n_assoc" -gt 10
+check "database is mode 0600" test "$(stat -c %a "$db")" = 600
+
+# the same captures again: nothing added, every input skipped
+out=$("$PACSAUDIT" ingest --db "$db" "$fx")
+check "re-ingest skips unchanged files" grep -q "12 unchanged" <<<"$out"
+check "re-ingest adds no association" test "$(q "select count(*) from associations")" = "$n_assoc"
+check "re-ingest adds no dimse" test "$(q "select count(*) from dimse")" = "$n_dimse"
+check "re-ingest adds no event" test "$(q "select count(*) from events")" = "$n_events"
+
+# the same capture under another name: read, but recognised as stored
+cp "$fx/store.pcap" "$WORK/copy-of-store.pcap"
+out=$("$PACSAUDIT" ingest --db "$db" "$WORK/copy-of-store.pcap")
+check "a copy adds no association" test "$(q "select count(*) from associations")" = "$n_assoc"
+check "a copy is reported as already stored" grep -q "already stored 1" <<<"$out"
+check "each run is a row of runs" test "$(q "select count(*) from runs where command='ingest' and status='ok'")" = 3
+check "runs carry counts" test "$(q "select associations from runs order by id limit 1")" = "$n_assoc"
+
+# credentials: the user name is kept, the passcode nowhere
+check "user identity kept" test "$(q "select count(*) from associations where user_identity='dr.tanaka' and user_identity_type=2")" -ge 1
+"$PACSAUDIT" ingest --quiet --db "$WORK/uid.db" "$fx/userid.pcap"
+sqlite3 "$WORK/uid.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+check "passcode not in the database file" bash -c '! grep -a -q "s3cr3t-pw" "$0"* ' "$WORK/uid.db"
+check "passcode is in the capture (the check is real)" grep -a -q "s3cr3t-pw" "$fx/userid.pcap"
+
+# a capture cut in the middle of a packet
+size=$(stat -c %s "$fx/store.pcap")
+head -c $((size * 2 / 3)) "$fx/store.pcap" > "$WORK/cut.pcap"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/cut.db" "$WORK/cut.pcap" 2>"$WORK/cut.err" || rc=$?
+check "truncated capture exits 2" test "$rc" -eq 2
+check "truncated capture names file, packet and offset" \
+  grep -Eq "cut\.pcap: packet [0-9]+ \(offset [0-9]+\)" "$WORK/cut.err"
+check "what was read before the cut is kept" \
+  test "$(sqlite3 "$WORK/cut.db" "select count(*) from associations where result='incomplete'")" = 1
+check "requests before the cut are kept" \
+  test "$(sqlite3 "$WORK/cut.db" "select count(*) from dimse")" -ge 1
+
+# a pcap header followed by garbage, and a file of no known kind
+{ head -c 24 "$fx/store.pcap"; head -c 5000 /dev/urandom; } > "$WORK/garbage.pcap"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/g.db" "$WORK/garbage.pcap" 2>"$WORK/g.err" || rc=$?
+check "garbage capture: clean exit code" test "$rc" -eq 0 -o "$rc" -eq 2
+echo "hello" > "$WORK/notes.txt"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/g.db" "$WORK/notes.txt" 2>"$WORK/n.err" || rc=$?
+check "unknown file named on the command line exits 2" test "$rc" -eq 2
+check "unknown file error names file and offset" grep -q "notes.txt: offset 0:" "$WORK/n.err"
+finish

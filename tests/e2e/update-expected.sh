@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Regenerates tests/e2e/expected/ from the current build. Review the diff
+# before committing: an expectation is only as good as its cross-check
+# (docs/dicom-crosscheck.md).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+PACSAUDIT=$(realpath "${PACSAUDIT:-$src/build/pacsaudit}")
+export PA_SRC=$src PACSAUDIT
+. "$src/tests/e2e/lib.sh"
+cd "$src/fixtures/dicom"
+for cap in *.pcap; do
+  name=${cap%.pcap}
+  "$PACSAUDIT" ingest --quiet --db "$WORK/$name.db" "$cap" 2>/dev/null || true
+  dump_dicom "$WORK/$name.db" > "$src/tests/e2e/expected/dicom/$name.txt"
+done
+echo "updated $(ls "$src/tests/e2e/expected/dicom" | wc -l) expectations"
