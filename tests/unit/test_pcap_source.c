@@ -112,7 +112,8 @@ struct wb {
 static void put(struct wb *w, const void *p, size_t n)
 {
   assert_true(w->n + n <= sizeof w->b);
-  memcpy(w->b + w->n, p, n);
+  if (n)
+    memcpy(w->b + w->n, p, n);
   w->n += n;
 }
 static void put8(struct wb *w, unsigned v) { uint8_t x = (uint8_t)v; put(w, &x, 1); }
