@@ -40,4 +40,17 @@
 #define PA_MAX_AUDIT_OBJECTS  4096               /* ParticipantObjectIdentification / entity kept */
 #define PA_MAX_AUDIT_WARNINGS 16                 /* entries in pa_audit.warnings */
 
+/* syslog */
+#define PA_MAX_SYSLOG_MSG       (256u * 1024) /* one syslog message (frame payload) */
+#define PA_SYSLOG_MAX_LEN_DIGITS 7            /* RFC 6587 MSG-LEN digits read before giving up */
+#define PA_SYSLOG_MAX_HOSTNAME  255           /* RFC 5424 HOSTNAME; longer fields are malformed */
+#define PA_SYSLOG_MAX_SD_ELEMS  64            /* SD-ELEMENTs in one message */
+#define PA_SYSLOG_MAX_SD_PARAMS 256           /* SD-PARAMs in one message, all elements */
+#define PA_SYSLOG_MAX_TAG       64            /* RFC 3164 TAG bytes looked at (spec: 32) */
+#define PA_MAX_DECODER_FILE     (1024u * 1024) /* one decoder JSON file */
+#define PA_MAX_DECODERS         4096          /* decoders loaded in all */
+#define PA_DECODER_MAX_FIELD    1024          /* bytes kept of one captured field */
+#define PA_DECODER_MATCH_LIMIT  100000        /* PCRE2 match limit per line and decoder */
+#define PA_DECODER_DEPTH_LIMIT  1000          /* PCRE2 depth (backtracking) limit */
+
 #endif
