@@ -1683,43 +1683,104 @@ static void test_ident_edge_cases(void **state)
   assert_int_equal(pa_dicom_ts_of_uid(""), PA_DICOM_TS_UNKNOWN);
 }
 
-/* ---- real captures (optional) ------------------------------------------- */
+/* ---- real captures ------------------------------------------------------ */
 
-/* fixtures/dicom/NAME.stream files, if present, are fuzz-format transcripts of
- * real dcmtk associations: they must decode without error to a complete record. */
-static void test_real_streams(void **state)
+/* tests/fuzz/corpus/fuzz_dicom_ul/real_<capture>_<stream>: the TCP streams of
+ * the dcmtk captures in fixtures/dicom (see EXPECTED.md there), extracted with
+ * tshark "follow,tcp,raw" into the fuzz input format. Each is decoded whole
+ * and in chunks of 1..7 bytes, and checked against EXPECTED.md. */
+struct real_case {
+  const char *file, *result, *cmd, *pid, *study;
+  int n_dm, status, by_acceptor;
+  const char *user, *move_dest;
+};
+
+static const struct real_case real_cases[] = {
+  { "real_echo_0", "released", "C-ECHO-RQ", "", "", 1, 0, 0, "", "" },
+  { "real_echo6_0", "released", "C-ECHO-RQ", "", "", 1, 0, 0, "", "" },
+  { "real_store_0", "released", "C-STORE-RQ", "PA-0001", "1.2.3.4.5.6.7.1.1", 3, 0, 0, "", "" },
+  { "real_find_0", "released", "C-FIND-RQ", "", "", 1, 0, 0, "", "" },
+  { "real_find_1", "released", "C-FIND-RQ", "PA-0001", "", 1, 0, 0, "", "" },
+  { "real_get_0", "released", "C-STORE-RQ", "PA-0003", "1.2.3.4.5.6.7.1.3", 2, 0, 1, "", "" },
+  { "real_move_0", "released", "C-MOVE-RQ", "", "1.2.3.4.5.6.7.1.2", 1, 0, 0, "", "MOVEDEST" },
+  { "real_move_1", "released", "C-STORE-RQ", "PA-0002", "1.2.3.4.5.6.7.1.2", 1, 0, 0, "", "" },
+  { "real_move_2", "released", "C-MOVE-RQ", "", "1.2.3.4.5.6.7.1.1", 1, 0xA801, 0, "", "NOSUCHAE" },
+  { "real_reject_0", "rejected", NULL, NULL, NULL, 0, 0, 0, "", "" },
+  { "real_reject_1", "rejected", NULL, NULL, NULL, 0, 0, 0, "", "" },
+  { "real_abort_0", "aborted", "C-STORE-RQ", "PA-0007", "1.2.3.4.5.6.7.1.7", 1, 0, 0, "", "" },
+  { "real_abort_1", "aborted", "C-STORE-RQ", "PA-0007", "1.2.3.4.5.6.7.1.7", 1, -1, 0, "", "" },
+  { "real_killed_0", "incomplete", "C-STORE-RQ", "PA-0005", "1.2.3.4.5.6.7.1.5", 1, -1, 0, "", "" },
+  { "real_smallpdu_0", "released", "C-STORE-RQ", "PA-0004", "1.2.3.4.5.6.7.1.4", 1, 0, 0, "", "" },
+  { "real_userid_0", "incomplete", NULL, NULL, NULL, 0, 0, 0, "dr.tanaka", "" },
+  { "real_userid_1", "released", "C-STORE-RQ", "PA-0006", "1.2.3.4.5.6.7.1.6", 1, 0, 0, "dr.tanaka", "" },
+};
+
+static int load_real(const char *name, struct tr *t)
 {
   const char *fx = getenv("PA_FIXTURES");
   char path[1024];
-  static const char *names[] = { "echoscu.stream", "storescu.stream", "findscu.stream",
-                                 "movescu.stream", "getscu.stream" };
-  (void)state;
-  if (!fx)
-    skip();
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    FILE *f;
-    snprintf(path, sizeof path, "%s/dicom/%s", fx, names[i]);
-    f = fopen(path, "rb");
-    if (!f)
-      continue;
-    struct rec *r = rec_new();
-    pa_dicom *d = dec_new(r);
-    struct pa_err err;
-    uint8_t h[3];
-    static uint8_t buf[65536];
-    pa_err_clear(&err);
-    while (fread(h, 1, 3, f) == 3) {
-      size_t n = (size_t)(h[1] | h[2] << 8);
-      assert_int_equal(fread(buf, 1, n, f), n);
-      assert_int_equal(pa_dicom_feed(d, h[0] & 1, buf, n, 1000, &err), PA_OK);
-    }
-    fclose(f);
-    assert_int_equal(pa_dicom_end(d, "end of capture", 9000), PA_OK);
-    assert_string_equal(r->last.result, "released");
-    assert_true(r->n_dm >= 1);
-    pa_dicom_free(d);
-    rec_free(r);
+  uint8_t h[3];
+  FILE *f;
+
+  snprintf(path, sizeof path, "%s/../tests/fuzz/corpus/fuzz_dicom_ul/%s", fx, name);
+  f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  while (fread(h, 1, 3, f) == 3) {
+    struct bb b = { 0 };
+    size_t n = (size_t)(h[1] | h[2] << 8);
+    b.p = malloc(n ? n : 1);
+    assert_non_null(b.p);
+    assert_int_equal(fread(b.p, 1, n, f), n);
+    b.n = n;
+    tr_add(t, h[0] & 1, &b);
+    bb_free(&b);
   }
+  fclose(f);
+  return 1;
+}
+
+static void test_real_streams(void **state)
+{
+  static const size_t small[] = { 1, 2, 3, 4, 5, 6, 7 };
+  int found = 0;
+  (void)state;
+  if (!getenv("PA_FIXTURES"))
+    skip();
+  for (size_t i = 0; i < sizeof real_cases / sizeof real_cases[0]; i++) {
+    const struct real_case *c = &real_cases[i];
+    struct tr t = { 0 };
+    if (!load_real(c->file, &t))
+      continue;
+    found++;
+    for (int pass = 0; pass < 2; pass++) {
+      struct rec *r = rec_new();
+      pa_dicom *d = dec_new(r);
+      struct pa_err err;
+      pa_err_clear(&err);
+      r->secret = "s3cr3t-pw"; /* the passcode in userid.pcap */
+      assert_int_equal(feed_tr(d, &t, pass ? small : NULL, pass ? 7 : 1, SIZE_MAX, &err), PA_OK);
+      assert_int_equal(pa_dicom_end(d, "end of capture", 9000), PA_OK);
+      assert_string_equal(r->last.result, c->result);
+      assert_int_equal(r->last.bytes, t.b.n);
+      assert_string_equal(r->last.user_identity, c->user);
+      assert_int_equal(r->n_dm, c->n_dm);
+      if (c->cmd) {
+        assert_string_equal(r->dm[0].command, c->cmd);
+        assert_string_equal(r->dm[0].patient_id, c->pid);
+        assert_string_equal(r->dm[0].study_uid, c->study);
+        assert_int_equal(r->dm[0].status, c->status);
+        assert_int_equal(r->dm[0].by_acceptor, c->by_acceptor);
+        assert_string_equal(r->dm[0].move_destination, c->move_dest);
+      }
+      assert_int_equal(r->secret_seen, 0);
+      assert_string_equal(pa__dicom_anomalies(d), "");
+      pa_dicom_free(d);
+      rec_free(r);
+    }
+    tr_free(&t);
+  }
+  assert_true(found > 0);
 }
 
 int main(void)
