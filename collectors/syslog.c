@@ -1030,8 +1030,8 @@ static pa_rc emit(struct pa_syslog_framer *f, const uint8_t *b, uint64_t off, co
   return r->rc;
 }
 
-pa_rc pa_syslog_framer_next(struct pa_syslog_framer *f, struct pa_syslog_frame *out,
-                            struct pa_err *err)
+static pa_rc next_inner(struct pa_syslog_framer *f, struct pa_syslog_frame *out,
+                        struct pa_err *err)
 {
   struct scan r;
   pa_rc rc;
@@ -1121,4 +1121,13 @@ pa_rc pa_syslog_framer_next(struct pa_syslog_framer *f, struct pa_syslog_frame *
     f->hold = r.consumed;
     return emit(f, f->acc.p, f->acc_off, &r, out, err);
   }
+}
+
+pa_rc pa_syslog_framer_next(struct pa_syslog_framer *f, struct pa_syslog_frame *out,
+                            struct pa_err *err)
+{
+  pa_rc rc = next_inner(f, out, err);
+  if (rc == PA_NEED_MORE)
+    f->acc_from_chunk = 0; /* the chunk goes back to the caller: never read it again */
+  return rc;
 }
