@@ -15,13 +15,15 @@
  *   how the TCP connection ended: "released" (FIN from both sides),
  *   "aborted" (RST), "incomplete" otherwise (idle, evicted, end of capture,
  *   capture truncated: the reason goes to reject_reason).
- * - Offsets in messages are file offsets of the frame's record: ftell() on
- *   the capture's FILE before each pcap_next_ex. For pcap that is exactly
- *   24 + sum(16 + caplen) of the records before; for pcapng it is the start
- *   of the next block, which is the packet's block unless other blocks
- *   (interface, statistics) come between. Packet numbers are 1-based over
- *   all frames in the file (a BPF filter is applied after reading, so it
- *   does not shift them). */
+ * - Offsets in messages are file offsets of the frame's record. For pcap
+ *   they are counted: 24 + sum(16 + caplen) of the records before (exact
+ *   unless a record's caplen exceeds the file's snap length, which libpcap
+ *   cuts). For pcapng they come from ftell() on the capture's FILE before
+ *   each pcap_next_ex: the start of the next block, which is the packet's
+ *   block unless other blocks (interface, statistics) come between. ftell
+ *   costs an lseek in glibc, so it is not used for pcap. Packet numbers are
+ *   1-based over all frames in the file (a BPF filter is applied after
+ *   reading, so it does not shift them). */
 #include "pcap_source.h"
 
 #include "../analyzer/buf.h"
@@ -40,6 +42,7 @@
 #include <sys/time.h>
 
 #define PROGRESS_STEP (4u * 1024 * 1024)
+#define READ_BUF (131072) /* stdio buffer of the capture file */
 #define MAX_VLAN_TAGS 4
 #define MAX_IP6_EXT 8
 
@@ -553,6 +556,8 @@ struct run {
   struct src s;
   const struct pa_pcap_opts *o;
   uint64_t total;          /* file size, 0 unknown */
+  int classic;             /* fp is a classic pcap file (not pcapng) */
+  char *iobuf;             /* fp's stdio buffer: freed after fp is closed */
   volatile sig_atomic_t *stop;
 };
 
@@ -629,6 +634,12 @@ static void run_cleanup(struct run *u)
     pcap_freecode(&u->prog);
   if (u->p)
     pcap_close(u->p); /* closes fp too */
+  else if (u->fp)
+    fclose(u->fp);
+  u->p = NULL;
+  u->fp = NULL;
+  free(u->iobuf);
+  u->iobuf = NULL;
 }
 
 /* Reads until the end, an error, *stop or a sink error. */
@@ -639,10 +650,12 @@ static pa_rc run_loop(struct run *u, struct pa_err *err)
   struct pcap_pkthdr *h;
   const u_char *data;
 
+  if (u->classic)
+    off = 24; /* the file header */
   for (;;) {
     int rc;
 
-    if (u->fp) {
+    if (u->fp && !u->classic) {
       long pos = ftell(u->fp);
       off = pos >= 0 ? (uint64_t)pos : off;
     }
@@ -651,7 +664,9 @@ static pa_rc run_loop(struct run *u, struct pa_err *err)
       st->packets++;
       u->s.pkt_no = st->packets;
       u->s.pkt_off = off;
-      if (!u->fp)
+      if (u->classic)
+        off += 16 + (uint64_t)h->caplen;
+      else if (!u->fp)
         off += h->caplen;
       handle_frame(u, h, data);
       if (u->s.fatal)
@@ -697,6 +712,7 @@ pa_rc pa_pcap_read_file(const char *path, const struct pa_sink *sink,
 {
   struct run u;
   char ebuf[PCAP_ERRBUF_SIZE];
+  uint8_t magic[4];
   struct stat sb;
   pa_rc rc;
 
@@ -712,13 +728,22 @@ pa_rc pa_pcap_read_file(const char *path, const struct pa_sink *sink,
     rc = pa_err_set(err, PA_IO, UINT64_MAX, 0, "cannot open: %s", strerror(errno));
     goto out;
   }
+  /* stdio's default 4 KB buffer means one read() per few frames (glibc
+   * ignores the size unless it is given the buffer) */
+  u.iobuf = malloc(READ_BUF);
+  if (u.iobuf)
+    setvbuf(u.fp, u.iobuf, _IOFBF, READ_BUF);
   if (fstat(fileno(u.fp), &sb) == 0 && S_ISREG(sb.st_mode))
     u.total = (uint64_t)sb.st_size;
+  /* classic pcap: record offsets by arithmetic; pcapng: ftell per frame
+   * (which costs an lseek in glibc) */
+  if (fread(magic, 1, 4, u.fp) == 4 && !(magic[0] == 0x0a && magic[1] == 0x0d &&
+                                          magic[2] == 0x0d && magic[3] == 0x0a))
+    u.classic = 1;
+  rewind(u.fp);
   ebuf[0] = 0;
   u.p = pcap_fopen_offline_with_tstamp_precision(u.fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
   if (!u.p) {
-    fclose(u.fp);
-    u.fp = NULL;
     rc = pa_err_set(err, PA_IO, 0, 0, "not a capture file: %s", ebuf);
     goto out;
   }

@@ -460,6 +460,17 @@ static void dicom_conv(struct conv *c, int release)
   seg(c, 0, PA_TCP_ACK, NULL, 0);
 }
 
+static uint64_t prog_done, prog_total;
+static int prog_calls;
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+  (void)ctx;
+  prog_done = done;
+  prog_total = total;
+  prog_calls++;
+}
+
 static pa_rc read_it(const char *path, struct rsink *rs, struct pa_pcap_stats *st,
                      struct pa_err *err, const char *bpf)
 {
@@ -469,6 +480,9 @@ static pa_rc read_it(const char *path, struct rsink *rs, struct pa_pcap_stats *s
   sink_init(&k, rs);
   memset(&o, 0, sizeof o);
   o.bpf = bpf;
+  o.progress = on_progress;
+  prog_done = prog_total = 0;
+  prog_calls = 0;
   return pa_pcap_read_file(path, &k, &o, st, err);
 }
 
@@ -521,6 +535,10 @@ static void test_link_types(void **state)
     assert_int_equal(st.dicom, 1);
     assert_int_equal(st.anomalies, 0);
     assert_int_equal(st.bytes, c.off);
+    /* a small file: one progress call, at the end */
+    assert_int_equal(prog_calls, 1);
+    assert_int_equal(prog_done, c.off);
+    assert_int_equal(prog_total, c.off);
     check_dicom_assoc(&rs, cases[i].v6, "released");
     assert_int_equal(rs.a[0].started_at, 1700000000LL * 1000000 + 5 + 3 * 1000);
   }
