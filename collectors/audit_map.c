@@ -393,9 +393,19 @@ static int has_code(const char *list, const char *code)
   return 0;
 }
 
+/* Codes that say what kind of participant it is, not which RBAC role it
+ * holds: DICOM application roles 110150..110155 and the FHIR agent types
+ * (extra-security-role-type, v3-ParticipationType) used by BALP. */
 static int is_app_role(const char *p, size_t l)
 {
-  return l == 6 && !memcmp(p, "11015", 5) && p[5] >= '0' && p[5] <= '5';
+  static const char *const kinds[] = {"humanuser", "dataprocessor", "datasubject", "authserver",
+                                      "IRCP", "AUT", "CST", "INF", "PROV", "CUST"};
+  if (l == 6 && !memcmp(p, "11015", 5) && p[5] >= '0' && p[5] <= '5')
+    return 1;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strlen(kinds[i]) == l && !memcmp(p, kinds[i], l))
+      return 1;
+  return 0;
 }
 
 /* Index (0-based) of the first RBAC role in roles, -1 none. */

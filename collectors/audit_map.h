@@ -95,10 +95,10 @@ pa_rc pa_audit_list_add(struct pa_buf *b, const char *sep, const char *item);
  * a->objects (formats.md §1.5):
  *  - requestor: among participants with is_requestor, the first human one
  *    (user_type 1, user_id_type 113871, a user name, or an RBAC role, i.e.
- *    one outside 110150..110155; user_type 2 / user_id_type 110119, 113877
- *    are never human), else the first requestor; none -> user unknown.
+ *    one that is not a participant kind: 110150..110155, humanuser, IRCP...;
+ *    user_type 2 / user_id_type 110119, 113877, 110182 are never human), else the first requestor; none -> user unknown.
  *  - user_role: the requestor's first RBAC role (its name, else its code);
- *    the DICOM application roles 110150..110155 are not user roles.
+ *    participant kinds (110150..110155, humanuser, IRCP...) are not roles.
  *  - source: the first participant with role 110153, else the requestor;
  *    src_ip is its network access point when that is an IP or DNS name
  *    (never a URI: they may carry credentials), else the requestor's;

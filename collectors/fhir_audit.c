@@ -750,10 +750,11 @@ pa_rc pa_fhir_parse_ex(const uint8_t *p, size_t len, const struct pa_msg_ctx *ct
   v = json_object_get(root, "resourceType");
   rt = json_is_string(v) ? json_string_value(v) : NULL;
   if (!rt || (strcmp(rt, "AuditEvent") && strcmp(rt, "Bundle"))) {
+    rc = pa_err_set(err, PA_MALFORMED, UINT64_MAX, 0,
+                    "fhir.resourceType: '%.40s', expected AuditEvent or Bundle",
+                    rt ? rt : "(missing)"); /* before the decref: rt lives in root */
     json_decref(root);
-    return pa_err_set(err, PA_MALFORMED, UINT64_MAX, 0,
-                      "fhir.resourceType: '%.40s', expected AuditEvent or Bundle",
-                      rt ? rt : "(missing)");
+    return rc;
   }
 
   fx_init(&f, ctx);

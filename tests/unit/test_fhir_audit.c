@@ -1,0 +1,423 @@
+/* test_fhir_audit.c — the FHIR AuditEvent parser over fixtures/fhir: R4
+ * login/query/read/consent-deny, R5 break-glass, STU3, Bundle, NDJSON, and
+ * rejected input (wrong types, missing fields, duplicates, depth, size). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "analyzer/limits.h"
+#include "collectors/fhir_audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NR 4
+struct rec1 {
+  char code[64], display[64], types[128], format[16], user_id[64], user_name[64], user_role[64],
+    src_ip[64], src_ae[20], dst_ip[64], host[64], patient[64], study[96], source_id[64],
+    source_site[64], source_types[32], purpose[64], outcome_desc[128], warnings[1024];
+  char action;
+  int outcome;
+  int64_t ts;
+  size_t n_parts, n_objs;
+  int p_type[4];
+};
+struct rec {
+  int calls;
+  struct rec1 r[NR];
+};
+
+#define CP(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "(null)")
+
+static pa_rc rec_audit(void *ctx, const struct pa_audit *a)
+{
+  struct rec *rr = ctx;
+  struct rec1 *r;
+  const struct pa_event *e = &a->ev;
+  if (rr->calls >= NR)
+    return PA_OK;
+  r = &rr->r[rr->calls++];
+  assert_string_equal(e->source, "fhir");
+  CP(r->code, e->event_code);
+  CP(r->display, a->event_display);
+  CP(r->types, a->event_types);
+  CP(r->format, a->format);
+  CP(r->user_id, e->user_id);
+  CP(r->user_name, e->user_name);
+  CP(r->user_role, e->user_role);
+  CP(r->src_ip, e->src_ip);
+  CP(r->src_ae, e->src_ae);
+  CP(r->dst_ip, e->dst_ip);
+  CP(r->host, e->host);
+  CP(r->patient, e->patient_id);
+  CP(r->study, e->study_uid);
+  CP(r->source_id, a->source_id);
+  CP(r->source_site, a->source_site);
+  CP(r->source_types, a->source_types);
+  CP(r->purpose, a->purpose);
+  CP(r->outcome_desc, a->outcome_desc);
+  CP(r->warnings, a->warnings);
+  r->action = e->action;
+  r->outcome = e->outcome;
+  r->ts = e->ts;
+  r->n_parts = a->n_participants;
+  r->n_objs = a->n_objects;
+  for (size_t i = 0; i < a->n_participants && i < 4; i++)
+    r->p_type[i] = a->participants[i].user_type;
+  return PA_OK;
+}
+
+static uint8_t *read_fixture(const char *rel, size_t *len)
+{
+  const char *dir = getenv("PA_FIXTURES");
+  char path[1024];
+  FILE *f;
+  long n;
+  uint8_t *b;
+
+  snprintf(path, sizeof path, "%s/%s", dir ? dir : "fixtures", rel);
+  f = fopen(path, "rb");
+  if (!f)
+    fail_msg("cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  b = malloc((size_t)n + 1);
+  assert_non_null(b);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+static const struct pa_msg_ctx CTX = {"test.json", 5, 0, NULL, "Asia/Tokyo"};
+
+static pa_rc parse_buf(const uint8_t *p, size_t n, struct rec *r, size_t *n_out, struct pa_err *e)
+{
+  struct pa_sink s = {0};
+  memset(r, 0, sizeof *r);
+  s.ctx = r;
+  s.audit = rec_audit;
+  pa_err_clear(e);
+  return pa_fhir_parse(p, n, &CTX, &s, n_out, e);
+}
+
+static pa_rc parse_file(const char *rel, struct rec *r, size_t *n_out, struct pa_err *e)
+{
+  size_t n;
+  uint8_t *b = read_fixture(rel, &n);
+  pa_rc rc = parse_buf(b, n, r, n_out, e);
+  free(b);
+  return rc;
+}
+
+static void test_r4_login(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  assert_int_equal(parse_file("fhir/r4-login.json", &rr, &n, &e), PA_OK);
+  assert_int_equal(n, 1);
+  struct rec1 *r = &rr.r[0];
+  assert_string_equal(r->format, "fhir-r4");
+  assert_string_equal(r->code, "DCM:110114");
+  assert_string_equal(r->types, "110122");
+  assert_int_equal(r->action, 'E');
+  assert_int_equal(r->outcome, 0);
+  assert_int_equal(r->ts, 1795137330000000LL);
+  assert_string_equal(r->user_id, "dr.tanaka");
+  assert_string_equal(r->user_name, "Tanaka Ryoko");
+  assert_string_equal(r->user_role, "Radiologist");
+  assert_string_equal(r->src_ip, "192.0.2.33");
+  assert_string_equal(r->source_id, "PACS01");
+  assert_string_equal(r->host, "PACS01");
+  assert_string_equal(r->source_site, "EXAMPLE-HOSP");
+  assert_string_equal(r->source_types, "4");
+  assert_int_equal(r->p_type[0], 1);
+  assert_int_equal(r->p_type[1], 2);
+  assert_string_equal(r->warnings, "(null)");
+}
+
+static void test_r4_query(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  assert_int_equal(parse_file("fhir/r4-query.json", &rr, &n, &e), PA_OK);
+  struct rec1 *r = &rr.r[0];
+  assert_string_equal(r->code, "FHIR:rest");
+  assert_string_equal(r->types, "search-type,ITI-67");
+  /* period.start (zone-less: site zone) wins over recorded */
+  assert_int_equal(r->ts, 1795137330000000LL);
+  assert_string_equal(r->user_id, "dr.tanaka");
+  assert_string_equal(r->src_ip, "192.0.2.34");
+  assert_string_equal(r->src_ae, "WS_RAD1");
+  assert_string_equal(r->dst_ip, "(null)"); /* a URI is not an address */
+  assert_string_equal(r->patient, "p123");
+  assert_string_equal(r->host, "Device/pacs");
+  assert_int_equal(r->n_objs, 2);
+}
+
+static void test_r4_read(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  assert_int_equal(parse_file("fhir/r4-read.json", &rr, &n, &e), PA_OK);
+  struct rec1 *r = &rr.r[0];
+  assert_string_equal(r->code, "FHIR:rest");
+  assert_string_equal(r->types, "read");
+  assert_int_equal(r->action, 'R');
+  assert_string_equal(r->patient, "P000123");
+  assert_string_equal(r->study, "1.2.392.200036.9116.2.5.1.37.2418725938.1");
+  assert_string_equal(r->source_id, "PACS01");
+}
+
+static void test_r4_consent_deny(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  assert_int_equal(parse_file("fhir/r4-consent-deny.json", &rr, &n, &e), PA_OK);
+  struct rec1 *r = &rr.r[0];
+  assert_string_equal(r->code, "DCM:110113");
+  assert_string_equal(r->types, "AuthZ-Consent");
+  assert_int_equal(r->outcome, 8);
+  assert_string_equal(r->outcome_desc, "Consent denied");
+  assert_string_equal(r->user_id, "Practitioner/pr1");
+  assert_string_equal(r->purpose, "TREAT");
+  assert_string_equal(r->patient, "p123"); /* Patient/p123/_history/2 */
+}
+
+static void test_r5_breakglass(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  assert_int_equal(parse_file("fhir/r5-breakglass.json", &rr, &n, &e), PA_OK);
+  struct rec1 *r = &rr.r[0];
+  assert_string_equal(r->format, "fhir-r5");
+  assert_string_equal(r->code, "DCM:110113");
+  assert_string_equal(r->types, "110127");
+  assert_int_equal(r->outcome, 0);
+  assert_string_equal(r->outcome_desc, "Break-glass declared");
+  assert_int_equal(r->ts, 1795137719000000LL); /* occurredDateTime 10:21:59+09:00 */
+  assert_string_equal(r->user_id, "er-emergency");
+  assert_string_equal(r->src_ip, "192.0.2.70");
+  assert_string_equal(r->purpose, "ETREAT");
+  assert_string_equal(r->patient, "p999");
+  assert_string_equal(r->source_site, "ER");
+  assert_string_equal(r->source_types, "4");
+}
+
+static void test_stu3(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  assert_int_equal(parse_file("fhir/stu3-login.json", &rr, &n, &e), PA_OK);
+  struct rec1 *r = &rr.r[0];
+  assert_string_equal(r->format, "fhir-stu3");
+  assert_string_equal(r->code, "DCM:110114"); /* old nema.org/dicom/dicm system */
+  assert_string_equal(r->types, "110123");
+  assert_string_equal(r->user_id, "k.sato");
+  assert_string_equal(r->user_name, "Sato Kenji");
+  assert_string_equal(r->source_id, "EHR");
+}
+
+static void test_bundle(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n, skipped, len;
+  uint8_t *b = read_fixture("fhir/bundle.json", &len);
+  struct pa_sink s = {0};
+  memset(&rr, 0, sizeof rr);
+  s.ctx = &rr;
+  s.audit = rec_audit;
+  assert_int_equal(pa_fhir_parse_ex(b, len, &CTX, &s, &n, &skipped, &e), PA_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(skipped, 1);
+  assert_string_equal(rr.r[0].code, "DCM:110114");
+  assert_string_equal(rr.r[1].code, "FHIR:rest");
+  free(b);
+
+  /* a bad entry: the good ones are still delivered, the bad one named */
+  static const char bad[] =
+    "{\"resourceType\":\"Bundle\",\"entry\":["
+    "{\"resource\":{\"resourceType\":\"AuditEvent\",\"type\":{\"code\":\"110112\"},"
+    "\"recorded\":\"2026-11-20T01:15:30Z\",\"agent\":[]}},"
+    "{\"resource\":{\"resourceType\":\"AuditEvent\",\"type\":{\"code\":\"110112\"},\"agent\":[]}},"
+    "{\"resource\":{\"resourceType\":\"AuditEvent\",\"type\":{\"code\":\"110106\"},"
+    "\"recorded\":\"2026-11-20T01:15:30Z\",\"agent\":[{\"who\":{\"display\":\"x\"},\"requestor\":true}]}}]}";
+  assert_int_equal(parse_buf((const uint8_t *)bad, sizeof bad - 1, &rr, &n, &e), PA_MALFORMED);
+  assert_int_equal(n, 2);
+  assert_int_equal(e.item, 2);
+  assert_string_equal(e.msg, "fhir.recorded: missing");
+  assert_string_equal(rr.r[0].code, "DCM:110112");
+  assert_string_equal(rr.r[1].code, "DCM:110106");
+  assert_non_null(strstr(rr.r[0].warnings, "fhir.agent: empty"));
+}
+
+struct badlines {
+  int n;
+  uint64_t off[4], line[4];
+  size_t len[4];
+};
+
+static pa_rc on_bad(void *ctx, uint64_t off, size_t len, uint64_t line, pa_rc rc,
+                    const struct pa_err *e)
+{
+  struct badlines *b = ctx;
+  assert_int_equal(rc, PA_MALFORMED);
+  assert_non_null(strstr(e->msg, "fhir.json"));
+  assert_int_equal(e->item, line);
+  if (b->n < 4) {
+    b->off[b->n] = off;
+    b->len[b->n] = len;
+    b->line[b->n] = line;
+  }
+  b->n++;
+  return PA_OK;
+}
+
+static void test_ndjson(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct badlines bl = {0};
+  struct pa_err e;
+  size_t n, nbad, len;
+  uint8_t *b = read_fixture("fhir/events.ndjson", &len);
+  struct pa_sink s = {0};
+  const uint8_t *nl;
+
+  memset(&rr, 0, sizeof rr);
+  s.ctx = &rr;
+  s.audit = rec_audit;
+  assert_int_equal(pa_fhir_parse_ndjson(b, len, &CTX, &s, on_bad, &bl, &n, &nbad, &e), PA_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(nbad, 1);
+  assert_int_equal(bl.n, 1);
+  assert_int_equal(bl.line[0], 2);
+  nl = memchr(b, '\n', len);
+  assert_int_equal(bl.off[0], (uint64_t)(nl - b) + 1);
+  assert_int_equal(b[bl.off[0]], '{');
+  assert_int_equal(b[bl.off[0] + bl.len[0]], '\n');
+  assert_string_equal(rr.r[1].code, "FHIR:rest"); /* the CRLF line */
+  free(b);
+}
+
+struct bad_case {
+  const char *file;
+  pa_rc rc;
+  const char *prefix;
+};
+
+static void test_bad_files(void **state)
+{
+  (void)state;
+  static const struct bad_case B[] = {
+    {"fhir/bad/agent-not-array.json", PA_MALFORMED, "fhir.agent: expected an array"},
+    {"fhir/bad/no-agent.json", PA_MALFORMED, "fhir.agent: missing"},
+    {"fhir/bad/no-recorded.json", PA_MALFORMED, "fhir.recorded: missing"},
+    {"fhir/bad/bad-recorded.json", PA_MALFORMED, "fhir.recorded: not a time"},
+    {"fhir/bad/recorded-number.json", PA_MALFORMED, "fhir.recorded: expected a string"},
+    {"fhir/bad/type-string.json", PA_MALFORMED, "fhir.type: expected a Coding"},
+    {"fhir/bad/no-type.json", PA_MALFORMED, "fhir.type: missing"},
+    {"fhir/bad/wrong-resource.json", PA_MALFORMED, "fhir.resourceType: 'Patient'"},
+    {"fhir/bad/not-object.json", PA_MALFORMED, "fhir.resourceType: not a JSON object"},
+    {"fhir/bad/truncated.json", PA_MALFORMED, "fhir.json: "},
+    {"fhir/bad/duplicate-keys.json", PA_MALFORMED, "fhir.json: "},
+    {"fhir/bad/dstu2.json", PA_MALFORMED, "fhir.version: DSTU2"},
+    {"fhir/bad/too-deep.json", PA_MALFORMED, "fhir.json: "},
+  };
+  for (size_t i = 0; i < sizeof B / sizeof B[0]; i++) {
+    struct rec rr;
+    struct pa_err e;
+    size_t n = 99;
+    clock_t t0 = clock();
+    pa_rc rc = parse_file(B[i].file, &rr, &n, &e);
+    if (rc != B[i].rc || strncmp(e.msg, B[i].prefix, strlen(B[i].prefix)) != 0)
+      fail_msg("%s: rc %d '%s'", B[i].file, rc, e.msg);
+    assert_int_equal(n, 0);
+    assert_int_equal(rr.calls, 0);
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+  }
+}
+
+static void test_wrong_optional_types(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n;
+  /* outcome as a number: taken, with a warning; other wrong types: warnings */
+  static const char m[] =
+    "{\"resourceType\":\"AuditEvent\",\"type\":{\"system\":\"http://dicom.nema.org/resources/ontology/DCM\","
+    "\"code\":\"110112\"},\"recorded\":\"2026-11-20T01:15:30Z\",\"outcome\":4,\"action\":7,"
+    "\"subtype\":{\"code\":\"x\"},\"agent\":[1,{\"who\":\"bob\",\"requestor\":\"yes\","
+    "\"network\":[],\"altId\":false}],\"entity\":{\"what\":1},\"source\":[]}";
+  assert_int_equal(parse_buf((const uint8_t *)m, sizeof m - 1, &rr, &n, &e), PA_OK);
+  struct rec1 *r = &rr.r[0];
+  assert_int_equal(r->outcome, 4);
+  assert_int_equal(r->action, 0);
+  assert_int_equal(r->n_parts, 1);
+  assert_int_equal(r->n_objs, 0);
+  assert_string_equal(r->user_id, "(null)");
+  assert_non_null(strstr(r->warnings, "fhir.outcome: a number"));
+  assert_non_null(strstr(r->warnings, "fhir.agent[0]: expected an object"));
+  assert_non_null(strstr(r->warnings, "requestor: expected a boolean"));
+}
+
+static void test_deep_and_big(void **state)
+{
+  (void)state;
+  struct rec rr;
+  struct pa_err e;
+  size_t n, len;
+  uint8_t *b = read_fixture("fhir/bad/deep-nesting.json", &len);
+  /* 1000 levels are within jansson's depth; the resource still lacks fields */
+  assert_int_equal(parse_buf(b, len, &rr, &n, &e), PA_MALFORMED);
+  assert_string_equal(e.msg, "fhir.type: missing");
+  free(b);
+
+  len = PA_MAX_FHIR_MSG + 1;
+  b = malloc(len);
+  assert_non_null(b);
+  memset(b, ' ', len);
+  b[0] = '{';
+  b[len - 1] = '}';
+  assert_int_equal(parse_buf(b, len, &rr, &n, &e), PA_LIMIT);
+  assert_non_null(strstr(e.msg, "fhir.size"));
+  free(b);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r4_login),
+    cmocka_unit_test(test_r4_query),
+    cmocka_unit_test(test_r4_read),
+    cmocka_unit_test(test_r4_consent_deny),
+    cmocka_unit_test(test_r5_breakglass),
+    cmocka_unit_test(test_stu3),
+    cmocka_unit_test(test_bundle),
+    cmocka_unit_test(test_ndjson),
+    cmocka_unit_test(test_bad_files),
+    cmocka_unit_test(test_wrong_optional_types),
+    cmocka_unit_test(test_deep_and_big),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
