@@ -38,11 +38,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
 #define PROGRESS_STEP (4u * 1024 * 1024)
 #define READ_BUF (131072) /* stdio buffer of the capture file */
+#define LIVE_POLL_MS 250
 #define MAX_VLAN_TAGS 4
 #define MAX_IP6_EXT 8
 
@@ -559,6 +561,7 @@ struct run {
   int classic;             /* fp is a classic pcap file (not pcapng) */
   char *iobuf;             /* fp's stdio buffer: freed after fp is closed */
   volatile sig_atomic_t *stop;
+  int live_fd;             /* live: pcap's selectable fd, -1 none */
 };
 
 static int64_t ts_us(const struct timeval *tv)
@@ -675,8 +678,13 @@ static pa_rc run_loop(struct run *u, struct pa_err *err)
         next_progress = off + PROGRESS_STEP;
         u->o->progress(u->o->progress_ctx, off, u->total);
       }
-    } else if (rc == 0) { /* live: timeout */
+    } else if (rc == 0) { /* live, non-blocking: nothing yet */
       struct timeval now;
+      struct pollfd pfd = {.fd = u->live_fd, .events = POLLIN};
+      /* wait here, not in libpcap, so that *stop is seen even when no
+       * packet comes (TPACKET_V3 may block until a packet arrives) */
+      if (u->live_fd >= 0)
+        (void)poll(&pfd, 1, LIVE_POLL_MS);
       gettimeofday(&now, NULL);
       pa_reasm_expire(u->r, ts_us(&now));
     } else if (rc == PCAP_ERROR_BREAK) {
@@ -784,7 +792,7 @@ pa_rc pa_pcap_live(const char *iface, const char *bpf, const struct pa_sink *sin
     goto out;
   }
   pcap_set_snaplen(u.p, 262144);
-  pcap_set_timeout(u.p, 500); /* ms: lets *stop and idle expiry be seen */
+  pcap_set_timeout(u.p, LIVE_POLL_MS); /* ms: lets *stop and idle expiry be seen */
   pcap_set_buffer_size(u.p, 16 * 1024 * 1024);
   prc = pcap_activate(u.p);
   if (prc < 0) {
@@ -793,6 +801,9 @@ pa_rc pa_pcap_live(const char *iface, const char *bpf, const struct pa_sink *sin
     goto out;
   }
   u.dlt = pcap_datalink(u.p);
+  u.live_fd = pcap_get_selectable_fd(u.p);
+  if (u.live_fd < 0 || pcap_setnonblock(u.p, 1, ebuf) != 0)
+    u.live_fd = -1; /* falls back to libpcap's own timeout */
   /* in the kernel, so that unwanted traffic is never copied */
   if (bpf && *bpf) {
     rc = set_filter(&u, bpf, err);

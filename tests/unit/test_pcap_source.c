@@ -93,6 +93,7 @@ static pa_rc r_event(void *ctx, const struct pa_event *e)
 static void sink_init(struct pa_sink *k, struct rsink *s)
 {
   memset(s, 0, sizeof *s);
+  memset(k, 0, sizeof *k); /* callbacks added to pa_sink later stay NULL */
   k->ctx = s;
   k->assoc_begin = r_begin;
   k->assoc_update = r_update;
