@@ -12,6 +12,7 @@
 #include "collectors/syslog.h"
 
 #include <stdio.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -367,6 +368,87 @@ static void test_load_errors_and_limits(void **state)
   pa_decoders_scratch_free(NULL);
 }
 
+/* fixtures/syslog/auth.log and its gzip-rotated predecessor, line by line:
+ * how many of each decoder fire. */
+static void count_file(pa_decoders *d, const char *path, int64_t ref, size_t *lines, size_t *fail,
+                       size_t *ok, size_t *logout, size_t *sudo)
+{
+  gzFile z = gzopen(path, "rb");
+  static uint8_t buf[16384];
+  int n;
+  struct pa_syslog_framer f;
+  struct pa_syslog_frame fr;
+  struct pa_syslog_opts o;
+  struct pa_err e;
+  pa_decoders_scratch *s = pa_decoders_scratch_new();
+  pa_rc rc;
+
+  assert_non_null(z);
+  pa_syslog_opts_init(&o, ref, "Asia/Tokyo");
+  pa_syslog_framer_init(&f, 0, PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN);
+  for (int eof = 0; !eof;) {
+    n = gzread(z, buf, sizeof buf);
+    assert_true(n >= 0);
+    if (n == 0) {
+      pa_syslog_framer_end(&f);
+      eof = 1;
+    } else {
+      assert_int_equal(pa_syslog_framer_feed(&f, buf, (size_t)n), PA_OK);
+    }
+    while ((rc = pa_syslog_framer_next(&f, &fr, &e)) != PA_NEED_MORE) {
+      struct pa_syslog_msg m;
+      struct pa_event ev;
+      struct pa_decoded info;
+      assert_int_equal(rc, PA_OK);
+      assert_int_equal(pa_syslog_parse(fr.p, fr.len, &o, &m, &e), PA_OK);
+      assert_true(m.flags & PA_SYSLOG_F_YEAR_INFERRED);
+      (*lines)++;
+      assert_int_equal(pa_decoders_match(d, &m, s, &ev, &info, &e), PA_OK);
+      if (!info.matched)
+        continue;
+      if (!strcmp(ev.event_code, "SYSLOG:sudo"))
+        (*sudo)++;
+      else if (info.event_type && !strcmp(info.event_type, "DCM:110123"))
+        (*logout)++;
+      else if (ev.outcome == 0)
+        (*ok)++;
+      else
+        (*fail)++;
+    }
+  }
+  gzclose(z);
+  pa_syslog_framer_cleanup(&f);
+  pa_decoders_scratch_free(s);
+}
+
+static void test_auth_log_fixtures(void **state)
+{
+  const char *fx = getenv("PA_FIXTURES");
+  char path[512];
+  size_t lines = 0, fail = 0, ok = 0, logout = 0, sudo = 0;
+  if (!fx) {
+    skip();
+    return;
+  }
+  /* mtime-like reference: 2024-01-12 18:00 Tokyo */
+  snprintf(path, sizeof path, "%s/syslog/auth.log", fx);
+  count_file(*state, path, 1705050000000000LL, &lines, &fail, &ok, &logout, &sudo);
+  assert_int_equal(lines, 17);
+  /* Invalid user + 2 Failed; pam sudo auth; sudo denied counts as sudo */
+  assert_int_equal(fail, 4);
+  assert_int_equal(ok, 2);     /* sshd Accepted, su session opened */
+  assert_int_equal(logout, 2); /* sshd Disconnected, su session closed */
+  assert_int_equal(sudo, 2);
+  /* the rotated log spans new year: read with a reference in January */
+  lines = fail = ok = logout = sudo = 0;
+  snprintf(path, sizeof path, "%s/syslog/auth.log.1.gz", fx);
+  count_file(*state, path, 1704067800000000LL, &lines, &fail, &ok, &logout, &sudo);
+  assert_int_equal(lines, 4);
+  assert_int_equal(fail, 2);
+  assert_int_equal(ok, 1);
+  assert_int_equal(logout, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -375,6 +457,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_pam_sudo, setup, teardown),
     cmocka_unit_test_setup_teardown(test_keycloak, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_header_time, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_auth_log_fixtures, setup, teardown),
     cmocka_unit_test(test_bad_json),
     cmocka_unit_test(test_load_errors_and_limits),
   };

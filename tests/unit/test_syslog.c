@@ -844,6 +844,48 @@ static void test_corpus_single(void **state)
     skip();
 }
 
+/* fixtures/syslog (made by make-fixtures.sh): the LF file joined and the
+ * octet-counted file give the same four messages. */
+static void test_fixtures(void **state)
+{
+  (void)state;
+  const char *fx = getenv("PA_FIXTURES");
+  char path[512];
+  size_t len1, len2;
+  uint8_t *lf, *oc;
+  struct got a, b;
+
+  if (!fx) {
+    skip();
+    return;
+  }
+  snprintf(path, sizeof path, "%s/syslog/atna-5424.log", fx);
+  assert_non_null(lf = slurp(path, &len1));
+  snprintf(path, sizeof path, "%s/syslog/atna-octet.bin", fx);
+  assert_non_null(oc = slurp(path, &len2));
+  frame_split(lf, len1, PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN, 0, NULL, 0, &a);
+  frame_split(oc, len2, PA_SYSLOG_FRAMING_AUTO, 0, NULL, 0, &b);
+  assert_int_equal(a.n, 4);
+  assert_int_equal(b.n, 4);
+  for (size_t i = 0; i < 4; i++) {
+    struct pa_syslog_msg m;
+    struct pa_err e;
+    assert_int_equal(a.len[i], b.len[i]);
+    assert_memory_equal(a.frame[i], b.frame[i], a.len[i]);
+    assert_int_equal(pa_syslog_parse((const uint8_t *)a.frame[i], a.len[i], NULL, &m, &e), PA_OK);
+    assert_int_equal(pa_syslog_body_kind(m.msg.p, m.msg.len),
+                     i == 2 ? PA_SYSLOG_BODY_TEXT : PA_SYSLOG_BODY_ATNA_XML);
+    if (i == 1) {
+      assert_int_equal(m.sd_count, 1);
+      assert_int_equal(m.severity, 4);
+    }
+  }
+  got_free(&a);
+  got_free(&b);
+  free(lf);
+  free(oc);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -861,6 +903,7 @@ int main(void)
     cmocka_unit_test(test_corpus_streams),
     cmocka_unit_test(test_corpus_lines),
     cmocka_unit_test(test_corpus_single),
+    cmocka_unit_test(test_fixtures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
