@@ -45,7 +45,7 @@ enum {
   PDU_RELEASE_RQ = 0x05, PDU_RELEASE_RP = 0x06, PDU_ABORT = 0x07
 };
 
-#define UID_STUDY 0x0020000Du
+#define TAG_STUDY_UID 0x0020000Du
 #define TAG_PATIENT_ID 0x00100020u
 
 struct side {
@@ -586,9 +586,9 @@ static void head_parse(pa_dicom *d, struct side *s, int final)
     uint32_t tag = (uint32_t)e.group << 16 | e.element;
     if (tag == TAG_PATIENT_ID)
       pa_dicom_copy_str(pe->d.patient_id, sizeof pe->d.patient_id, e.val, e.len, 1);
-    if (tag == UID_STUDY)
+    if (tag == TAG_STUDY_UID)
       pa_dicom_copy_str(pe->d.study_uid, sizeof pe->d.study_uid, e.val, e.len, 1);
-    if (tag >= UID_STUDY)
+    if (tag >= TAG_STUDY_UID)
       goto done;
   }
 done:
