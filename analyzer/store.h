@@ -96,7 +96,7 @@ struct pa_input_state {
   char head_sha256[65];   /* hex SHA-256 of the first PA_STATE_HEAD bytes */
   int64_t offset;         /* bytes consumed */
 };
-#define PA_STATE_HEAD 65536
+#define PA_STATE_HEAD 4096
 /* PA_OK and *found_out = 1/0. */
 pa_rc pa_store_state_get(pa_store *s, const char *path, struct pa_input_state *st,
                          int *found_out);

@@ -1,17 +1,26 @@
-/* ingest.c — `pacsaudit ingest`: sniff each input by content, skip what is
- * already stored, drive the matching collector into the store.
+/* ingest.c — `pacsaudit ingest`: recognise each input by its content, skip
+ * what is already stored, and drive the matching collector into the store.
  *
- * The only place where collectors meet the store: each collector writes
- * through the store's pa_sink. Re-ingesting is safe: unchanged files are
- * skipped by their ingest_state, and associations already stored are
- * recognised by their addresses, ports and start time. */
+ * Kinds: pcap/pcapng captures (pcap_source), syslog files (framed, joined
+ * into messages, then feed.c), bare ATNA XML files, FHIR JSON files and
+ * NDJSON; any of the text kinds may be gzip-compressed (rotated logs).
+ *
+ * Re-running is safe. ingest_state remembers each file's inode, size, the
+ * hash of its head and how far it was read: an unchanged file is skipped, a
+ * syslog file that grew is read from where the last run stopped, and
+ * anything else that changed is read again, with raw's SHA-256 and the
+ * associations' key keeping what is stored from being added twice. */
 #include "cli.h"
+#include "feed.h"
 
 #include "analyzer/buf.h"
 #include "analyzer/hash.h"
+#include "analyzer/limits.h"
 #include "analyzer/log.h"
 #include "analyzer/store.h"
+#include "analyzer/tm.h"
 #include "collectors/pcap_source.h"
+#include "collectors/syslog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,54 +31,115 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
-enum input_kind { KIND_UNKNOWN, KIND_PCAP };
+#define CHUNK (1024 * 1024)
+
+enum kind { KIND_UNKNOWN, KIND_PCAP, KIND_SYSLOG, KIND_ATNA, KIND_FHIR, KIND_NDJSON };
+
+static const char *const kind_name[] = {"unknown", "pcap", "syslog", "atna-xml", "fhir-json",
+                                        "ndjson"};
 
 struct ingest {
   pa_store *store;
-  struct pa_sink sink;
+  struct pa_feed feed;
   int64_t run_id;
   int quiet;
   int progress;           /* stderr is a terminal and not --quiet */
   const char *current;    /* the file being read, for progress lines */
   struct pa_run_counts counts;
+  uint8_t *chunk;         /* CHUNK bytes, owned */
 };
 
 static void help(FILE *f)
 {
   fprintf(f,
-          "usage: pacsaudit ingest [--db FILE] [--quiet] PATH...\n"
+          "usage: pacsaudit ingest [--db FILE] [--decoders PATH] [--tz ZONE] [--quiet] PATH...\n"
           "\n"
-          "Reads each PATH (a file, or a folder read recursively) into the database.\n"
-          "The kind of each file is recognised by its content:\n"
-          "  pcap, pcapng   DICOM associations (any port) and TLS connections\n"
-          "Files of other kinds met inside a folder are passed over; a file named\n"
-          "on the command line that is of no known kind is an error.\n"
+          "Reads each PATH (a file, or a folder read recursively in name order) into\n"
+          "the database. The kind of each file is recognised by its content:\n"
+          "  pcap, pcapng  DICOM associations (any port) and TLS connections\n"
+          "  syslog        RFC 5424 or RFC 3164 lines, LF or octet-counted; a message\n"
+          "                may span lines (ATNA XML); ATNA, FHIR and plain lines inside\n"
+          "  ATNA XML      one DICOM PS3.15 / RFC 3881 AuditMessage\n"
+          "  FHIR JSON     an AuditEvent, a Bundle of them, or NDJSON (one a line)\n"
+          "Text files may be gzip-compressed. Files of other kinds met inside a\n"
+          "folder are passed over; a file named on the command line must be known.\n"
           "\n"
-          "A file read before and unchanged since is skipped; one that changed is\n"
-          "read again and only what is not stored yet is added.\n"
+          "A file read before and unchanged since is skipped; a syslog file that\n"
+          "grew is read from where the last run stopped; a message or association\n"
+          "already stored is never added twice. What cannot be parsed is kept in\n"
+          "the quarantine table with the reason.\n"
           "\n"
           "options:\n"
-          "  --db FILE    database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
-          "  -q, --quiet  no progress and no summary\n"
-          "  -h, --help   this text\n"
+          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
+          "  --decoders PATH  site decoders (a JSON file or a folder of them), tried\n"
+          "                   after the built-in ones (sshd, PAM, sudo, Keycloak)\n"
+          "  --tz ZONE        zone of times that carry none (RFC 3164 syslog, zone-less\n"
+          "                   ATNA times); default Asia/Tokyo\n"
+          "  -q, --quiet      no progress and no summary\n"
+          "  -h, --help       this text\n"
           "\n"
           "exit status: 0 ok, 2 some input could not be read (the rest is stored),\n"
           "3 internal error\n");
 }
 
-static enum input_kind sniff(const uint8_t *p, size_t n)
+static size_t skip_bom_ws(const uint8_t *p, size_t n)
+{
+  size_t i = 0;
+  if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+    i = 3;
+  while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    i++;
+  return i;
+}
+
+/* NDJSON when the first line is a whole JSON object by itself (ends in '}')
+ * and another line starts with '{'; else one JSON text. */
+static int looks_ndjson(const uint8_t *p, size_t n)
+{
+  const uint8_t *lf = memchr(p, '\n', n);
+  size_t e;
+  if (!lf)
+    return 0;
+  e = (size_t)(lf - p);
+  while (e > 0 && (p[e - 1] == '\r' || p[e - 1] == ' ' || p[e - 1] == '\t'))
+    e--;
+  if (e == 0 || p[e - 1] != '}')
+    return 0;
+  for (size_t i = (size_t)(lf - p) + 1; i < n; i++)
+    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+      return p[i] == '{';
+  return 0;
+}
+
+static enum kind sniff(const uint8_t *p, size_t n)
 {
   static const uint8_t magics[][4] = {
-    {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, /* pcap, us */
+    {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, /* pcap, µs */
     {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, /* pcap, ns */
     {0x0a, 0x0d, 0x0d, 0x0a},                           /* pcapng SHB */
   };
-  if (n < 4)
-    return KIND_UNKNOWN;
-  for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
-    if (!memcmp(p, magics[i], 4))
-      return KIND_PCAP;
+  size_t i;
+
+  if (n >= 4)
+    for (size_t k = 0; k < sizeof magics / sizeof magics[0]; k++)
+      if (!memcmp(p, magics[k], 4))
+        return KIND_PCAP;
+  i = skip_bom_ws(p, n);
+  p += i;
+  n -= i;
+  if (n >= 5 && (!memcmp(p, "<?xml", 5) || (n >= 13 && !memcmp(p, "<AuditMessage", 13))))
+    return KIND_ATNA;
+  if (n >= 1 && p[0] == '{')
+    return looks_ndjson(p, n) ? KIND_NDJSON : KIND_FHIR;
+  /* octet counting: MSG-LEN SP '<' */
+  for (i = 0; i < n && i < 8 && p[i] >= '0' && p[i] <= '9'; i++)
+    ;
+  if (i > 0 && p[0] != '0' && i + 1 < n && p[i] == ' ' && p[i + 1] == '<')
+    return KIND_SYSLOG;
+  if (pa_syslog_line_is_header(p, n, 1) == 1)
+    return KIND_SYSLOG;
   return KIND_UNKNOWN;
 }
 
@@ -84,21 +154,176 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
     fprintf(stderr, "\r%s: %llu MB", in->current, (unsigned long long)(done >> 20));
 }
 
-/* Reads the identity of the file: inode, size, mtime and the hash of its head. */
-static int identify(const char *path, struct pa_input_state *st, uint8_t *head,
-                    size_t *head_len)
+/* A file, read plain or through zlib. */
+struct src {
+  int fd;
+  gzFile gz;        /* set for gzip files; owns fd */
+  int64_t size;     /* bytes on disk */
+};
+
+static ssize_t src_read(struct src *s, uint8_t *buf, size_t n)
+{
+  if (s->gz) {
+    int r = gzread(s->gz, buf, (unsigned)n);
+    return r < 0 ? -1 : r;
+  }
+  for (;;) {
+    ssize_t r = read(s->fd, buf, n);
+    if (r >= 0 || errno != EINTR)
+      return r;
+  }
+}
+
+/* Where in the compressed file we are, for progress. */
+static uint64_t src_pos(struct src *s)
+{
+  if (s->gz)
+    return (uint64_t)gzoffset(s->gz);
+  return (uint64_t)lseek(s->fd, 0, SEEK_CUR);
+}
+
+/* Syslog text: frames (joined across lines) into feed. Sets *resume_out to
+ * where the last frame began, so a grown file is re-read from there. */
+static pa_rc read_syslog(struct ingest *in, struct src *s, const char *path, int64_t start,
+                         int64_t mtime_us, int64_t *resume_out)
+{
+  struct pa_syslog_framer fr;
+  struct pa_syslog_opts o;
+  uint64_t next_progress = 4 << 20;
+  pa_rc rc = PA_OK;
+  int eof = 0;
+
+  pa_syslog_opts_init(&o, mtime_us, in->feed.tz);
+  pa_syslog_framer_init(&fr, 0, PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN);
+  *resume_out = start;
+  while (rc == PA_OK) {
+    struct pa_syslog_frame f;
+    struct pa_err e;
+    pa_rc r;
+
+    pa_err_clear(&e);
+    r = pa_syslog_framer_next(&fr, &f, &e);
+    if (r == PA_NEED_MORE) {
+      ssize_t n;
+      if (eof)
+        break;
+      n = src_read(s, in->chunk, CHUNK);
+      if (n < 0) {
+        rc = PA_IO;
+        break;
+      }
+      if (n == 0) {
+        eof = 1;
+        pa_syslog_framer_end(&fr);
+        continue;
+      }
+      if (pa_syslog_framer_feed(&fr, in->chunk, (size_t)n) != PA_OK) {
+        rc = PA_NOMEM;
+        break;
+      }
+      if (in->progress && src_pos(s) >= next_progress) {
+        progress(in, src_pos(s), (uint64_t)s->size);
+        next_progress = src_pos(s) + (4 << 20);
+      }
+      continue;
+    }
+    if (r == PA_NOMEM) {
+      rc = r;
+      break;
+    }
+    *resume_out = start + (int64_t)f.frame_offset;
+    if (r == PA_OK)
+      rc = pa_feed_syslog(&in->feed, f.p, f.len, path, start + (int64_t)f.offset,
+                          pa_time_now(), &o);
+    else
+      rc = pa_feed_bad(&in->feed, f.p, f.len, path, start + (int64_t)f.offset, e.msg);
+  }
+  pa_syslog_framer_cleanup(&fr);
+  return rc;
+}
+
+/* NDJSON: every non-blank line is one FHIR JSON text. */
+static pa_rc read_ndjson(struct ingest *in, struct src *s, const char *path)
+{
+  struct pa_buf line;
+  uint64_t off = 0, line_off = 0;
+  int over = 0;
+  pa_rc rc = PA_OK;
+  ssize_t n;
+
+  pa_buf_init(&line, PA_MAX_FHIR_MSG);
+  while (rc == PA_OK && (n = src_read(s, in->chunk, CHUNK)) > 0) {
+    size_t i = 0;
+    while (rc == PA_OK && i < (size_t)n) {
+      const uint8_t *lf = memchr(in->chunk + i, '\n', (size_t)n - i);
+      size_t take = lf ? (size_t)(lf - (in->chunk + i)) : (size_t)n - i;
+      if (!over && pa_buf_append(&line, in->chunk + i, take) == PA_LIMIT)
+        over = 1;
+      i += take;
+      off += take;
+      if (!lf)
+        break;
+      i++;
+      off++;
+      if (over)
+        rc = pa_feed_bad(&in->feed, line.p, line.len, path, (int64_t)line_off,
+                         "fhir.size: NDJSON line over the size limit");
+      else if (line.len && skip_bom_ws(line.p, line.len) < line.len)
+        rc = pa_feed_body(&in->feed, PA_FEED_FHIR, line.p, line.len, path, (int64_t)line_off,
+                          pa_time_now());
+      pa_buf_reset(&line);
+      over = 0;
+      line_off = off;
+    }
+  }
+  if (rc == PA_OK && n < 0)
+    rc = PA_IO;
+  if (rc == PA_OK && line.len && skip_bom_ws(line.p, line.len) < line.len)
+    rc = over ? pa_feed_bad(&in->feed, line.p, line.len, path, (int64_t)line_off,
+                            "fhir.size: NDJSON line over the size limit")
+              : pa_feed_body(&in->feed, PA_FEED_FHIR, line.p, line.len, path,
+                             (int64_t)line_off, pa_time_now());
+  pa_buf_cleanup(&line);
+  return rc;
+}
+
+/* One document (ATNA XML, FHIR JSON), read up to its cap. */
+static pa_rc read_document(struct ingest *in, struct src *s, const char *path, enum kind k)
+{
+  size_t cap = k == KIND_ATNA ? PA_MAX_ATNA_MSG : PA_MAX_FHIR_MSG;
+  struct pa_buf doc;
+  ssize_t n;
+  pa_rc rc = PA_OK;
+
+  pa_buf_init(&doc, cap);
+  while ((n = src_read(s, in->chunk, CHUNK)) > 0)
+    if (pa_buf_append(&doc, in->chunk, (size_t)n) == PA_LIMIT) {
+      size_t room = doc.cap - doc.len;
+      pa_buf_append(&doc, in->chunk, room);
+      rc = pa_feed_bad(&in->feed, doc.p, doc.len, path, 0,
+                       k == KIND_ATNA ? "atna.size: file over the size of one message"
+                                      : "fhir.size: file over the size of one JSON text");
+      pa_buf_cleanup(&doc);
+      return rc;
+    }
+  if (n < 0)
+    rc = PA_IO;
+  else
+    rc = pa_feed_body(&in->feed, k == KIND_ATNA ? PA_FEED_ATNA : PA_FEED_FHIR, doc.p, doc.len,
+                      path, 0, pa_time_now());
+  pa_buf_cleanup(&doc);
+  return rc;
+}
+
+/* Identity of a file: inode, size, mtime, and the hash of its first
+ * head_len bytes (read into head). */
+static int identify(int fd, struct pa_input_state *st, uint8_t *head, size_t *head_len)
 {
   struct stat sb;
   ssize_t n;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-  if (fd < 0)
+  if (fstat(fd, &sb) != 0 || (n = pread(fd, head, PA_STATE_HEAD, 0)) < 0)
     return -1;
-  if (fstat(fd, &sb) != 0 || (n = read(fd, head, PA_STATE_HEAD)) < 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
   memset(st, 0, sizeof *st);
   st->inode = (int64_t)sb.st_ino;
   st->size = (int64_t)sb.st_size;
@@ -108,87 +333,176 @@ static int identify(const char *path, struct pa_input_state *st, uint8_t *head,
   return 0;
 }
 
+/* Is this the same file as last time, only (maybe) longer? */
+static int same_file(const struct pa_input_state *old, const struct pa_input_state *now,
+                     const uint8_t *head, size_t head_len)
+{
+  char hex[PA_SHA256_HEXLEN];
+  size_t n = old->size < PA_STATE_HEAD ? (size_t)old->size : PA_STATE_HEAD;
+
+  if (old->inode != now->inode || now->size < old->size || n > head_len)
+    return 0;
+  pa_sha256_hex(head, n, hex);
+  return !strcmp(hex, old->head_sha256);
+}
+
+static void add_feed_counts(struct ingest *in, const struct pa_feed_counts *before)
+{
+  const struct pa_feed_counts *n = &in->feed.n;
+  in->counts.quarantined += n->quarantined - before->quarantined;
+}
+
 static int ingest_file(struct ingest *in, const char *path, int named)
 {
   static uint8_t head[PA_STATE_HEAD];
   struct pa_input_state st, old;
-  struct pa_pcap_stats ps = {0};
-  struct pa_pcap_opts po = {0};
-  struct pa_store_counts before, after;
-  struct pa_err err;
+  struct pa_store_counts sc0, sc1;
+  struct pa_feed_counts fc0 = in->feed.n;
+  struct src s = {-1, NULL, 0};
   size_t head_len;
-  int found = 0;
+  int found = 0, gz = 0, fd;
+  int64_t start = 0, resume = 0;
+  enum kind k;
   pa_rc rc;
 
-  pa_err_clear(&err);
-  err.input = path;
-  if (identify(path, &st, head, &head_len) != 0) {
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || identify(fd, &st, head, &head_len) != 0) {
     pa_log(PA_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
     in->counts.errors++;
     return -1;
   }
-  if (sniff(head, head_len) != KIND_PCAP) {
+  k = sniff(head, head_len);
+  if (k == KIND_UNKNOWN && head_len >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+    /* gzip: what is inside decides */
+    uint8_t inner[PA_STATE_HEAD];
+    gzFile g = gzdopen(dup(fd), "rb");
+    int n = g ? gzread(g, inner, sizeof inner) : -1;
+    if (g)
+      gzclose(g);
+    if (n > 0 && (k = sniff(inner, (size_t)n)) == KIND_PCAP)
+      k = KIND_UNKNOWN; /* compressed captures: decompress them first */
+    gz = 1;
+  }
+  if (k == KIND_UNKNOWN) {
+    close(fd);
     /* A file named on the command line must be readable; one met while
      * walking a folder (a README, a script) is passed over. */
     if (!named) {
       pa_log(PA_LOG_INFO, "%s: not a supported input, passed over", path);
       return 0;
     }
-    pa_log(PA_LOG_ERROR, "%s: offset 0: unrecognised input (not pcap or pcapng)", path);
+    pa_log(PA_LOG_ERROR, "%s: offset 0: unrecognised input (not pcap, pcapng, syslog, "
+           "ATNA XML or FHIR JSON)", path);
     in->counts.errors++;
     return -1;
   }
   in->counts.inputs++;
-  snprintf(st.kind, sizeof st.kind, "pcap");
-  if (pa_store_state_get(in->store, path, &old, &found))
+  snprintf(st.kind, sizeof st.kind, "%s%s", kind_name[k], gz ? ".gz" : "");
+  if (pa_store_state_get(in->store, path, &old, &found)) {
+    close(fd);
     return -2;
-  if (found && old.inode == st.inode && old.size == st.size &&
-      !strcmp(old.head_sha256, st.head_sha256) && old.offset == st.size) {
-    in->counts.inputs_skipped++;
-    if (!in->quiet)
-      printf("%s: unchanged since the last ingest, skipped\n", path);
-    return 0;
+  }
+  if (found && same_file(&old, &st, head, head_len)) {
+    if (old.size == st.size && old.mtime_us == st.mtime_us) {
+      close(fd);
+      in->counts.inputs_skipped++;
+      if (!in->quiet)
+        printf("%s: unchanged since the last ingest, skipped\n", path);
+      return 0;
+    }
+    if (k == KIND_SYSLOG && !gz)
+      start = old.offset; /* it grew: read what was appended */
   }
 
   in->current = path;
-  if (in->progress) {
-    po.progress = progress;
-    po.progress_ctx = in;
+  pa_store_counts(in->store, &sc0);
+  if (k == KIND_PCAP) {
+    struct pa_pcap_stats ps = {0};
+    struct pa_pcap_opts po = {0};
+    struct pa_err err;
+    close(fd);
+    pa_err_clear(&err);
+    err.input = path;
+    if (in->progress) {
+      po.progress = progress;
+      po.progress_ctx = in;
+    }
+    rc = pa_pcap_read_file(path, &in->feed.sink, &po, &ps, &err);
+    if (in->progress)
+      fputs("\r\033[K", stderr);
+    pa_store_counts(in->store, &sc1);
+    in->counts.errors += ps.anomalies;
+    if (!in->quiet)
+      printf("%s: pcap, %llu packets, %llu associations (%llu TLS) new %llu, dimse %llu, "
+             "events %llu, already stored %llu, anomalies %llu\n",
+             path, (unsigned long long)ps.packets, (unsigned long long)(ps.dicom + ps.tls),
+             (unsigned long long)ps.tls,
+             (unsigned long long)(sc1.associations - sc0.associations),
+             (unsigned long long)(sc1.dimse - sc0.dimse),
+             (unsigned long long)(sc1.events - sc0.events),
+             (unsigned long long)(sc1.duplicates - sc0.duplicates),
+             (unsigned long long)ps.anomalies);
+    if (rc == PA_MALFORMED)
+      return -1; /* named with packet and offset by the collector; the rest is kept */
+    if (rc != PA_OK && rc != PA_DB && rc != PA_NOMEM) {
+      pa_log(PA_LOG_ERROR, "%s: %s", path, err.msg[0] ? err.msg : pa_strerror(rc));
+      in->counts.errors++;
+      return -1;
+    }
+  } else {
+    s.fd = fd;
+    s.size = st.size;
+    /* the sniff above read through a dup of fd: they share the offset */
+    if (gz && (lseek(fd, 0, SEEK_SET) != 0 || !(s.gz = gzdopen(fd, "rb")))) {
+      close(fd);
+      return -2;
+    }
+    if (start && lseek(fd, start, SEEK_SET) != start)
+      start = 0;
+    if (k == KIND_SYSLOG)
+      rc = read_syslog(in, &s, path, start, st.mtime_us, &resume);
+    else if (k == KIND_NDJSON)
+      rc = read_ndjson(in, &s, path);
+    else
+      rc = read_document(in, &s, path, k);
+    if (s.gz)
+      gzclose(s.gz);
+    else
+      close(fd);
+    if (in->progress)
+      fputs("\r\033[K", stderr);
+    pa_store_counts(in->store, &sc1);
+    add_feed_counts(in, &fc0);
+    if (!in->quiet) {
+      const struct pa_feed_counts *n = &in->feed.n;
+      printf("%s: %s%s%s, %llu messages, %llu events (%llu ATNA, %llu FHIR, %llu decoded), "
+             "%llu plain lines kept raw only, %llu already stored, %llu quarantined\n",
+             path, kind_name[k], gz ? " (gzip)" : "", start ? " from where it stopped" : "",
+             (unsigned long long)(n->messages - fc0.messages),
+             (unsigned long long)(sc1.events - sc0.events),
+             (unsigned long long)(n->atna - fc0.atna), (unsigned long long)(n->fhir - fc0.fhir),
+             (unsigned long long)(n->decoded - fc0.decoded),
+             (unsigned long long)(n->unmatched - fc0.unmatched),
+             (unsigned long long)(n->duplicates - fc0.duplicates),
+             (unsigned long long)(n->quarantined - fc0.quarantined));
+    }
+    if (rc == PA_IO) {
+      pa_log(PA_LOG_ERROR, "%s: read error: %s", path, gz ? "corrupt gzip data" : strerror(errno));
+      in->counts.errors++;
+      return -1;
+    }
   }
-  pa_store_counts(in->store, &before);
-  rc = pa_pcap_read_file(path, &in->sink, &po, &ps, &err);
-  if (in->progress)
-    fputs("\r\033[K", stderr);
-  pa_store_counts(in->store, &after);
-  in->counts.associations += after.associations - before.associations;
-  in->counts.dimse += after.dimse - before.dimse;
-  in->counts.events += after.events - before.events;
-  in->counts.errors += ps.anomalies;
-  if (!in->quiet)
-    printf("%s: pcap, %llu packets, %llu associations (%llu TLS) new %llu, "
-           "dimse %llu, events %llu, already stored %llu, anomalies %llu\n",
-           path, (unsigned long long)ps.packets,
-           (unsigned long long)(ps.dicom + ps.tls), (unsigned long long)ps.tls,
-           (unsigned long long)(after.associations - before.associations),
-           (unsigned long long)(after.dimse - before.dimse),
-           (unsigned long long)(after.events - before.events),
-           (unsigned long long)(after.duplicates - before.duplicates),
-           (unsigned long long)ps.anomalies);
   if (rc == PA_DB || rc == PA_NOMEM) {
     pa_log(PA_LOG_ERROR, "%s: %s: %s", path, pa_strerror(rc), pa_store_errmsg(in->store));
     return -2;
   }
-  if (rc == PA_MALFORMED) {
-    /* A damaged capture: the collector has named the file, packet and
-     * offset on stderr and counted it; what was read before is stored. */
-    return -1;
-  }
-  if (rc != PA_OK) {
-    pa_log(PA_LOG_ERROR, "%s: %s", path, err.msg[0] ? err.msg : pa_strerror(rc));
-    in->counts.errors++;
-    return -1;
-  }
-  st.offset = st.size;
+  in->counts.associations += sc1.associations - sc0.associations;
+  in->counts.dimse += sc1.dimse - sc0.dimse;
+  in->counts.events += sc1.events - sc0.events;
+  in->counts.raw += sc1.raw - sc0.raw;
+  st.offset = k == KIND_SYSLOG && !gz ? resume : st.size;
   if (pa_store_state_put(in->store, path, &st, in->run_id))
     return -2;
   return 0;
@@ -257,19 +571,23 @@ int pa_cmd_ingest(int argc, char **argv)
 {
   static const struct option opts[] = {
     {"db", required_argument, NULL, 'd'},
+    {"decoders", required_argument, NULL, 'D'},
+    {"tz", required_argument, NULL, 'z'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   struct ingest in = {0};
-  const char *db = pa_cli_default_db();
-  struct pa_err err;
+  const char *db = pa_cli_default_db(), *decoders = NULL, *tz = NULL;
   struct pa_buf args;
+  struct pa_err err;
   int c, worst = 0;
 
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     switch (c) {
     case 'd': db = optarg; break;
+    case 'D': decoders = optarg; break;
+    case 'z': tz = optarg; break;
     case 'q': in.quiet = 1; break;
     case 'h': help(stdout); return PA_EXIT_OK;
     default: help(stderr); return PA_EXIT_INPUT;
@@ -281,40 +599,48 @@ int pa_cmd_ingest(int argc, char **argv)
     return PA_EXIT_INPUT;
   }
   in.progress = !in.quiet && isatty(STDERR_FILENO);
+  if (!(in.chunk = malloc(CHUNK)))
+    return PA_EXIT_INTERNAL;
 
   pa_err_clear(&err);
   if (pa_store_open(db, &in.store, &err)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg);
+    free(in.chunk);
     return PA_EXIT_INTERNAL;
   }
-  pa_store_sink(in.store, &in.sink);
   join_args(&args, argc - optind, argv + optind);
   if (pa_store_run_begin(in.store, "ingest", pa_buf_str(&args), &in.run_id) ||
       pa_store_batch_begin(in.store)) {
     pa_log(PA_LOG_ERROR, "%s: %s", db, pa_store_errmsg(in.store));
-    pa_buf_cleanup(&args);
-    pa_store_close(in.store);
-    return PA_EXIT_INTERNAL;
+    worst = -2;
   }
   pa_buf_cleanup(&args);
+  if (!worst && pa_feed_init(&in.feed, in.store, decoders, tz, in.run_id, &err)) {
+    pa_log(PA_LOG_ERROR, "%s", err.msg[0] ? err.msg : "cannot load the decoders");
+    worst = -3;
+  }
   for (int i = optind; i < argc && worst > -2; i++) {
     int r = ingest_path(&in, argv[i], 0);
     if (r < worst)
       worst = r;
   }
-  if (pa_store_batch_commit(in.store))
+  pa_feed_cleanup(&in.feed);
+  if (worst > -2 && pa_store_batch_commit(in.store))
     worst = -2;
-  if (pa_store_run_end(in.store, in.run_id,
-                       worst == -2 ? "error" : worst ? "input-error" : "ok", &in.counts,
-                       NULL))
+  if (worst != -2 &&
+      pa_store_run_end(in.store, in.run_id,
+                       worst <= -2 ? "error" : worst ? "input-error" : "ok", &in.counts, NULL))
     worst = -2;
-  if (!in.quiet)
+  if (!in.quiet && worst > -2)
     printf("ingest: %llu inputs (%llu unchanged), %llu new associations, %llu dimse, "
-           "%llu events, %llu errors\n",
+           "%llu events, %llu messages kept, %llu quarantined, %llu errors\n",
            (unsigned long long)in.counts.inputs, (unsigned long long)in.counts.inputs_skipped,
            (unsigned long long)in.counts.associations, (unsigned long long)in.counts.dimse,
-           (unsigned long long)in.counts.events, (unsigned long long)in.counts.errors);
+           (unsigned long long)in.counts.events, (unsigned long long)in.counts.raw,
+           (unsigned long long)in.counts.quarantined, (unsigned long long)in.counts.errors);
   if (pa_store_close(in.store))
     worst = -2;
-  return worst == -2 ? PA_EXIT_INTERNAL : worst ? PA_EXIT_INPUT : PA_EXIT_OK;
+  free(in.chunk);
+  return worst == -3 ? PA_EXIT_INPUT : worst == -2 ? PA_EXIT_INTERNAL
+         : worst   ? PA_EXIT_INPUT : PA_EXIT_OK;
 }

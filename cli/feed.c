@@ -1,0 +1,213 @@
+/* feed.c — one received message into the store (see feed.h). */
+#include "feed.h"
+
+#include "analyzer/log.h"
+#include "analyzer/tm.h"
+#include "collectors/fhir_audit.h"
+#include "collectors/msg_ctx.h"
+#include "pa_version.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *pa_feed_builtin_decoders(void)
+{
+  static const char *const where[] = {PA_DATADIR "/decoders", PA_SRCDIR "/collectors/decoders"};
+  const char *env = getenv("PACSAUDIT_DECODERS");
+  struct stat sb;
+
+  if (env && *env)
+    return env;
+  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++)
+    if (stat(where[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+      return where[i];
+  return where[0];
+}
+
+pa_rc pa_feed_init(struct pa_feed *f, pa_store *s, const char *site_decoders, const char *tz,
+                   int64_t run_id, struct pa_err *err)
+{
+  struct stat sb;
+  pa_rc rc;
+
+  memset(f, 0, sizeof *f);
+  f->store = s;
+  f->tz = tz;
+  f->run_id = run_id;
+  pa_store_sink(s, &f->sink);
+  if ((rc = pa_atna_new(&f->atna)))
+    return rc;
+  f->decoders = pa_decoders_new();
+  f->scratch = pa_decoders_scratch_new();
+  if (!f->decoders || !f->scratch)
+    return PA_NOMEM;
+  if ((rc = pa_decoders_load_dir(f->decoders, pa_feed_builtin_decoders(), err)))
+    return rc;
+  if (site_decoders) {
+    if (stat(site_decoders, &sb) != 0)
+      return pa_err_set(err, PA_IO, UINT64_MAX, 0, "%s: no such decoder file or folder",
+                        site_decoders);
+    rc = S_ISDIR(sb.st_mode) ? pa_decoders_load_dir(f->decoders, site_decoders, err)
+                             : pa_decoders_load_file(f->decoders, site_decoders, err);
+  }
+  return rc;
+}
+
+void pa_feed_cleanup(struct pa_feed *f)
+{
+  pa_atna_free(f->atna);
+  pa_decoders_free(f->decoders);
+  pa_decoders_scratch_free(f->scratch);
+  f->atna = NULL;
+  f->decoders = NULL;
+  f->scratch = NULL;
+}
+
+/* The store failing is fatal; everything else about a message is its own. */
+static int fatal(pa_rc rc) { return rc == PA_DB || rc == PA_NOMEM || rc == PA_IO; }
+
+static pa_rc quarantine(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                        int64_t offset, const struct pa_err *e, pa_rc why)
+{
+  char msg[320];
+
+  snprintf(msg, sizeof msg, "%s", e->msg[0] ? e->msg : pa_strerror(why));
+  if (e->offset != UINT64_MAX && e->msg[0])
+    snprintf(msg, sizeof msg, "%s (at byte %llu of the message)", e->msg,
+             (unsigned long long)e->offset);
+  f->n.quarantined++;
+  pa_log(PA_LOG_INFO, "%s: offset %lld: quarantined: %s", origin ? origin : "-",
+         (long long)offset, msg);
+  return pa_store_quarantine(f->store, p, len, origin, offset, msg, f->run_id);
+}
+
+pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                  int64_t offset, const char *why)
+{
+  struct pa_err e;
+  pa_err_clear(&e);
+  snprintf(e.msg, sizeof e.msg, "%s", why);
+  f->n.messages++;
+  return quarantine(f, p, len, origin, offset, &e, PA_MALFORMED);
+}
+
+/* Keeps the bytes once; *dup_out when they were kept before. */
+static pa_rc keep_raw(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                      int64_t offset, int64_t received_ts, int64_t *raw_id, int *dup_out)
+{
+  pa_rc rc = pa_store_put_raw(f->store, p, len, origin, offset, received_ts, raw_id, dup_out);
+  f->n.messages++;
+  if (rc == PA_OK && *dup_out)
+    f->n.duplicates++;
+  return rc;
+}
+
+/* Parses a body (ATNA XML or FHIR JSON) with what the driver knows. */
+static pa_rc parse_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+                        const struct pa_msg_ctx *ctx, struct pa_err *e)
+{
+  size_t n = 0;
+  pa_rc rc;
+
+  if (kind == PA_FEED_ATNA) {
+    rc = pa_atna_parse(f->atna, p, len, ctx, &f->sink, e);
+    if (rc == PA_OK)
+      f->n.atna++;
+    return rc;
+  }
+  rc = pa_fhir_parse(p, len, ctx, &f->sink, &n, e);
+  f->n.fhir += n;
+  return rc;
+}
+
+pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                     int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o)
+{
+  struct pa_syslog_msg m;
+  struct pa_msg_ctx ctx;
+  struct pa_err e;
+  char host[256];
+  int64_t raw_id;
+  int dup;
+  pa_rc rc;
+
+  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)) || dup)
+    return rc;
+  pa_err_clear(&e);
+  rc = pa_syslog_parse(p, len, o, &m, &e);
+  if (rc != PA_OK)
+    return fatal(rc) ? rc : quarantine(f, p, len, origin, offset, &e, rc);
+  pa_syslog_str_copy(host, sizeof host, m.hostname);
+  memset(&ctx, 0, sizeof ctx);
+  ctx.origin = origin;
+  ctx.raw_id = raw_id;
+  ctx.received_ts = m.has_ts ? m.ts : received_ts;
+  ctx.host = host[0] ? host : NULL;
+  ctx.tz = f->tz;
+
+  switch (pa_syslog_body_kind(m.msg.p, m.msg.len)) {
+  case PA_SYSLOG_BODY_ATNA_XML:
+    rc = parse_body(f, PA_FEED_ATNA, m.msg.p, m.msg.len, &ctx, &e);
+    break;
+  case PA_SYSLOG_BODY_FHIR_JSON:
+    rc = parse_body(f, PA_FEED_FHIR, m.msg.p, m.msg.len, &ctx, &e);
+    break;
+  case PA_SYSLOG_BODY_IHE_YR4:
+    /* the pre-2004 IHE format: kept in raw, not interpreted */
+    f->n.unmatched++;
+    return PA_OK;
+  default: {
+    struct pa_event ev;
+    struct pa_decoded info;
+    rc = pa_decoders_match(f->decoders, &m, f->scratch, &ev, &info, &e);
+    if (rc == PA_LIMIT) {
+      pa_log(PA_LOG_INFO, "%s: offset %lld: %s", origin, (long long)offset, e.msg);
+      rc = PA_OK;
+      info.matched = 0;
+    }
+    if (rc)
+      return rc;
+    if (!info.matched) {
+      f->n.unmatched++;
+      return PA_OK;
+    }
+    ev.origin = origin;
+    ev.raw_id = raw_id;
+    if (!ev.ts)
+      ev.ts = received_ts;
+    if (!ev.received_ts)
+      ev.received_ts = received_ts;
+    if ((rc = f->sink.event(f->sink.ctx, &ev)) == PA_OK)
+      f->n.decoded++;
+    return rc;
+  }
+  }
+  if (rc == PA_OK || fatal(rc))
+    return rc;
+  return quarantine(f, p, len, origin, offset, &e, rc);
+}
+
+pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+                   const char *origin, int64_t offset, int64_t received_ts)
+{
+  struct pa_msg_ctx ctx;
+  struct pa_err e;
+  int64_t raw_id;
+  int dup;
+  pa_rc rc;
+
+  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)) || dup)
+    return rc;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.origin = origin;
+  ctx.raw_id = raw_id;
+  ctx.received_ts = received_ts;
+  ctx.tz = f->tz;
+  pa_err_clear(&e);
+  rc = parse_body(f, kind, p, len, &ctx, &e);
+  if (rc == PA_OK || fatal(rc))
+    return rc;
+  return quarantine(f, p, len, origin, offset, &e, rc);
+}

@@ -1,0 +1,72 @@
+/* feed.h — one received message into the store: the path every syslog
+ * line, datagram, ATNA file and FHIR text takes, from `ingest` and `listen`
+ * alike.
+ *
+ *   bytes ─► raw (once, hash-chained) ─► syslog header ─► body sniffing
+ *            ├─ ATNA XML ─► atna_xml ─┐
+ *            ├─ FHIR JSON ─► fhir_audit ├─► events (+ details) via the store sink
+ *            ├─ text ─► decoders ───────┘
+ *            └─ what fails ─► quarantine, with the error, origin and offset
+ *
+ * A message already in raw (same SHA-256) is not parsed again, so re-reading
+ * a file or a client re-sending adds nothing. */
+#ifndef PA_FEED_H
+#define PA_FEED_H
+
+#include "analyzer/err.h"
+#include "analyzer/store.h"
+#include "collectors/atna_xml.h"
+#include "collectors/decoders.h"
+#include "collectors/syslog.h"
+
+#include <stdint.h>
+
+struct pa_feed_counts {
+  uint64_t messages;     /* messages offered */
+  uint64_t duplicates;   /* already in raw: skipped */
+  uint64_t atna, fhir;   /* audit messages stored as events */
+  uint64_t decoded;      /* plain lines a decoder turned into an event */
+  uint64_t unmatched;    /* plain lines kept in raw only */
+  uint64_t quarantined;  /* messages (or lines) that could not be parsed */
+};
+
+struct pa_feed {
+  pa_store *store;            /* borrowed */
+  struct pa_sink sink;
+  pa_atna *atna;              /* owned */
+  pa_decoders *decoders;      /* owned */
+  pa_decoders_scratch *scratch; /* owned */
+  const char *tz;             /* borrowed: zone of zone-less times, NULL = site default */
+  int64_t run_id;
+  struct pa_feed_counts n;
+};
+
+/* Loads the built-in decoders, then those of site_decoders (a folder or a
+ * file, may be NULL). err names the bad file. Clean up with
+ * pa_feed_cleanup, also on failure. */
+pa_rc pa_feed_init(struct pa_feed *f, pa_store *s, const char *site_decoders, const char *tz,
+                   int64_t run_id, struct pa_err *err);
+void pa_feed_cleanup(struct pa_feed *f);
+
+/* One syslog message (a frame, a datagram, a joined group of lines) read
+ * from origin at offset; received_ts is when it was read; o carries the
+ * reference time for RFC 3164's missing year. PA_OK unless the store
+ * failed (PA_DB, PA_NOMEM): bad input is quarantined, not returned. */
+pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                     int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o);
+
+/* A whole ATNA XML document, or one FHIR JSON text (a resource or a
+ * Bundle; a line of NDJSON), as read from a file. */
+enum pa_feed_body { PA_FEED_ATNA, PA_FEED_FHIR };
+pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+                   const char *origin, int64_t offset, int64_t received_ts);
+
+/* Input that could not even be framed (garbage, a cut frame): quarantine. */
+pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                  int64_t offset, const char *why);
+
+/* Where the built-in decoders are: $PACSAUDIT_DECODERS, the installed
+ * data folder, or the source tree's. Static string. */
+const char *pa_feed_builtin_decoders(void);
+
+#endif
