@@ -108,6 +108,13 @@ struct pa_atna {
   const char *sop_uid;
 
   struct pa_audit out;
+
+  /* Element names are interned in the context's dictionary, so a name's
+   * pointer identifies it until the context is recreated: a direct-mapped
+   * cache of pointer -> kind saves the string compares. */
+  const xmlChar *name_key[128];
+  uint8_t name_kind[128];
+  const void *name_dict;     /* the dictionary the cache belongs to */
 };
 
 /* ---- small helpers ---- */
@@ -205,12 +212,22 @@ static void unescape_again(pa_atna *x, const char **vp)
   pa_warn_add(&x->warn, "atna.double_escaped: ParticipantObjectID");
 }
 
-static enum el classify(const char *n)
+static enum el classify(pa_atna *x, const xmlChar *name)
 {
+  size_t slot = ((uintptr_t)name >> 3) & 127;
+  const char *n = (const char *)name;
+  enum el e = EL_OTHER;
+
+  if (x->name_key[slot] == name)
+    return (enum el)x->name_kind[slot];
   for (int i = 1; i < EL_COUNT; i++)
-    if (!strcmp(n, el_names[i]))
-      return (enum el)i;
-  return EL_OTHER;
+    if (!strcmp(n, el_names[i])) {
+      e = (enum el)i;
+      break;
+    }
+  x->name_key[slot] = name;
+  x->name_kind[slot] = (uint8_t)e;
+  return e;
 }
 
 static int parent_ok(enum el e, enum el parent, int depth)
@@ -533,7 +550,7 @@ static void start_element(void *ud, const xmlChar *localname, const xmlChar *pre
   }
   parent = x->depth ? (enum el)x->stack[x->depth] : EL_OTHER;
   x->depth++;
-  e = classify(name);
+  e = classify(x, localname);
   if (x->depth == 1 && e != EL_ROOT) {
     char m[160];
     snprintf(m, sizeof m, "atna.AuditMessage: root element is <%.100s>", name);
@@ -796,6 +813,7 @@ static void on_error(void *ud, xmlErrorPtr e)
 
 static int new_ctxt(pa_atna *x)
 {
+  memset(x->name_key, 0, sizeof x->name_key); /* a new dictionary */
   x->ctxt = xmlCreatePushParserCtxt(&x->sax, x, NULL, 0, NULL);
   return x->ctxt != NULL;
 }
@@ -1015,11 +1033,18 @@ pa_rc pa_atna_parse(pa_atna *x, const uint8_t *p, size_t len, const struct pa_ms
     if (!new_ctxt(x))
       return pa_err_set(err, PA_NOMEM, UINT64_MAX, 0, "atna: out of memory");
   }
-  /* The first bytes go to the reset so libxml2 detects the encoding. */
-  first = len - skip < 4 ? len - skip : 4;
-  if (xmlCtxtResetPush(x->ctxt, (const char *)p + skip, (int)first, NULL, NULL) != 0)
+  /* ASCII-compatible input ('<' first) needs no detection: the declaration
+   * names the encoding. Anything else (UTF-16, UCS-4, EBCDIC) gets its first
+   * bytes passed to the reset so libxml2 detects it; that path converts the
+   * whole input and is about a third slower. */
+  first = p[skip] == '<' ? 0 : len - skip < 4 ? len - skip : 4;
+  if (xmlCtxtResetPush(x->ctxt, first ? (const char *)p + skip : NULL, (int)first, NULL, NULL) != 0)
     return pa_err_set(err, PA_NOMEM, UINT64_MAX, 0, "atna: parser reset failed");
   xmlCtxtUseOptions(x->ctxt, XML_PARSE_NONET | XML_PARSE_NOWARNING);
+  if (x->name_dict != (const void *)x->ctxt->dict) {
+    memset(x->name_key, 0, sizeof x->name_key);
+    x->name_dict = x->ctxt->dict;
+  }
   xrc = xmlParseChunk(x->ctxt, (const char *)p + skip + first, (int)(len - skip - first), 1);
 
   if (x->fail)

@@ -384,6 +384,36 @@ static void test_inline_variants(void **state)
   assert_string_equal(r.format, "dicom-xml");
 }
 
+/* Latin-1 by declaration and UTF-16 with a BOM both come out as UTF-8. */
+static void test_encodings(void **state)
+{
+  (void)state;
+  struct rec r;
+  struct pa_err e;
+  static const char l1[] =
+    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<AuditMessage><EventIdentification "
+    "EventDateTime=\"2026-11-20T01:15:30Z\" EventOutcomeIndicator=\"0\"><EventID csd-code=\"110112\"/>"
+    "</EventIdentification><ActiveParticipant UserID=\"M\xfcller\"/></AuditMessage>";
+  static const char ascii[] =
+    "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
+    "EventOutcomeIndicator='0'><EventID csd-code='110112'/></EventIdentification>"
+    "<ActiveParticipant UserID='u16'/></AuditMessage>";
+  uint8_t u16[2 + 2 * sizeof ascii];
+  size_t n = 0;
+
+  assert_int_equal(parse_buf((const uint8_t *)l1, sizeof l1 - 1, &r, &e), PA_OK);
+  assert_string_equal(r.p_uid[0], "M\xc3\xbcller");
+  u16[n++] = 0xFF; /* UTF-16LE BOM */
+  u16[n++] = 0xFE;
+  for (size_t i = 0; i + 1 < sizeof ascii; i++) {
+    u16[n++] = (uint8_t)ascii[i];
+    u16[n++] = 0;
+  }
+  assert_int_equal(parse_buf(u16, n, &r, &e), PA_OK);
+  assert_string_equal(r.p_uid[0], "u16");
+  assert_string_equal(r.code, "DCM:110112");
+}
+
 /* ---- rejected input ---- */
 
 struct bad_case {
@@ -532,6 +562,7 @@ int main(void)
     cmocka_unit_test(test_cmove_mixed),
     cmocka_unit_test(test_two_requestors),
     cmocka_unit_test(test_inline_variants),
+    cmocka_unit_test(test_encodings),
     cmocka_unit_test(test_bad_files),
     cmocka_unit_test(test_empty_and_size),
     cmocka_unit_test(test_reuse_after_errors),
