@@ -414,6 +414,27 @@ static void test_encodings(void **state)
   assert_string_equal(r.code, "DCM:110112");
 }
 
+/* Warnings are a JSON array, capped with a "+N more" entry. */
+static void test_warning_cap(void **state)
+{
+  (void)state;
+  struct rec r;
+  struct pa_err e;
+  char msg[2048];
+  int n = snprintf(msg, sizeof msg, "%s",
+                   "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
+                   "EventOutcomeIndicator='0'><EventID csd-code='110112'/></EventIdentification>"
+                   "<ActiveParticipant UserID='u'");
+  for (int i = 0; i < PA_MAX_AUDIT_WARNINGS + 4; i++)
+    n += snprintf(msg + n, sizeof msg - (size_t)n, " q%d=\"\\&quot;\"", i);
+  n += snprintf(msg + n, sizeof msg - (size_t)n, "/></AuditMessage>");
+  assert_int_equal(parse_buf((const uint8_t *)msg, (size_t)n, &r, &e), PA_OK);
+  assert_int_equal(r.warnings[0], '[');
+  assert_int_equal(r.warnings[strlen(r.warnings) - 1], ']');
+  assert_non_null(strstr(r.warnings, "\"atna.unknown_attribute: ActiveParticipant@q0\""));
+  assert_non_null(strstr(r.warnings, "\"+5 more\"]")); /* 20 + AuditSourceIdentification missing */
+}
+
 /* ---- rejected input ---- */
 
 struct bad_case {
@@ -563,6 +584,7 @@ int main(void)
     cmocka_unit_test(test_two_requestors),
     cmocka_unit_test(test_inline_variants),
     cmocka_unit_test(test_encodings),
+    cmocka_unit_test(test_warning_cap),
     cmocka_unit_test(test_bad_files),
     cmocka_unit_test(test_empty_and_size),
     cmocka_unit_test(test_reuse_after_errors),
