@@ -95,6 +95,8 @@ struct pa_store {
   int version_found;
   int in_batch;
   uint64_t batch_rows;
+  uint64_t batch_max_rows;          /* tick commits after this many rows */
+  int64_t batch_max_us;             /* or this long */
   int64_t batch_started;
   struct pa_store_counts counts;
   int have_chain;                   /* chain_tip loaded from the last raw row */
@@ -220,6 +222,8 @@ pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
   s = calloc(1, sizeof *s);
   if (!s)
     return PA_NOMEM;
+  s->batch_max_rows = PA_STORE_BATCH_ROWS;
+  s->batch_max_us = PA_STORE_BATCH_US;
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: cannot open: %s", path,
@@ -275,6 +279,12 @@ pa_rc pa_store_batch_begin(pa_store *s)
   return PA_OK;
 }
 
+void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us)
+{
+  s->batch_max_rows = max_rows ? max_rows : 1;
+  s->batch_max_us = max_us;
+}
+
 pa_rc pa_store_batch_commit(pa_store *s)
 {
   if (!s->in_batch)
@@ -287,10 +297,9 @@ pa_rc pa_store_batch_tick(pa_store *s)
 {
   pa_rc rc;
 
-  if (!s->in_batch)
+  if (!s->in_batch || s->batch_rows == 0)
     return PA_OK;
-  if (s->batch_rows < PA_STORE_BATCH_ROWS &&
-      ((s->batch_rows & 1023) != 0 || mono_us() - s->batch_started < PA_STORE_BATCH_US))
+  if (s->batch_rows < s->batch_max_rows && mono_us() - s->batch_started < s->batch_max_us)
     return PA_OK;
   if ((rc = pa_store_batch_commit(s)))
     return rc;

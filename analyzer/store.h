@@ -35,6 +35,10 @@ const char *pa_store_errmsg(const pa_store *s);
  * PA_STORE_BATCH_ROWS rows or PA_STORE_BATCH_US have gone by (bulk ingest);
  * commit ends it. Writes outside a batch autocommit one by one. */
 pa_rc pa_store_batch_begin(pa_store *s);
+/* Sets when tick commits: after max_rows rows or max_us µs (defaults
+ * PA_STORE_BATCH_ROWS / PA_STORE_BATCH_US, for bulk ingest; a listener
+ * wants smaller batches for durability). */
+void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us);
 pa_rc pa_store_batch_tick(pa_store *s);
 pa_rc pa_store_batch_commit(pa_store *s);
 

@@ -108,7 +108,7 @@ static int at(const char *p, size_t len, size_t i, char c) { return i < len && p
 pa_rc pa_time_parse_iso(const char *p, size_t len, const char *tz, int64_t *us_out,
                         int *zoned_out, size_t *used_out)
 {
-  int y, mo, d, h = 0, mi = 0, s = 0, zh = 0, zm = 0, sign = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, zh = 0, zm = 0, sign = 0;
   int64_t frac = 0;
   size_t i = 0;
   pa_rc rc;

@@ -13,7 +13,8 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } commands[] = {
-  {"ingest", pa_cmd_ingest, "read captures into the database (incremental)"},
+  {"ingest", pa_cmd_ingest, "read captures, syslog, ATNA and FHIR files (incremental)"},
+  {"listen", pa_cmd_listen, "receive syslog (UDP, TCP, TLS) and capture DICOM live"},
   {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
 

@@ -44,7 +44,7 @@
 
 #define PROGRESS_STEP (4u * 1024 * 1024)
 #define READ_BUF (131072) /* stdio buffer of the capture file */
-#define LIVE_POLL_MS 250
+#define LIVE_POLL_MS 100
 #define MAX_VLAN_TAGS 4
 #define MAX_IP6_EXT 8
 
@@ -687,6 +687,8 @@ static pa_rc run_loop(struct run *u, struct pa_err *err)
         (void)poll(&pfd, 1, LIVE_POLL_MS);
       gettimeofday(&now, NULL);
       pa_reasm_expire(u->r, ts_us(&now));
+      if (u->o && u->o->tick)
+        u->o->tick(u->o->tick_ctx);
     } else if (rc == PCAP_ERROR_BREAK) {
       break; /* end of file */
     } else {
@@ -770,8 +772,8 @@ out:
 }
 
 pa_rc pa_pcap_live(const char *iface, const char *bpf, const struct pa_sink *sink,
-                   volatile sig_atomic_t *stop, struct pa_pcap_stats *st,
-                   struct pa_err *err)
+                   const struct pa_pcap_opts *o, volatile sig_atomic_t *stop,
+                   struct pa_pcap_stats *st, struct pa_err *err)
 {
   struct run u;
   char ebuf[PCAP_ERRBUF_SIZE], label[128];
@@ -780,6 +782,7 @@ pa_rc pa_pcap_live(const char *iface, const char *bpf, const struct pa_sink *sin
 
   memset(&u, 0, sizeof u);
   u.stop = stop;
+  u.o = o;
   snprintf(label, sizeof label, "iface:%s", iface ? iface : "any");
   pa_err_clear(err);
   rc = run_init(&u, sink, label, st);

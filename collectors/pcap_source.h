@@ -37,6 +37,10 @@ struct pa_pcap_opts {
   /* called now and then with bytes done / total (total 0 if unknown) */
   void (*progress)(void *ctx, uint64_t done, uint64_t total);
   void *progress_ctx;
+  /* live capture: called at least every 100 ms, packets or not (lets the
+   * caller commit by time); NULL for none */
+  void (*tick)(void *ctx);
+  void *tick_ctx;
 };
 
 /* Reads one capture file to its end. Per-packet problems (truncated frame,
@@ -73,7 +77,8 @@ enum pa_frame_kind pa_pcap_decode_frame(int dlt, const uint8_t *p, size_t len,
  * count received. Returns PA_OK when stopped, PA_IO when the interface
  * cannot be opened (err says why), or a sink error. */
 pa_rc pa_pcap_live(const char *iface, const char *bpf, const struct pa_sink *sink,
-                   volatile sig_atomic_t *stop, struct pa_pcap_stats *st,
+                   const struct pa_pcap_opts *o, volatile sig_atomic_t *stop,
+                   struct pa_pcap_stats *st,
                    struct pa_err *err);
 
 #endif

@@ -1,0 +1,425 @@
+/* listen.c — `pacsaudit listen`: syslog over UDP, TCP and TLS, and live
+ * DICOM capture, into the store as it arrives.
+ *
+ * Messages take the same path as ingested files (feed.c). They are
+ * committed in batches bounded by count and time (--batch, --batch-ms), so
+ * a crash loses at most one batch; SIGTERM and SIGINT flush and exit, and
+ * SIGUSR1 writes the counters of each source to stderr. A live capture
+ * runs in its own thread with its own connection to the database. */
+#include "cli.h"
+#include "feed.h"
+
+#include "analyzer/buf.h"
+#include "analyzer/log.h"
+#include "analyzer/store.h"
+#include "analyzer/tm.h"
+#include "collectors/pcap_source.h"
+#include "collectors/syslog_listen.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SOURCES 16
+
+static volatile sig_atomic_t stop_flag, usr1_flag;
+
+static void on_stop(int sig)
+{
+  (void)sig;
+  stop_flag = 1;
+}
+
+static void on_usr1(int sig)
+{
+  (void)sig;
+  usr1_flag = 1;
+}
+
+/* What one endpoint received and what became of it. */
+struct source {
+  char url[160];
+  uint64_t received, stored, duplicates, quarantined, dropped;
+};
+
+struct listen {
+  pa_store *store;
+  struct pa_feed feed;
+  pa_listen *l;
+  struct source src[MAX_SOURCES];
+  int n_src;
+  pa_rc fatal;              /* the store failed: stop */
+  /* live capture */
+  const char *iface, *bpf, *db;
+  uint64_t batch_rows;
+  int64_t batch_us;
+  struct pa_pcap_stats cap;
+  pa_rc cap_rc;
+  struct pa_err cap_err;
+};
+
+static void help(FILE *f)
+{
+  fprintf(f,
+          "usage: pacsaudit listen [--db FILE] --syslog URL... [--cert C --key K [--ca CA]]\n"
+          "                        [--iface IF [--bpf EXPR]] [options]\n"
+          "\n"
+          "Receives audit messages and DICOM traffic and stores them as they come,\n"
+          "until SIGTERM or SIGINT (which flush and exit). SIGUSR1 prints counters.\n"
+          "\n"
+          "  --syslog URL     udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT;\n"
+          "                   repeatable. HOST may be empty (all addresses) or [IPv6];\n"
+          "                   PORT 0 takes a free port. TCP takes octet counting and LF\n"
+          "                   framing from many clients at once; TLS is RFC 5425.\n"
+          "  --cert FILE      PEM certificate (chain) for tls:// endpoints\n"
+          "  --key FILE       its PEM private key\n"
+          "  --ca FILE        require client certificates signed by this CA (mutual TLS)\n"
+          "  --iface IF       capture DICOM associations live on interface IF\n"
+          "  --bpf EXPR       capture filter, e.g. 'tcp port 104'\n"
+          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
+          "  --decoders PATH  site decoders for plain syslog lines (file or folder)\n"
+          "  --tz ZONE        zone of times that carry none (default Asia/Tokyo)\n"
+          "  --batch N        commit after N rows (default 1000)\n"
+          "  --batch-ms MS    or after MS milliseconds (default 200)\n"
+          "  -q, --quiet      do not print the bound endpoints and the final counts\n"
+          "  -h, --help       this text\n"
+          "\n"
+          "Each endpoint is printed once bound, as 'listening on URL', with the real\n"
+          "port. exit status: 0 stopped cleanly, 2 usage error, 3 internal error\n");
+}
+
+static void print_counters(const struct listen *L, FILE *f)
+{
+  for (int i = 0; i < L->n_src; i++) {
+    const struct source *s = &L->src[i];
+    fprintf(f, "pacsaudit: %s: received %llu, stored %llu, already stored %llu, "
+            "quarantined %llu, dropped %llu\n", s->url, (unsigned long long)s->received,
+            (unsigned long long)s->stored, (unsigned long long)s->duplicates,
+            (unsigned long long)s->quarantined, (unsigned long long)s->dropped);
+  }
+  if (L->iface)
+    fprintf(f, "pacsaudit: iface:%s: packets %llu, DICOM associations %llu, TLS %llu, "
+            "anomalies %llu\n", L->iface, (unsigned long long)L->cap.packets,
+            (unsigned long long)L->cap.dicom, (unsigned long long)L->cap.tls,
+            (unsigned long long)L->cap.anomalies);
+  fflush(f);
+}
+
+/* Counts what one call to feed did, for the source it came from. */
+static void account(struct listen *L, int ep, const struct pa_feed_counts *before)
+{
+  const struct pa_feed_counts *n = &L->feed.n;
+  struct source *s;
+  uint64_t q, d;
+
+  if (ep < 0 || ep >= L->n_src)
+    return;
+  s = &L->src[ep];
+  q = n->quarantined - before->quarantined;
+  d = n->duplicates - before->duplicates;
+  s->received++;
+  s->quarantined += q;
+  s->duplicates += d;
+  if (!q && !d)
+    s->stored++;
+}
+
+static void peer_origin(const struct pa_listen_msg *m, char *out, size_t len)
+{
+  static const char *const scheme[] = {"udp", "tcp", "tls"};
+  /* a client certificate names the node (ATNA secure node authentication) */
+  snprintf(out, len, "%s://%s%s%s%s", scheme[m->transport], m->peer ? m->peer : "?",
+           m->tls_peer ? " (CN=" : "", m->tls_peer ? m->tls_peer : "", m->tls_peer ? ")" : "");
+}
+
+static void on_message(void *ctx, const struct pa_listen_msg *m)
+{
+  struct listen *L = ctx;
+  struct pa_feed_counts before = L->feed.n;
+  struct pa_syslog_opts o;
+  char origin[256];
+  pa_rc rc;
+
+  if (L->fatal)
+    return;
+  peer_origin(m, origin, sizeof origin);
+  pa_syslog_opts_init(&o, m->received_ts, L->feed.tz);
+  rc = pa_feed_syslog(&L->feed, m->p, m->len, origin, (int64_t)m->offset, m->received_ts, &o);
+  if (rc)
+    L->fatal = rc;
+  account(L, m->endpoint_index, &before);
+}
+
+static void on_bad(void *ctx, const struct pa_listen_msg *m, const char *why)
+{
+  struct listen *L = ctx;
+  struct pa_feed_counts before = L->feed.n;
+  char origin[256];
+  pa_rc rc;
+
+  if (L->fatal)
+    return;
+  peer_origin(m, origin, sizeof origin);
+  rc = pa_feed_bad(&L->feed, m->p, m->len, origin, (int64_t)m->offset, why);
+  if (rc)
+    L->fatal = rc;
+  account(L, m->endpoint_index, &before);
+}
+
+static void on_tick(void *ctx)
+{
+  struct listen *L = ctx;
+  if (usr1_flag) {
+    usr1_flag = 0;
+    print_counters(L, stderr);
+  }
+  if (!L->fatal && pa_store_batch_tick(L->store))
+    L->fatal = PA_DB;
+  if (L->fatal)
+    stop_flag = 1;
+}
+
+static void cap_tick(void *ctx)
+{
+  pa_store_batch_tick(ctx);
+}
+
+/* The live capture thread: its own connection, its own batches. */
+static void *capture_main(void *arg)
+{
+  struct listen *L = arg;
+  struct pa_pcap_opts o = {0};
+  struct pa_sink sink;
+  pa_store *s = NULL;
+
+  pa_err_clear(&L->cap_err);
+  L->cap_rc = pa_store_open(L->db, &s, &L->cap_err);
+  if (L->cap_rc == PA_OK) {
+    pa_store_batch_limits(s, L->batch_rows, L->batch_us);
+    pa_store_sink(s, &sink);
+    o.tick = cap_tick;
+    o.tick_ctx = s;
+    if ((L->cap_rc = pa_store_batch_begin(s)) == PA_OK)
+      L->cap_rc = pa_pcap_live(L->iface, L->bpf, &sink, &o, &stop_flag, &L->cap, &L->cap_err);
+    if (pa_store_close(s) && L->cap_rc == PA_OK)
+      L->cap_rc = PA_DB;
+  }
+  if (L->cap_rc)
+    stop_flag = 1; /* a capture that cannot run stops the listener: say so, don't limp */
+  return NULL;
+}
+
+static void detail_json(const struct listen *L, struct pa_buf *b)
+{
+  pa_buf_init(b, 16 * 1024);
+  pa_buf_appendf(b, "{\"sources\":[");
+  for (int i = 0; i < L->n_src; i++)
+    pa_buf_appendf(b, "%s{\"url\":\"%s\",\"received\":%llu,\"stored\":%llu,"
+                   "\"already_stored\":%llu,\"quarantined\":%llu,\"dropped\":%llu}",
+                   i ? "," : "", L->src[i].url, (unsigned long long)L->src[i].received,
+                   (unsigned long long)L->src[i].stored,
+                   (unsigned long long)L->src[i].duplicates,
+                   (unsigned long long)L->src[i].quarantined,
+                   (unsigned long long)L->src[i].dropped);
+  pa_buf_appendf(b, "]");
+  if (L->iface)
+    pa_buf_appendf(b, ",\"capture\":{\"iface\":\"%s\",\"packets\":%llu,\"dicom\":%llu,"
+                   "\"tls\":%llu,\"anomalies\":%llu}", L->iface,
+                   (unsigned long long)L->cap.packets, (unsigned long long)L->cap.dicom,
+                   (unsigned long long)L->cap.tls, (unsigned long long)L->cap.anomalies);
+  pa_buf_appendf(b, "}");
+}
+
+static int parse_count(const char *s, long long min, long long max, long long *out)
+{
+  char *end;
+  long long v;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < min || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int pa_cmd_listen(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"db", required_argument, NULL, 'd'},      {"syslog", required_argument, NULL, 's'},
+    {"cert", required_argument, NULL, 'c'},    {"key", required_argument, NULL, 'k'},
+    {"ca", required_argument, NULL, 'a'},      {"iface", required_argument, NULL, 'i'},
+    {"bpf", required_argument, NULL, 'b'},     {"decoders", required_argument, NULL, 'D'},
+    {"tz", required_argument, NULL, 'z'},      {"batch", required_argument, NULL, 'n'},
+    {"batch-ms", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+  };
+  static struct listen L;
+  const char *urls[MAX_SOURCES], *cert = NULL, *key = NULL, *ca = NULL, *decoders = NULL,
+             *tz = NULL;
+  struct pa_listen_ops ops = {&L, on_message, on_bad, on_tick};
+  struct pa_run_counts rc_counts = {0};
+  struct pa_store_counts sc;
+  struct pa_err err;
+  struct pa_buf detail;
+  struct sigaction sa;
+  pthread_t cap_thread;
+  int n_urls = 0, c, quiet = 0, have_thread = 0, code = PA_EXIT_OK;
+  long long v;
+  int64_t run_id = 0;
+
+  memset(&L, 0, sizeof L);
+  L.db = pa_cli_default_db();
+  L.batch_rows = 1000;
+  L.batch_us = 200 * 1000;
+  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': L.db = optarg; break;
+    case 's':
+      if (n_urls == MAX_SOURCES) {
+        fprintf(stderr, "pacsaudit listen: at most %d --syslog endpoints\n", MAX_SOURCES);
+        return PA_EXIT_INPUT;
+      }
+      urls[n_urls++] = optarg;
+      break;
+    case 'c': cert = optarg; break;
+    case 'k': key = optarg; break;
+    case 'a': ca = optarg; break;
+    case 'i': L.iface = optarg; break;
+    case 'b': L.bpf = optarg; break;
+    case 'D': decoders = optarg; break;
+    case 'z': tz = optarg; break;
+    case 'n':
+      if (parse_count(optarg, 1, 10000000, &v)) {
+        fprintf(stderr, "pacsaudit listen: --batch takes a count from 1 to 10000000\n");
+        return PA_EXIT_INPUT;
+      }
+      L.batch_rows = (uint64_t)v;
+      break;
+    case 'm':
+      if (parse_count(optarg, 1, 60000, &v)) {
+        fprintf(stderr, "pacsaudit listen: --batch-ms takes 1 to 60000\n");
+        return PA_EXIT_INPUT;
+      }
+      L.batch_us = v * 1000;
+      break;
+    case 'q': quiet = 1; break;
+    case 'h': help(stdout); return PA_EXIT_OK;
+    default: help(stderr); return PA_EXIT_INPUT;
+    }
+  }
+  if (optind != argc || (!n_urls && !L.iface)) {
+    fprintf(stderr, "pacsaudit listen: give at least one --syslog URL or --iface\n");
+    help(stderr);
+    return PA_EXIT_INPUT;
+  }
+  if ((cert || key) && !(cert && key)) {
+    fprintf(stderr, "pacsaudit listen: --cert and --key go together\n");
+    return PA_EXIT_INPUT;
+  }
+
+  pa_err_clear(&err);
+  if (pa_store_open(L.db, &L.store, &err)) {
+    pa_log(PA_LOG_ERROR, "%s", err.msg);
+    return PA_EXIT_INTERNAL;
+  }
+  pa_store_batch_limits(L.store, L.batch_rows, L.batch_us);
+  if (pa_store_run_begin(L.store, "listen", NULL, &run_id) ||
+      pa_feed_init(&L.feed, L.store, decoders, tz, run_id, &err) ||
+      pa_listen_new(&ops, &L.l)) {
+    pa_log(PA_LOG_ERROR, "%s", err.msg[0] ? err.msg : pa_store_errmsg(L.store));
+    code = PA_EXIT_INPUT;
+    goto out;
+  }
+  if (cert && pa_listen_tls(L.l, cert, key, ca, &err)) {
+    pa_log(PA_LOG_ERROR, "%s", err.msg);
+    code = PA_EXIT_INPUT;
+    goto out;
+  }
+  for (int i = 0; i < n_urls; i++) {
+    if (pa_listen_add(L.l, urls[i], L.src[i].url, sizeof L.src[i].url, &err)) {
+      pa_log(PA_LOG_ERROR, "%s", err.msg);
+      code = PA_EXIT_INPUT;
+      goto out;
+    }
+    L.n_src++;
+    if (!quiet)
+      printf("listening on %s\n", L.src[i].url);
+  }
+  fflush(stdout);
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sa.sa_handler = on_usr1;
+  sigaction(SIGUSR1, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (L.iface) {
+    if (pthread_create(&cap_thread, NULL, capture_main, &L) != 0) {
+      pa_log(PA_LOG_ERROR, "cannot start the capture thread");
+      code = PA_EXIT_INTERNAL;
+      goto out;
+    }
+    have_thread = 1;
+    if (!quiet)
+      printf("capturing on iface:%s%s%s\n", L.iface, L.bpf ? " filter " : "",
+             L.bpf ? L.bpf : "");
+    fflush(stdout);
+  }
+  if (pa_store_batch_begin(L.store)) {
+    code = PA_EXIT_INTERNAL;
+    goto out;
+  }
+  if (n_urls) {
+    if (pa_listen_run(L.l, &stop_flag))
+      code = PA_EXIT_INTERNAL;
+  } else {
+    while (!stop_flag) {
+      struct timespec ts = {0, 100 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      on_tick(&L);
+    }
+  }
+  stop_flag = 1;
+out:
+  if (have_thread) {
+    pthread_join(cap_thread, NULL);
+    if (L.cap_rc) {
+      pa_log(PA_LOG_ERROR, "%s", L.cap_err.msg[0] ? L.cap_err.msg : pa_strerror(L.cap_rc));
+      code = L.cap_rc == PA_USAGE || L.cap_rc == PA_IO ? PA_EXIT_INPUT : PA_EXIT_INTERNAL;
+    }
+  }
+  if (L.l)
+    for (int i = 0; i < L.n_src; i++)
+      L.src[i].dropped = pa_listen_endpoint_dropped(L.l, i);
+  pa_listen_free(L.l);
+  pa_feed_cleanup(&L.feed);
+  if (L.fatal) {
+    pa_log(PA_LOG_ERROR, "%s: %s", L.db, pa_store_errmsg(L.store));
+    code = PA_EXIT_INTERNAL;
+  }
+  if (pa_store_batch_commit(L.store))
+    code = PA_EXIT_INTERNAL;
+  pa_store_counts(L.store, &sc);
+  rc_counts.inputs = (uint64_t)L.n_src + (L.iface ? 1 : 0);
+  rc_counts.events = sc.events;
+  rc_counts.raw = sc.raw;
+  rc_counts.quarantined = sc.quarantined;
+  rc_counts.associations = L.cap.dicom + L.cap.tls;
+  rc_counts.errors = L.cap.anomalies;
+  detail_json(&L, &detail);
+  if (run_id && pa_store_run_end(L.store, run_id, code == PA_EXIT_OK ? "ok" : "error",
+                                 &rc_counts, pa_buf_str(&detail)))
+    code = PA_EXIT_INTERNAL;
+  pa_buf_cleanup(&detail);
+  if (!quiet)
+    print_counters(&L, stdout);
+  if (pa_store_close(L.store))
+    code = PA_EXIT_INTERNAL;
+  return code;
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test_listen.sh — `pacsaudit listen` with real senders on loopback: logger
+# over UDP and TCP (octet counting and LF), openssl s_client over TLS with
+# and without a client certificate, many clients at once, a garbage client,
+# and SIGTERM flushing everything received. Ports are taken free (port 0)
+# and read back from the listener; the listener is stopped by the test.
+. "$(dirname "$0")/lib.sh"
+command -v logger >/dev/null || { echo "SKIP: logger not installed"; exit 0; }
+command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 0; }
+db="$WORK/l.db"
+q() { sqlite3 "$db" "$1"; }
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# certificates: a CA, a server and a client signed by it, and a stranger
+cd "$WORK"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca 2>/dev/null
+for n in srv cli; do
+  openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n-node" 2>/dev/null
+  openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 2 2>/dev/null
+done
+openssl req -x509 -newkey rsa:2048 -nodes -keyout odd.key -out odd.pem -days 2 -subj /CN=stranger 2>/dev/null
+
+start() { # start ARGS...: runs the listener, waits for its endpoints
+  "$PACSAUDIT" listen --db "$db" --batch-ms 50 "$@" >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  for _ in $(seq 50); do
+    [ "$(grep -c '^listening on' "$WORK/out" 2>/dev/null)" -ge "$n_endpoints" ] && return 0
+    sleep 0.1
+  done
+  echo "listener did not start:"; cat "$WORK/err"; return 1
+}
+port() { grep "^listening on $1://" "$WORK/out" | head -n1 | sed 's/.*://'; }
+stop() { kill -TERM "$pid"; wait "$pid"; local rc=$?; pid=; return $rc; }
+
+# --- UDP and TCP --------------------------------------------------------
+n_endpoints=2
+start --syslog udp://127.0.0.1:0 --syslog tcp://127.0.0.1:0
+up=$(port udp); tp=$(port tcp)
+logger --rfc5424 --udp -n 127.0.0.1 -P "$up" -t sshd "Failed password for root from 192.0.2.1 port 22 ssh2"
+logger --rfc5424 --tcp --octet-count -n 127.0.0.1 -P "$tp" -t sshd \
+  "Accepted password for alice from 192.0.2.2 port 22 ssh2"
+logger --rfc5424 --tcp -n 127.0.0.1 -P "$tp" -t sshd "Accepted publickey for bob from 192.0.2.3 port 22 ssh2"
+# 8 clients at once, 25 messages each, over TCP with LF framing
+for c in $(seq 8); do
+  ( for i in $(seq 25); do
+      printf '<38>1 2026-11-25T10:00:%02dZ host%d app %d - - client %d message %d\n' \
+        $((i % 60)) "$c" "$c" "$c" "$i"
+    done | timeout 10 bash -c "cat > /dev/tcp/127.0.0.1/$tp" ) &
+done
+# a garbage client: a line longer than any syslog message and no end
+( head -c 300000 /dev/zero | tr '\0' 'x' | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" ) 2>/dev/null &
+wait_clients() { for j in $(jobs -p); do [ "$j" != "$pid" ] && wait "$j" 2>/dev/null; done; return 0; }
+wait_clients
+# one more good message after the garbage: the others are unharmed
+logger --rfc5424 --tcp --octet-count -n 127.0.0.1 -P "$tp" -t sshd \
+  "Accepted password for carol from 192.0.2.4 port 22 ssh2"
+sleep 0.5
+kill -USR1 "$pid"; sleep 0.3
+check "SIGUSR1 logs counters" grep -q "received" "$WORK/err"
+stop
+check "listen exits 0 on SIGTERM" test $? -eq 0
+check "UDP message decoded" test "$(q "select count(*) from events where user_id='root' and outcome=4 and origin like 'udp://%'")" = 1
+check "TCP octet-counted message decoded" test "$(q "select count(*) from events where user_id='alice' and outcome=0")" = 1
+check "TCP LF message decoded" test "$(q "select count(*) from events where user_id='bob'")" = 1
+check "every message of 8 concurrent clients stored" \
+  test "$(q "select count(*) from raw where origin like 'tcp://%'")" -ge 203
+check "garbage is quarantined" test "$(q "select count(*) from quarantine")" -ge 1
+check "the client after the garbage is served" test "$(q "select count(*) from events where user_id='carol'")" = 1
+check "run counters are recorded" \
+  bash -c 'sqlite3 "$0" "select detail from runs where command=\"listen\"" | grep -q "\"received\":"' "$db"
+check "dropped client is counted" \
+  bash -c 'sqlite3 "$0" "select detail from runs where command=\"listen\"" | grep -q "\"dropped\":1"' "$db"
+
+# --- TLS, mutual --------------------------------------------------------
+n_endpoints=1
+start --syslog tls://127.0.0.1:0 --cert srv.pem --key srv.key --ca ca.pem
+lp=$(port tls)
+msg='<85>1 2026-11-25T10:01:00Z pacs01 sshd 7 - - Accepted password for dave from 192.0.2.5 port 22 ssh2'
+printf '%d %s' ${#msg} "$msg" | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$lp" \
+  -cert cli.pem -key cli.key -CAfile ca.pem >/dev/null 2>&1 || true
+msg2='<85>1 2026-11-25T10:02:00Z pacs01 sshd 7 - - Accepted password for eve from 192.0.2.6 port 22 ssh2'
+printf '%d %s' ${#msg2} "$msg2" | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$lp" \
+  -CAfile ca.pem >/dev/null 2>&1 || true
+printf '%d %s' ${#msg2} "$msg2" | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$lp" \
+  -cert odd.pem -key odd.key -CAfile ca.pem >/dev/null 2>&1 || true
+sleep 0.3
+stop
+check "TLS with a client certificate is stored" test "$(q "select count(*) from events where user_id='dave'")" = 1
+check "the client certificate names the origin" \
+  test "$(q "select count(*) from events where user_id='dave' and origin like 'tls://%(CN=cli-node)'")" = 1
+check "TLS without a client certificate is refused" test "$(q "select count(*) from events where user_id='eve'")" = 0
+check "refused handshakes are logged" grep -q "TLS handshake" "$WORK/err"
+
+# --- TLS, server certificate only ----------------------------------------
+start --syslog tls://127.0.0.1:0 --cert srv.pem --key srv.key
+lp=$(port tls)
+printf '%d %s' ${#msg2} "$msg2" | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$lp" \
+  -CAfile ca.pem >/dev/null 2>&1 || true
+sleep 0.3
+stop
+check "TLS without --ca takes any client" test "$(q "select count(*) from events where user_id='eve'")" = 1
+
+# --- usage errors ---------------------------------------------------------
+rc=0; "$PACSAUDIT" listen --db "$db" 2>/dev/null || rc=$?
+check "listen without endpoints exits 2" test "$rc" -eq 2
+rc=0; "$PACSAUDIT" listen --db "$db" --syslog tls://127.0.0.1:0 2>/dev/null || rc=$?
+check "tls without a certificate exits 2" test "$rc" -eq 2
+rc=0; "$PACSAUDIT" listen --db "$db" --syslog http://x:1 2>"$WORK/e2" || rc=$?
+check "a bad URL exits 2 and says why" bash -c '[ "$0" -eq 2 ] && grep -q "udp://HOST:PORT" "$1"' "$rc" "$WORK/e2"
+finish
