@@ -1269,9 +1269,12 @@ static pa_rc on_abort(pa_dicom *d, int dir, const uint8_t *p, size_t n, int64_t 
   d->closed = 1;
   d->a.result = "aborted";
   d->a.ended_at = ts;
-  snprintf(d->a.reject_reason, sizeof d->a.reject_reason, "aborted by %s (reason %u %s)",
+  /* The PDU's source field says user or provider, not which side: the
+   * direction does (dcmtk's SCP and SCU both abort as service-user). */
+  snprintf(d->a.reject_reason, sizeof d->a.reject_reason,
+           "aborted by %s (reason %u %s), sent by the %s",
            source == 0 ? "service-user" : source == 2 ? "service-provider" : "unknown-source",
-           reason, abort_reason_name(reason));
+           reason, abort_reason_name(reason), dir == 0 ? "requestor" : "acceptor");
   if ((rc = negotiated(d, 8)))
     return rc;
   return emit_event(d, "ASSOC:abort", 'E', 8, ts, dir, NULL, NULL, -1);

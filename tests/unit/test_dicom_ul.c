@@ -1020,7 +1020,8 @@ static void test_abort(void **state)
   assert_int_equal(pa_dicom_end(d, "fin", 9000), PA_OK);
   assert_string_equal(r->order, "BUPEEDEU");
   assert_string_equal(r->last.result, "aborted");
-  assert_string_equal(r->last.reject_reason, "aborted by service-user (reason 0 not-specified)");
+  assert_string_equal(r->last.reject_reason,
+                      "aborted by service-user (reason 0 not-specified), sent by the requestor");
   assert_int_equal(r->last.bytes, t.b.n + 2);
   assert_string_equal(r->ev[1].code, "ASSOC:abort");
   assert_int_equal(r->ev[1].outcome, 8);
