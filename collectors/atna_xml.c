@@ -1020,6 +1020,13 @@ pa_rc pa_atna_parse(pa_atna *x, const uint8_t *p, size_t len, const struct pa_ms
                       (unsigned)PA_MAX_ATNA_MSG);
   if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
     skip = 3;
+  /* a BOM mis-converted by a relay arrives as one to three '?' (formats.md
+   * §2.4): only right before the document's '<' */
+  for (size_t q = skip; q < len && q - skip < 3 && p[q] == '?'; q++)
+    if (q + 1 < len && p[q + 1] == '<') {
+      skip = q + 1;
+      break;
+    }
   while (skip < len && (p[skip] == ' ' || p[skip] == '\t' || p[skip] == '\r' || p[skip] == '\n'))
     skip++;
   if (skip == len)

@@ -382,6 +382,15 @@ static void test_inline_variants(void **state)
   assert_int_equal(r.outcome, 12);
   assert_string_equal(r.src_ae, "AEFOO");
   assert_string_equal(r.format, "dicom-xml");
+
+  /* a BOM that a relay turned into '?' before the root; a lone '?' elsewhere is still bad */
+  static const char m3[] =
+    "?<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
+    "EventOutcomeIndicator='0'><EventID code='110100'/></EventIdentification></AuditMessage>";
+  assert_int_equal(parse_buf((const uint8_t *)m3, sizeof m3 - 1, &r, &e), PA_OK);
+  assert_string_equal(r.code, "DCM:110100");
+  static const char m4[] = "?x<AuditMessage/>";
+  assert_int_equal(parse_buf((const uint8_t *)m4, sizeof m4 - 1, &r, &e), PA_MALFORMED);
 }
 
 /* Latin-1 by declaration and UTF-16 with a BOM both come out as UTF-8. */
