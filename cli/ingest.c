@@ -133,6 +133,8 @@ static enum kind sniff(const uint8_t *p, size_t n)
     return KIND_ATNA;
   if (n >= 1 && p[0] == '{')
     return looks_ndjson(p, n) ? KIND_NDJSON : KIND_FHIR;
+  if (n >= 1 && p[0] == '[')
+    return KIND_FHIR; /* JSON, but no resource: the parser says why, quarantine keeps it */
   /* octet counting: MSG-LEN SP '<' */
   for (i = 0; i < n && i < 8 && p[i] >= '0' && p[i] <= '9'; i++)
     ;

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_audit_ingest.sh — syslog, ATNA XML and FHIR files through `pacsaudit
+# ingest`: what lands in events and the detail tables, quarantine of the
+# malformed fixtures, incremental reading of a growing log, rotation, gzip,
+# re-runs adding nothing, and the raw store's hash chain.
+. "$(dirname "$0")/lib.sh"
+fx="$PA_SRC/fixtures"
+db="$WORK/a.db"
+q() { sqlite3 "$db" "$1"; }
+
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$db" "$fx/atna" "$fx/fhir" "$fx/syslog" 2>"$WORK/err" || rc=$?
+check "ingest of the audit fixtures exits 0" test "$rc" -eq 0
+
+# ATNA: both spellings of every guideline event id, with their details
+check "ATNA events stored" test "$(q "select count(*) from events where source='atna'")" -ge 40
+check "both XML spellings seen" \
+  test "$(q "select count(distinct format) from audit_details where format in ('dicom-xml','rfc3881-xml')")" = 2
+check "participants in their table" test "$(q "select count(*) from atna_participants")" -ge 40
+check "objects in their table" test "$(q "select count(*) from atna_objects")" -ge 20
+check "a login failure is outcome 4 with its event type" \
+  test "$(q "select count(*) from events e join audit_details d on d.event_id=e.id
+             where e.event_code='DCM:110114' and d.event_types like '%110122%' and e.outcome=4")" -ge 2
+check "break-glass events keep their type" \
+  test "$(q "select count(*) from audit_details where event_types like '%110127%'")" -ge 2
+check "syslog-carried ATNA keeps the header time as received_ts and the host" \
+  test "$(q "select count(*) from events where source='atna' and origin like '%atna-5424.log'
+             and host='pacs01' and received_ts is not null and received_ts<>ts")" -ge 1
+
+# FHIR
+check "FHIR events stored (R4, R5, STU3, Bundle, NDJSON)" \
+  test "$(q "select count(*) from events where source='fhir'")" -ge 9
+check "FHIR versions told apart" \
+  test "$(q "select count(distinct format) from audit_details where format like 'fhir-%'")" = 3
+
+# plain syslog lines through the built-in decoders (plain and gzip)
+check "sshd failures decoded with outcome 4" \
+  test "$(q "select count(*) from events where source='syslog' and event_code='DCM:110114' and outcome=4")" -ge 3
+check "sudo decoded" test "$(q "select count(*) from events where event_code='SYSLOG:sudo'")" -ge 2
+check "rotated gzip log read" \
+  test "$(q "select count(*) from events where origin like '%auth.log.1.gz'")" -ge 1
+
+# malformed input: quarantined with a reason, never lost
+bad=$(find "$fx/atna/bad" "$fx/fhir/bad" -type f | wc -l)
+check "every malformed fixture kept (quarantine or raw)" \
+  test "$(q "select count(*) from raw where origin like '%/bad/%'")" -eq "$bad"
+check "malformed ATNA quarantined with a reason" \
+  test "$(q "select count(*) from quarantine where origin like '%atna/bad/%' and error like 'atna.%'")" -ge 9
+check "billion laughs refused as a DTD" \
+  test "$(q "select count(*) from quarantine where origin like '%billion%' and error like 'atna.dtd%'")" = 1
+check "bad NDJSON line quarantined with its offset" \
+  test "$(q "select count(*) from quarantine where origin like '%events.ndjson' and offset>0")" = 1
+check "the raw store verifies" "$PACSAUDIT" verify --db "$db"
+
+# re-running adds nothing
+before=$(q "select count(*) from events"); raw_before=$(q "select count(*) from raw")
+"$PACSAUDIT" ingest --quiet --db "$db" "$fx/atna" "$fx/fhir" "$fx/syslog" 2>/dev/null || true
+check "re-ingest adds no event" test "$(q "select count(*) from events")" = "$before"
+check "re-ingest adds no raw message" test "$(q "select count(*) from raw")" = "$raw_before"
+
+# a growing log: only what was appended is read
+log="$WORK/grow.log"
+head -n 5 "$fx/syslog/auth.log" > "$log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/g.db" "$log"
+n1=$(sqlite3 "$WORK/g.db" "select count(*) from raw")
+sed -n '6,10p' "$fx/syslog/auth.log" >> "$log"
+out=$("$PACSAUDIT" ingest --db "$WORK/g.db" "$log")
+check "an appended log is read from where it stopped" grep -q "from where it stopped" <<<"$out"
+check "appended lines are added" test "$(sqlite3 "$WORK/g.db" "select count(*) from raw")" -eq $((n1 + 5))
+check "the re-read last line is not stored twice" \
+  test "$(sqlite3 "$WORK/g.db" "select count(*) from raw")" = "$(sqlite3 "$WORK/g.db" "select count(distinct sha256) from raw")"
+# rotation: a new file under the same name is read from its start
+mv "$log" "$log.1"
+sed -n '11,13p' "$fx/syslog/auth.log" > "$log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/g.db" "$log"
+check "a rotated log is read from its start" \
+  test "$(sqlite3 "$WORK/g.db" "select count(*) from raw")" -eq $((n1 + 8))
+# a multi-line ATNA message still being written when ingest ran
+printf '<85>1 2024-01-12T08:30:00Z pacs01 arc 1 - - <AuditMessage>\n<EventIdentification EventDateTime="2024-01-12T08:30:00Z" EventOutcomeIndicator="0">\n' > "$WORK/part.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/p.db" "$WORK/part.log" 2>/dev/null || true
+printf '<EventID csd-code="110112" codeSystemName="DCM" originalText="Query"/></EventIdentification>\n<ActiveParticipant UserID="u1" UserIsRequestor="true"/></AuditMessage>\n' >> "$WORK/part.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/p.db" "$WORK/part.log" 2>/dev/null || true
+check "a message completed after a run is stored whole" \
+  test "$(sqlite3 "$WORK/p.db" "select count(*) from events where event_code='DCM:110112' and user_id='u1'")" = 1
+
+# site decoders: a bad file is refused with its name and JSON path
+echo '{"decoders":[{"name":"x","pattern":"(","event":{"event_code":"X"}}]}' > "$WORK/bad-decoder.json"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/d.db" --decoders "$WORK/bad-decoder.json" "$fx/syslog/auth.log" 2>"$WORK/derr" || rc=$?
+check "a bad site decoder file exits 2" test "$rc" -eq 2
+check "the error names the decoder file" grep -q "bad-decoder.json" "$WORK/derr"
+finish
