@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # The quick start's first command: install the dependencies, build, and run
-# pacsaudit on the bundled data. Today that is `ingest` of the DICOM captures
-# in fixtures/dicom into demo.db, then a look at what was found.
+# pacsaudit on the bundled data: `ingest` of every fixture (DICOM captures,
+# ATNA XML, FHIR JSON, syslog) into demo.db, `verify`, and a look at what
+# was found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 rm -f demo.db demo.db-wal demo.db-shm
-build/pacsaudit ingest --db demo.db fixtures/dicom || true  # killed/aborted captures are expected to warn
+# fixtures/*/bad hold malformed input on purpose: it lands in quarantine
+build/pacsaudit ingest --db demo.db fixtures
+build/pacsaudit verify --db demo.db
 echo
-echo "== associations"
+echo "== associations seen on the wire"
 sqlite3 -header -column demo.db \
-  "SELECT id, calling_ae, called_ae, result, user_identity, tls, reject_reason
+  "SELECT calling_ae, called_ae, result, user_identity, tls, substr(reject_reason, 1, 60) AS reason
      FROM associations ORDER BY started_at"
 echo
-echo "== DIMSE requests"
+echo "== events by source and code"
 sqlite3 -header -column demo.db \
-  "SELECT a.calling_ae, d.command, d.status, d.patient_id, d.move_destination
-     FROM dimse d JOIN associations a ON a.id = d.assoc_id ORDER BY d.ts"
+  "SELECT source, event_code, count(*) AS n, sum(outcome <> 0) AS failed
+     FROM events GROUP BY source, event_code ORDER BY source, n DESC"
+echo
+echo "== quarantined input"
+sqlite3 -header -column demo.db \
+  "SELECT origin, substr(error, 1, 70) AS error FROM quarantine ORDER BY origin"
