@@ -62,6 +62,19 @@ check "what was read before the cut is kept" \
 check "requests before the cut are kept" \
   test "$(sqlite3 "$WORK/cut.db" "select count(*) from dimse")" -ge 1
 
+# a PDU announcing 4 GiB: the length field of the C-ECHO-RQ's P-DATA-TF
+# (type 04, length 0x4a) overwritten
+cp "$fx/echo.pcap" "$WORK/huge-pdu.pcap"
+off=$(LC_ALL=C grep -obUaP '\x04\x00\x00\x00\x00\x4a\x00\x00' "$WORK/huge-pdu.pcap" | head -n1 | cut -d: -f1)
+printf '\xff\xff\xff\xff' | dd of="$WORK/huge-pdu.pcap" bs=1 seek=$((off + 2)) conv=notrunc 2>/dev/null
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/h.db" "$WORK/huge-pdu.pcap" 2>"$WORK/h.err" || rc=$?
+check "a PDU past the length limit is reported with packet and offset" \
+  grep -Eq "huge-pdu\.pcap: packet [0-9]+ \(offset [0-9]+\): dicom_ul\.pdu_too_large" "$WORK/h.err"
+check "...as one line" test "$(grep -c pdu_too_large "$WORK/h.err")" = 1
+check "...and the association is incomplete with that reason" \
+  test "$(sqlite3 "$WORK/h.db" "select count(*) from associations where result='incomplete' and reject_reason like '%pdu_too_large%'")" = 1
+
 # a pcap header followed by garbage, and a file of no known kind
 { head -c 24 "$fx/store.pcap"; head -c 5000 /dev/urandom; } > "$WORK/garbage.pcap"
 rc=0
