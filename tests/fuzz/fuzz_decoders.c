@@ -1,11 +1,12 @@
 /* fuzz_decoders.c — libFuzzer target: lines through the built-in decoders.
  *
- * The decoders are loaded once from collectors/decoders (found from this
- * file's path, or $PA_DECODERS_DIR). Input: "PROGRAM\nMESSAGE" is matched as
- * APP-NAME/TAG and MSG directly (reaching every decoder's pattern); the whole
- * input is also parsed as a syslog message and matched. */
+ * The decoders are loaded once from collectors/decoders (found from the path
+ * of tests/unit/pa_test.h, or $PA_DECODERS_DIR). Input: "PROGRAM\nMESSAGE" is
+ * matched as APP-NAME/TAG and MSG directly (reaching every decoder's pattern);
+ * the whole input is also parsed as a syslog message and matched. */
 #include "collectors/decoders.h"
 #include "collectors/syslog.h"
+#include "tests/unit/pa_test.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -17,16 +18,14 @@ static pa_decoders_scratch *scratch;
 
 static void init(void)
 {
-  char dir[4096], *p;
+  char dir[4096];
   const char *env = getenv("PA_DECODERS_DIR");
   struct pa_err e;
 
-  snprintf(dir, sizeof dir, "%s", env ? env : __FILE__);
-  if (!env) {
-    for (int i = 0; i < 3 && (p = strrchr(dir, '/')); i++)
-      *p = 0;
-    strncat(dir, "/collectors/decoders", sizeof dir - strlen(dir) - 1);
-  }
+  if (env)
+    snprintf(dir, sizeof dir, "%s", env);
+  else
+    pa_test_src_path(dir, sizeof dir, "collectors/decoders");
   dec = pa_decoders_new();
   scratch = pa_decoders_scratch_new();
   pa_err_clear(&e);

@@ -10,6 +10,7 @@
 #include "analyzer/limits.h"
 #include "analyzer/tm.h"
 #include "collectors/atna_xml.h"
+#include "tests/unit/pa_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,116 +19,17 @@
 
 /* ---- a sink that copies what it gets ---- */
 
-#define NP 8
-struct rec {
-  int calls;
-  char code[64], display[64], types[128], type_names[256], format[16], user_id[64],
-    user_name[64], user_role[64], src_ip[64], src_ae[20], dst_ip[64], dst_ae[20], host[64],
-    patient[64], study[80], source_id[64], source_site[64], source_types[32], purpose[64],
-    outcome_desc[128], warnings[1024], origin[64], system[32];
-  char action;
-  int outcome;
-  int64_t ts, received_ts, raw_id, object_count;
-  size_t n_parts, n_objs;
-  char p_uid[NP][64], p_ae[NP][20], p_roles[NP][64];
-  int p_req[NP], p_net_eff[NP];
-  char o_id[NP][96], o_cx[NP][64], o_ns[NP][64], o_uni[NP][64], o_sops[NP][128], o_acc[NP][64],
-    o_name[NP][64], o_desc[NP][64], o_query[NP][64], o_studies[NP][64];
-  int64_t o_n[NP];
-};
-
-#define CP(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "(null)")
-
 static pa_rc rec_audit(void *ctx, const struct pa_audit *a)
 {
-  struct rec *r = ctx;
-  const struct pa_event *e = &a->ev;
-  r->calls++;
-  CP(r->code, e->event_code);
-  CP(r->display, a->event_display);
-  CP(r->system, a->event_id_system);
-  CP(r->types, a->event_types);
-  CP(r->type_names, a->event_type_names);
-  CP(r->format, a->format);
-  CP(r->user_id, e->user_id);
-  CP(r->user_name, e->user_name);
-  CP(r->user_role, e->user_role);
-  CP(r->src_ip, e->src_ip);
-  CP(r->src_ae, e->src_ae);
-  CP(r->dst_ip, e->dst_ip);
-  CP(r->dst_ae, e->dst_ae);
-  CP(r->host, e->host);
-  CP(r->patient, e->patient_id);
-  CP(r->study, e->study_uid);
-  CP(r->source_id, a->source_id);
-  CP(r->source_site, a->source_site);
-  CP(r->source_types, a->source_types);
-  CP(r->purpose, a->purpose);
-  CP(r->outcome_desc, a->outcome_desc);
-  CP(r->warnings, a->warnings);
-  CP(r->origin, e->origin);
-  assert_string_equal(e->source, "atna");
-  r->action = e->action;
-  r->outcome = e->outcome;
-  r->ts = e->ts;
-  r->received_ts = e->received_ts;
-  r->raw_id = e->raw_id;
-  r->object_count = e->object_count;
-  r->n_parts = a->n_participants;
-  r->n_objs = a->n_objects;
-  for (size_t i = 0; i < a->n_participants && i < NP; i++) {
-    CP(r->p_uid[i], a->participants[i].user_id);
-    CP(r->p_ae[i], a->participants[i].ae_title);
-    CP(r->p_roles[i], a->participants[i].roles);
-    r->p_req[i] = a->participants[i].is_requestor;
-    r->p_net_eff[i] = a->participants[i].net_type_effective;
-  }
-  for (size_t i = 0; i < a->n_objects && i < NP; i++) {
-    const struct pa_object *o = &a->objects[i];
-    CP(r->o_id[i], o->object_id);
-    CP(r->o_cx[i], o->cx_id);
-    CP(r->o_ns[i], o->cx_namespace);
-    CP(r->o_uni[i], o->cx_universal_id);
-    CP(r->o_sops[i], o->sop_classes);
-    CP(r->o_acc[i], o->accession);
-    CP(r->o_name[i], o->name);
-    CP(r->o_desc[i], o->description);
-    CP(r->o_query[i], o->query_b64);
-    CP(r->o_studies[i], o->study_uids);
-    r->o_n[i] = o->n_instances;
-  }
+  assert_string_equal(a->ev.source, "atna");
+  pa_test_audit_copy(ctx, a);
   return PA_OK;
-}
-
-/* ---- helpers ---- */
-
-static uint8_t *read_fixture(const char *rel, size_t *len)
-{
-  const char *dir = getenv("PA_FIXTURES");
-  char path[1024];
-  FILE *f;
-  long n;
-  uint8_t *b;
-
-  snprintf(path, sizeof path, "%s/%s", dir ? dir : "fixtures", rel);
-  f = fopen(path, "rb");
-  if (!f)
-    fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return b;
 }
 
 static pa_atna *X;
 static const struct pa_msg_ctx CTX = {"test.xml", 77, 1795137335000000LL, NULL, "Asia/Tokyo"};
 
-static pa_rc parse_buf(const uint8_t *p, size_t n, struct rec *r, struct pa_err *e)
+static pa_rc parse_buf(const uint8_t *p, size_t n, struct pa_test_audit *r, struct pa_err *e)
 {
   struct pa_sink s = {0};
   memset(r, 0, sizeof *r);
@@ -137,10 +39,11 @@ static pa_rc parse_buf(const uint8_t *p, size_t n, struct rec *r, struct pa_err 
   return pa_atna_parse(X, p, n, &CTX, &s, e);
 }
 
-static pa_rc parse_file(const char *rel, struct rec *r, struct pa_err *e)
+static pa_rc parse_file(const char *rel, struct pa_test_audit *r, struct pa_err *e)
 {
   size_t n;
-  uint8_t *b = read_fixture(rel, &n);
+  uint8_t *b = pa_test_fixture(rel, &n);
+  assert_non_null(b);
   pa_rc rc = parse_buf(b, n, r, e);
   free(b);
   return rc;
@@ -203,7 +106,7 @@ static void test_guideline_events(void **state)
   for (size_t i = 0; i < sizeof GL / sizeof GL[0]; i++) {
     for (int s = 0; s < 2; s++) {
       char rel[128];
-      struct rec r;
+      struct pa_test_audit r;
       struct pa_err e;
       const struct gl_case *c = &GL[i];
 
@@ -270,7 +173,7 @@ static void test_guideline_events(void **state)
 static void test_dcm4chee_login_bom(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   assert_int_equal(parse_file("atna/dcm4chee-login-in-eventid.xml", &r, &e), PA_OK);
   assert_string_equal(r.code, "DCM:110114");
@@ -289,7 +192,7 @@ static void test_dcm4chee_login_bom(void **state)
 static void test_cmove_mixed(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   assert_int_equal(parse_file("atna/cmove-mixed.xml", &r, &e), PA_OK);
   assert_string_equal(r.format, "mixed-xml");
@@ -324,7 +227,7 @@ static void test_cmove_mixed(void **state)
 static void test_two_requestors(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   assert_int_equal(parse_file("atna/two-requestors-rfc3881.xml", &r, &e), PA_OK);
   /* both are requestors: the human one wins */
@@ -348,7 +251,7 @@ static void test_two_requestors(void **state)
 static void test_inline_variants(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   /* no declaration, zone-less time, an unknown outcome and action, no participants,
    * an implied DCM system, CDATA text, an event type with a vendor system */
@@ -397,7 +300,7 @@ static void test_inline_variants(void **state)
 static void test_encodings(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   static const char l1[] =
     "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<AuditMessage><EventIdentification "
@@ -427,7 +330,7 @@ static void test_encodings(void **state)
 static void test_warning_cap(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   char msg[2048];
   int n = snprintf(msg, sizeof msg, "%s",
@@ -469,7 +372,7 @@ static void test_bad_files(void **state)
     {"atna/bad/not-xml.txt", PA_MALFORMED, "atna.xml: "},
   };
   for (size_t i = 0; i < sizeof B / sizeof B[0]; i++) {
-    struct rec r;
+    struct pa_test_audit r;
     struct pa_err e;
     clock_t t0 = clock();
     pa_rc rc = parse_file(B[i].file, &r, &e);
@@ -480,10 +383,11 @@ static void test_bad_files(void **state)
   }
   /* the libxml2 error carries line and byte offset */
   {
-    struct rec r;
+    struct pa_test_audit r;
     struct pa_err e;
     size_t n;
-    uint8_t *b = read_fixture("atna/bad/unescaped-amp.xml", &n);
+    uint8_t *b = pa_test_fixture("atna/bad/unescaped-amp.xml", &n);
+    assert_non_null(b);
     assert_int_equal(parse_buf(b, n, &r, &e), PA_MALFORMED);
     assert_int_equal(e.item, 19);
     assert_true(e.offset != UINT64_MAX && e.offset < n);
@@ -495,7 +399,7 @@ static void test_bad_files(void **state)
 static void test_empty_and_size(void **state)
 {
   (void)state;
-  struct rec r;
+  struct pa_test_audit r;
   struct pa_err e;
   uint8_t *big;
   size_t n = PA_MAX_ATNA_MSG + 16, off;
@@ -536,7 +440,7 @@ static void test_reuse_after_errors(void **state)
   };
   for (int round = 0; round < 3; round++) {
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
-      struct rec r;
+      struct pa_test_audit r;
       struct pa_err e;
       pa_rc rc = parse_file(seq[i], &r, &e);
       assert_int_equal(rc == PA_OK, strstr(seq[i], "/bad/") == NULL);
@@ -552,7 +456,7 @@ static void test_name_churn(void **state)
   (void)state;
   char msg[512];
   for (int i = 0; i < 3000; i++) {
-    struct rec r;
+    struct pa_test_audit r;
     struct pa_err e;
     int n = snprintf(msg, sizeof msg,
                      "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
@@ -574,7 +478,8 @@ static void test_sink_error_and_no_sink(void **state)
 {
   (void)state;
   size_t n;
-  uint8_t *b = read_fixture("atna/110112.dicom.xml", &n);
+  uint8_t *b = pa_test_fixture("atna/110112.dicom.xml", &n);
+  assert_non_null(b);
   struct pa_sink s = {0};
   struct pa_err e;
   s.audit = fail_sink;

@@ -14,6 +14,7 @@
 
 #include "collectors/atna_xml.h"
 #include "collectors/fhir_audit.h"
+#include "tests/unit/pa_test.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -40,7 +41,6 @@ static int ends_with(const char *s, const char *suf)
 static void test_corpus(void **state)
 {
   (void)state;
-  const char *env = getenv("PA_CORPUS"), *fx = getenv("PA_FIXTURES");
   char dir[1024];
   DIR *d;
   struct dirent *de;
@@ -48,10 +48,7 @@ static void test_corpus(void **state)
   struct pa_sink sink = {0};
   int files = 0, parsed = 0, rejected = 0;
 
-  if (env && *env)
-    snprintf(dir, sizeof dir, "%s/atna", env);
-  else
-    snprintf(dir, sizeof dir, "%s/../../shared/corpus/atna", fx ? fx : "fixtures");
+  pa_test_corpus_path(dir, sizeof dir, "atna");
   d = opendir(dir);
   if (!d) {
     printf("corpus %s absent: skipped\n", dir);
@@ -62,8 +59,7 @@ static void test_corpus(void **state)
   while ((de = readdir(d))) {
     int xml = ends_with(de->d_name, ".xml"), json = ends_with(de->d_name, ".json");
     char path[2048];
-    FILE *f;
-    long n;
+    size_t n;
     uint8_t *b;
     struct pa_err e;
     struct pa_msg_ctx ctx = {de->d_name, 0, 0, NULL, "UTC"};
@@ -73,22 +69,15 @@ static void test_corpus(void **state)
     if (!xml && !json)
       continue;
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
+    b = pa_test_slurp(path, &n);
     assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
     pa_err_clear(&e);
     n_calls = 0;
     if (xml) {
-      rc = pa_atna_parse(x, b, (size_t)n, &ctx, &sink, &e);
+      rc = pa_atna_parse(x, b, n, &ctx, &sink, &e);
       got = rc == PA_OK;
     } else {
-      rc = pa_fhir_parse(b, (size_t)n, &ctx, &sink, &got, &e);
+      rc = pa_fhir_parse(b, n, &ctx, &sink, &got, &e);
     }
     free(b);
     files++;

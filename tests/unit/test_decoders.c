@@ -10,24 +10,21 @@
 #include "analyzer/tm.h"
 #include "collectors/decoders.h"
 #include "collectors/syslog.h"
+#include "tests/unit/pa_test.h"
 
 #include <stdio.h>
 #include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* collectors/decoders, found from this file's path (CMake passes it whole). */
+/* collectors/decoders in the source tree, or $PA_DECODERS_DIR. */
 static const char *builtin_dir(void)
 {
   static char dir[4096];
   const char *env = getenv("PA_DECODERS_DIR");
-  char *p;
   if (env)
     return env;
-  snprintf(dir, sizeof dir, "%s", __FILE__);
-  for (int i = 0; i < 3 && (p = strrchr(dir, '/')); i++)
-    *p = 0; /* drop test_decoders.c, unit, tests */
-  strncat(dir, "/collectors/decoders", sizeof dir - strlen(dir) - 1);
+  pa_test_src_path(dir, sizeof dir, "collectors/decoders");
   return dir;
 }
 
@@ -423,15 +420,14 @@ static void count_file(pa_decoders *d, const char *path, int64_t ref, size_t *li
 
 static void test_auth_log_fixtures(void **state)
 {
-  const char *fx = getenv("PA_FIXTURES");
   char path[512];
   size_t lines = 0, fail = 0, ok = 0, logout = 0, sudo = 0;
-  if (!fx) {
+  if (!getenv("PA_FIXTURES")) {
     skip();
     return;
   }
   /* mtime-like reference: 2024-01-12 18:00 Tokyo */
-  snprintf(path, sizeof path, "%s/syslog/auth.log", fx);
+  pa_test_fixture_path(path, sizeof path, "syslog/auth.log");
   count_file(*state, path, 1705050000000000LL, &lines, &fail, &ok, &logout, &sudo);
   assert_int_equal(lines, 17);
   /* Invalid user + 2 Failed; pam sudo auth; sudo denied counts as sudo */
@@ -441,7 +437,7 @@ static void test_auth_log_fixtures(void **state)
   assert_int_equal(sudo, 2);
   /* the rotated log spans new year: read with a reference in January */
   lines = fail = ok = logout = sudo = 0;
-  snprintf(path, sizeof path, "%s/syslog/auth.log.1.gz", fx);
+  pa_test_fixture_path(path, sizeof path, "syslog/auth.log.1.gz");
   count_file(*state, path, 1704067800000000LL, &lines, &fail, &ok, &logout, &sudo);
   assert_int_equal(lines, 4);
   assert_int_equal(fail, 2);

@@ -25,6 +25,7 @@
 #include "collectors/dicom_ds.h"
 #include "collectors/dicom_ul.h"
 #include "collectors/dicom_ul_int.h"
+#include "tests/unit/pa_test.h"
 
 /* ---- byte builder ----------------------------------------------------- */
 
@@ -463,11 +464,6 @@ static pa_rc s_dimse(void *ctx, const struct pa_dimse *d)
   return PA_OK;
 }
 
-static void cp(char *dst, size_t size, const char *s)
-{
-  snprintf(dst, size, "%s", s ? s : "(null)");
-}
-
 static pa_rc s_event(void *ctx, const struct pa_event *e)
 {
   struct rec *r = ctx;
@@ -483,14 +479,14 @@ static pa_rc s_event(void *ctx, const struct pa_event *e)
   c->action = e->action;
   c->outcome = e->outcome;
   c->secure = e->secure;
-  cp(c->code, sizeof c->code, e->event_code);
-  cp(c->src_ip, sizeof c->src_ip, e->src_ip);
-  cp(c->src_ae, sizeof c->src_ae, e->src_ae);
-  cp(c->dst_ip, sizeof c->dst_ip, e->dst_ip);
-  cp(c->dst_ae, sizeof c->dst_ae, e->dst_ae);
-  cp(c->user_id, sizeof c->user_id, e->user_id);
-  cp(c->pid, sizeof c->pid, e->patient_id);
-  cp(c->suid, sizeof c->suid, e->study_uid);
+  PA_TEST_CP(c->code, e->event_code);
+  PA_TEST_CP(c->src_ip, e->src_ip);
+  PA_TEST_CP(c->src_ae, e->src_ae);
+  PA_TEST_CP(c->dst_ip, e->dst_ip);
+  PA_TEST_CP(c->dst_ae, e->dst_ae);
+  PA_TEST_CP(c->user_id, e->user_id);
+  PA_TEST_CP(c->pid, e->patient_id);
+  PA_TEST_CP(c->suid, e->study_uid);
   const char *all[] = { e->event_code, e->user_id, e->user_name, e->user_role, e->src_ip,
                         e->src_ae, e->dst_ip, e->dst_ae, e->host, e->patient_id, e->study_uid };
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -1718,12 +1714,12 @@ static const struct real_case real_cases[] = {
 
 static int load_real(const char *name, struct tr *t)
 {
-  const char *fx = getenv("PA_FIXTURES");
-  char path[1024];
+  char path[1024], rel[256];
   uint8_t h[3];
   FILE *f;
 
-  snprintf(path, sizeof path, "%s/../tests/fuzz/corpus/fuzz_dicom_ul/%s", fx, name);
+  snprintf(rel, sizeof rel, "../tests/fuzz/corpus/fuzz_dicom_ul/%s", name);
+  pa_test_fixture_path(path, sizeof path, rel);
   f = fopen(path, "rb");
   if (!f)
     return 0;

@@ -9,6 +9,7 @@
 
 #include "analyzer/limits.h"
 #include "collectors/fhir_audit.h"
+#include "tests/unit/pa_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,82 +17,19 @@
 #include <time.h>
 
 #define NR 4
-struct rec1 {
-  char code[64], display[64], types[128], format[16], user_id[64], user_name[64], user_role[64],
-    src_ip[64], src_ae[20], dst_ip[64], host[64], patient[64], study[96], source_id[64],
-    source_site[64], source_types[32], purpose[64], outcome_desc[128], warnings[1024];
-  char action;
-  int outcome;
-  int64_t ts;
-  size_t n_parts, n_objs;
-  int p_type[4];
-};
 struct rec {
   int calls;
-  struct rec1 r[NR];
+  struct pa_test_audit r[NR];
 };
-
-#define CP(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "(null)")
 
 static pa_rc rec_audit(void *ctx, const struct pa_audit *a)
 {
   struct rec *rr = ctx;
-  struct rec1 *r;
-  const struct pa_event *e = &a->ev;
   if (rr->calls >= NR)
     return PA_OK;
-  r = &rr->r[rr->calls++];
-  assert_string_equal(e->source, "fhir");
-  CP(r->code, e->event_code);
-  CP(r->display, a->event_display);
-  CP(r->types, a->event_types);
-  CP(r->format, a->format);
-  CP(r->user_id, e->user_id);
-  CP(r->user_name, e->user_name);
-  CP(r->user_role, e->user_role);
-  CP(r->src_ip, e->src_ip);
-  CP(r->src_ae, e->src_ae);
-  CP(r->dst_ip, e->dst_ip);
-  CP(r->host, e->host);
-  CP(r->patient, e->patient_id);
-  CP(r->study, e->study_uid);
-  CP(r->source_id, a->source_id);
-  CP(r->source_site, a->source_site);
-  CP(r->source_types, a->source_types);
-  CP(r->purpose, a->purpose);
-  CP(r->outcome_desc, a->outcome_desc);
-  CP(r->warnings, a->warnings);
-  r->action = e->action;
-  r->outcome = e->outcome;
-  r->ts = e->ts;
-  r->n_parts = a->n_participants;
-  r->n_objs = a->n_objects;
-  for (size_t i = 0; i < a->n_participants && i < 4; i++)
-    r->p_type[i] = a->participants[i].user_type;
+  assert_string_equal(a->ev.source, "fhir");
+  pa_test_audit_copy(&rr->r[rr->calls++], a);
   return PA_OK;
-}
-
-static uint8_t *read_fixture(const char *rel, size_t *len)
-{
-  const char *dir = getenv("PA_FIXTURES");
-  char path[1024];
-  FILE *f;
-  long n;
-  uint8_t *b;
-
-  snprintf(path, sizeof path, "%s/%s", dir ? dir : "fixtures", rel);
-  f = fopen(path, "rb");
-  if (!f)
-    fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return b;
 }
 
 static const struct pa_msg_ctx CTX = {"test.json", 5, 0, NULL, "Asia/Tokyo"};
@@ -109,7 +47,8 @@ static pa_rc parse_buf(const uint8_t *p, size_t n, struct rec *r, size_t *n_out,
 static pa_rc parse_file(const char *rel, struct rec *r, size_t *n_out, struct pa_err *e)
 {
   size_t n;
-  uint8_t *b = read_fixture(rel, &n);
+  uint8_t *b = pa_test_fixture(rel, &n);
+  assert_non_null(b);
   pa_rc rc = parse_buf(b, n, r, n_out, e);
   free(b);
   return rc;
@@ -123,7 +62,7 @@ static void test_r4_login(void **state)
   size_t n;
   assert_int_equal(parse_file("fhir/r4-login.json", &rr, &n, &e), PA_OK);
   assert_int_equal(n, 1);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->format, "fhir-r4");
   assert_string_equal(r->code, "DCM:110114");
   assert_string_equal(r->types, "110122");
@@ -150,7 +89,7 @@ static void test_r4_query(void **state)
   struct pa_err e;
   size_t n;
   assert_int_equal(parse_file("fhir/r4-query.json", &rr, &n, &e), PA_OK);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->code, "FHIR:rest");
   assert_string_equal(r->types, "search-type,ITI-67");
   /* period.start (zone-less: site zone) wins over recorded */
@@ -171,7 +110,7 @@ static void test_r4_read(void **state)
   struct pa_err e;
   size_t n;
   assert_int_equal(parse_file("fhir/r4-read.json", &rr, &n, &e), PA_OK);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->code, "FHIR:rest");
   assert_string_equal(r->types, "read");
   assert_int_equal(r->action, 'R');
@@ -187,7 +126,7 @@ static void test_r4_consent_deny(void **state)
   struct pa_err e;
   size_t n;
   assert_int_equal(parse_file("fhir/r4-consent-deny.json", &rr, &n, &e), PA_OK);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->code, "DCM:110113");
   assert_string_equal(r->types, "AuthZ-Consent");
   assert_int_equal(r->outcome, 8);
@@ -204,7 +143,7 @@ static void test_r5_breakglass(void **state)
   struct pa_err e;
   size_t n;
   assert_int_equal(parse_file("fhir/r5-breakglass.json", &rr, &n, &e), PA_OK);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->format, "fhir-r5");
   assert_string_equal(r->code, "DCM:110113");
   assert_string_equal(r->types, "110127");
@@ -226,7 +165,7 @@ static void test_stu3(void **state)
   struct pa_err e;
   size_t n;
   assert_int_equal(parse_file("fhir/stu3-login.json", &rr, &n, &e), PA_OK);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->format, "fhir-stu3");
   assert_string_equal(r->code, "DCM:110114"); /* old nema.org/dicom/dicm system */
   assert_string_equal(r->types, "110123");
@@ -241,7 +180,8 @@ static void test_bundle(void **state)
   struct rec rr;
   struct pa_err e;
   size_t n, skipped, len;
-  uint8_t *b = read_fixture("fhir/bundle.json", &len);
+  uint8_t *b = pa_test_fixture("fhir/bundle.json", &len);
+  assert_non_null(b);
   struct pa_sink s = {0};
   memset(&rr, 0, sizeof rr);
   s.ctx = &rr;
@@ -299,7 +239,8 @@ static void test_ndjson(void **state)
   struct badlines bl = {0};
   struct pa_err e;
   size_t n, nbad, len;
-  uint8_t *b = read_fixture("fhir/events.ndjson", &len);
+  uint8_t *b = pa_test_fixture("fhir/events.ndjson", &len);
+  assert_non_null(b);
   struct pa_sink s = {0};
   const uint8_t *nl;
 
@@ -370,7 +311,7 @@ static void test_wrong_optional_types(void **state)
     "\"subtype\":{\"code\":\"x\"},\"agent\":[1,{\"who\":\"bob\",\"requestor\":\"yes\","
     "\"network\":[],\"altId\":false}],\"entity\":{\"what\":1},\"source\":[]}";
   assert_int_equal(parse_buf((const uint8_t *)m, sizeof m - 1, &rr, &n, &e), PA_OK);
-  struct rec1 *r = &rr.r[0];
+  struct pa_test_audit *r = &rr.r[0];
   assert_int_equal(r->outcome, 4);
   assert_int_equal(r->action, 0);
   assert_int_equal(r->n_parts, 1);
@@ -387,7 +328,8 @@ static void test_deep_and_big(void **state)
   struct rec rr;
   struct pa_err e;
   size_t n, len;
-  uint8_t *b = read_fixture("fhir/bad/deep-nesting.json", &len);
+  uint8_t *b = pa_test_fixture("fhir/bad/deep-nesting.json", &len);
+  assert_non_null(b);
   /* 1000 levels are within jansson's depth; the resource still lacks fields */
   assert_int_equal(parse_buf(b, len, &rr, &n, &e), PA_MALFORMED);
   assert_string_equal(e.msg, "fhir.type: missing");

@@ -10,22 +10,19 @@
 #include "analyzer/limits.h"
 #include "analyzer/tm.h"
 #include "collectors/syslog.h"
+#include "tests/unit/pa_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The shared corpus is not part of the repository: $PA_CORPUS, else
- * $PA_FIXTURES/../../shared/corpus (the checkout beside shared/, as in CI).
- * Tests that need it skip when it is absent. */
+/* syslog/name in the shared corpus (see pa_test_corpus_path). */
 static const char *corpus(const char *name)
 {
   static char path[1024];
-  const char *env = getenv("PA_CORPUS"), *fx = getenv("PA_FIXTURES");
-  if (env && *env)
-    snprintf(path, sizeof path, "%s/syslog/%s", env, name);
-  else
-    snprintf(path, sizeof path, "%s/../../shared/corpus/syslog/%s", fx ? fx : "fixtures", name);
+  char rel[512];
+  snprintf(rel, sizeof rel, "syslog/%s", name);
+  pa_test_corpus_path(path, sizeof path, rel);
   return path;
 }
 
@@ -713,26 +710,6 @@ static void test_body_kind(void **state)
 
 /* ---- corpus (skipped when absent) ----------------------------------------- */
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  uint8_t *b;
-  long n;
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  b = malloc((size_t)n + 1);
-  if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
-
 static void check_four(const struct got *g)
 {
   static const size_t lens[4] = {2124, 2311, 1048, 110};
@@ -755,7 +732,7 @@ static void test_corpus_streams(void **state)
 {
   (void)state;
   size_t len;
-  uint8_t *b = slurp(corpus("DERIVED_non-transparent-LF-stream_multiline-xml-BREAKS-framing.log"),
+  uint8_t *b = pa_test_slurp(corpus("DERIVED_non-transparent-LF-stream_multiline-xml-BREAKS-framing.log"),
                      &len);
   struct got g;
   if (!b) {
@@ -778,7 +755,7 @@ static void test_corpus_streams(void **state)
   got_free(&g);
   free(b);
 
-  b = slurp(corpus("DERIVED_octet-counted-stream_rfc5425-rfc6587.bin"), &len);
+  b = pa_test_slurp(corpus("DERIVED_octet-counted-stream_rfc5425-rfc6587.bin"), &len);
   if (!b)
     return;
   frame_split(b, len, PA_SYSLOG_FRAMING_OCTET, 0, NULL, 0, &g);
@@ -804,7 +781,7 @@ static void test_corpus_lines(void **state)
     uint8_t *b;
     struct got g;
     snprintf(path, sizeof path, "%s", corpus(files[i]));
-    if (!(b = slurp(path, &len)))
+    if (!(b = pa_test_slurp(path, &len)))
       continue;
     seen = 1;
     frame_split(b, len, PA_SYSLOG_FRAMING_AUTO, 0, NULL, 0, &g);
@@ -841,7 +818,7 @@ static void test_corpus_single(void **state)
     struct pa_syslog_msg m;
     struct pa_err e;
     snprintf(path, sizeof path, "%s", corpus(files[i]));
-    if (!(b = slurp(path, &len)))
+    if (!(b = pa_test_slurp(path, &len)))
       continue;
     seen = 1;
     /* a datagram as is */
@@ -861,20 +838,16 @@ static void test_corpus_single(void **state)
 static void test_fixtures(void **state)
 {
   (void)state;
-  const char *fx = getenv("PA_FIXTURES");
-  char path[512];
   size_t len1, len2;
   uint8_t *lf, *oc;
   struct got a, b;
 
-  if (!fx) {
+  if (!getenv("PA_FIXTURES")) {
     skip();
     return;
   }
-  snprintf(path, sizeof path, "%s/syslog/atna-5424.log", fx);
-  assert_non_null(lf = slurp(path, &len1));
-  snprintf(path, sizeof path, "%s/syslog/atna-octet.bin", fx);
-  assert_non_null(oc = slurp(path, &len2));
+  assert_non_null(lf = pa_test_fixture("syslog/atna-5424.log", &len1));
+  assert_non_null(oc = pa_test_fixture("syslog/atna-octet.bin", &len2));
   frame_split(lf, len1, PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN, 0, NULL, 0, &a);
   frame_split(oc, len2, PA_SYSLOG_FRAMING_AUTO, 0, NULL, 0, &b);
   assert_int_equal(a.n, 4);
