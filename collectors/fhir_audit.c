@@ -285,6 +285,33 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
   return 1;
 }
 
+/* The next slot, zeroed, of one of f's growable arrays (agents, entities:
+ * *arr holding *n of *cap elements) for the JSON value v at path. NULL when v
+ * is not an object or the array already holds max (each a warning, the
+ * element skipped), or when it cannot grow (f->ar.err = PA_NOMEM). The slot
+ * belongs to f, valid until the array next grows or f is reset. */
+static void *next_slot(struct fx *f, const json_t *v, const char *path, void **arr, size_t *n,
+                       size_t *cap, size_t elem, size_t max, const char *noun)
+{
+  uint8_t *slot;
+  if (!json_is_object(v)) {
+    pa_warn_add(&f->warn, "fhir.%s: expected an object", path);
+    return NULL;
+  }
+  if (*n >= max) {
+    pa_warn_add(&f->warn, "fhir.limit: more than %zu %s", max, noun);
+    return NULL;
+  }
+  if (!grow(arr, cap, *n, elem)) {
+    f->ar.err = PA_NOMEM;
+    return NULL;
+  }
+  slot = (uint8_t *)*arr + *n * elem;
+  (*n)++;
+  memset(slot, 0, elem);
+  return slot;
+}
+
 /* ---- version ---- */
 
 static void detect(struct fx *f, json_t *r)
@@ -330,20 +357,10 @@ static void read_agent(struct fx *f, json_t *a, size_t idx)
   const char *wref = NULL, *wdisp = NULL, *wid = NULL, *s;
 
   snprintf(path, sizeof path, "agent[%zu]", idx);
-  if (!json_is_object(a)) {
-    pa_warn_add(&f->warn, "fhir.%s: expected an object", path);
+  p = next_slot(f, a, path, (void **)&f->parts, &f->n_parts, &f->cap_parts, sizeof *f->parts,
+                PA_MAX_AUDIT_PARTICIPANTS, "agents");
+  if (!p)
     return;
-  }
-  if (f->n_parts >= PA_MAX_AUDIT_PARTICIPANTS) {
-    pa_warn_add(&f->warn, "fhir.limit: more than %d agents", PA_MAX_AUDIT_PARTICIPANTS);
-    return;
-  }
-  if (!grow((void **)&f->parts, &f->cap_parts, f->n_parts, sizeof *f->parts)) {
-    f->ar.err = PA_NOMEM;
-    return;
-  }
-  p = &f->parts[f->n_parts++];
-  memset(p, 0, sizeof *p);
   p->user_type = p->net_type = p->net_type_effective = -1;
 
   who = get_obj(f, a, "who", path);
@@ -432,20 +449,10 @@ static void read_entity(struct fx *f, json_t *en, size_t idx)
   struct coding c;
 
   snprintf(path, sizeof path, "entity[%zu]", idx);
-  if (!json_is_object(en)) {
-    pa_warn_add(&f->warn, "fhir.%s: expected an object", path);
+  o = next_slot(f, en, path, (void **)&f->objs, &f->n_objs, &f->cap_objs, sizeof *f->objs,
+                PA_MAX_AUDIT_OBJECTS, "entities");
+  if (!o)
     return;
-  }
-  if (f->n_objs >= PA_MAX_AUDIT_OBJECTS) {
-    pa_warn_add(&f->warn, "fhir.limit: more than %d entities", PA_MAX_AUDIT_OBJECTS);
-    return;
-  }
-  if (!grow((void **)&f->objs, &f->cap_objs, f->n_objs, sizeof *f->objs)) {
-    f->ar.err = PA_NOMEM;
-    return;
-  }
-  o = &f->objs[f->n_objs++];
-  memset(o, 0, sizeof *o);
   o->type_code = o->role_code = o->lifecycle = -1;
   o->n_instances = -1;
 
