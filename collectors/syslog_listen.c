@@ -27,12 +27,17 @@
 #define HANDSHAKE_US (10LL * 1000000) /* a TLS handshake must finish within this */
 #define TICK_US (100LL * 1000)
 #define READ_CHUNK (64 * 1024)
+#define READS_PER_ROUND 16      /* reads from one client before the others get a turn */
+#define IDLE_US (600LL * 1000000) /* a connected client silent this long is closed */
+#define EVICT_IDLE_US (60LL * 1000000) /* when full, a client silent this long makes room */
+#define ACCEPT_PAUSE_US (1000LL * 1000) /* out of descriptors: stop accepting this long */
 
 struct endpoint {
   int fd;
   enum pa_listen_transport transport;
   char url[160];
   uint64_t dropped;   /* connections dropped */
+  int64_t paused_until; /* µs: accept() ran out of descriptors; retry then */
 };
 
 struct conn {
@@ -41,7 +46,10 @@ struct conn {
   SSL *ssl;                      /* TLS only, owned */
   int handshaking;               /* TLS handshake not finished */
   int want_write;                /* TLS wants POLLOUT to go on */
+  int tls_ok;                    /* handshake done, no fatal TLS error: shutdown may be sent */
+  int more;                      /* stopped reading at READS_PER_ROUND: data may be waiting */
   int64_t since;                 /* accept time, µs */
+  int64_t last;                  /* last bytes received, µs */
   char peer[64];
   char tls_peer[128];
   struct pa_syslog_framer framer;/* owned */
@@ -317,7 +325,10 @@ static void conn_close(pa_listen *l, int slot)
     drain(l, c);
   }
   if (c->ssl) {
-    SSL_shutdown(c->ssl);
+    /* close_notify only on a healthy session (OpenSSL: never after a fatal
+     * error); the caller ignores SIGPIPE (syslog_listen.h) */
+    if (c->tls_ok)
+      SSL_shutdown(c->ssl);
     SSL_free(c->ssl);
   }
   close(c->fd);
@@ -325,6 +336,29 @@ static void conn_close(pa_listen *l, int slot)
   free(c);
   l->conns[slot] = NULL;
   l->n_conns--;
+}
+
+static void conn_close(pa_listen *l, int slot);
+
+/* At MAX_CONNS: closes the client silent the longest, if it has been silent
+ * for EVICT_IDLE_US, so that idle connections cannot lock senders out. */
+static void evict_idle(pa_listen *l)
+{
+  int64_t now = pa_time_now(), oldest = now;
+  int victim = -1;
+
+  for (int i = 0; i < MAX_CONNS; i++)
+    if (l->conns[i] && l->conns[i]->last < oldest) {
+      oldest = l->conns[i]->last;
+      victim = i;
+    }
+  if (victim >= 0 && now - oldest >= EVICT_IDLE_US) {
+    l->st.dropped++;
+    l->ep[l->conns[victim]->ep].dropped++;
+    pa_log(PA_LOG_WARN, "%s: client %s closed to make room (idle)", l->ep[l->conns[victim]->ep].url,
+           l->conns[victim]->peer);
+    conn_close(l, victim);
+  }
 }
 
 static void accept_conn(pa_listen *l, int ep)
@@ -335,8 +369,17 @@ static void accept_conn(pa_listen *l, int ep)
   struct conn *c;
   int slot;
 
-  if (fd < 0)
+  if (fd < 0) {
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      /* the pending connection stays queued: without a pause poll() would spin */
+      pa_log(PA_LOG_WARN, "%s: cannot accept: %s; pausing for a second", l->ep[ep].url,
+             strerror(errno));
+      l->ep[ep].paused_until = pa_time_now() + ACCEPT_PAUSE_US;
+    }
     return;
+  }
+  if (l->n_conns >= MAX_CONNS)
+    evict_idle(l);
   if (l->n_conns >= MAX_CONNS || !(c = calloc(1, sizeof *c))) {
     l->st.dropped++;
     l->ep[ep].dropped++;
@@ -347,7 +390,7 @@ static void accept_conn(pa_listen *l, int ep)
     ;
   c->fd = fd;
   c->ep = ep;
-  c->since = pa_time_now();
+  c->since = c->last = pa_time_now();
   peer_name(&sa, c->peer, sizeof c->peer);
   pa_syslog_framer_init(&c->framer, 0,
                         l->ep[ep].transport == PA_LISTEN_TLS ? PA_SYSLOG_FRAMING_OCTET
@@ -394,10 +437,17 @@ static void tls_peer_cn(struct conn *c)
 /* Reads what the client has; returns 0 to keep the connection, -1 to close. */
 static int conn_read(pa_listen *l, struct conn *c)
 {
+  c->more = 0;
   if (!c->ssl) {
-    for (;;) {
-      ssize_t n = read(c->fd, l->buf, READ_CHUNK);
+    for (int k = 0;; k++) {
+      ssize_t n;
+      if (k == READS_PER_ROUND) {
+        c->more = 1; /* the others get their turn; the socket stays readable */
+        return 0;
+      }
+      n = read(c->fd, l->buf, READ_CHUNK);
       if (n > 0) {
+        c->last = pa_time_now();
         feed(l, c, l->buf, (size_t)n);
         if (c->drop)
           return -1;
@@ -419,6 +469,7 @@ static int conn_read(pa_listen *l, struct conn *c)
         c->want_write = 1;
         return 0;
       }
+      c->tls_ok = 0;
       pa_log(PA_LOG_WARN, "%s: TLS handshake with %s failed: %s", l->ep[c->ep].url, c->peer,
              ssl_error_text());
       l->st.dropped++;
@@ -426,11 +477,20 @@ static int conn_read(pa_listen *l, struct conn *c)
       return -1;
     }
     c->handshaking = 0;
+    c->tls_ok = 1;
     tls_peer_cn(c);
   }
-  for (;;) {
-    int n = SSL_read(c->ssl, l->buf, READ_CHUNK);
+  for (int k = 0;; k++) {
+    int n;
+    if (k == READS_PER_ROUND) {
+      /* decrypted bytes may sit in OpenSSL with the socket drained: come
+       * back without waiting for poll */
+      c->more = 1;
+      return 0;
+    }
+    n = SSL_read(c->ssl, l->buf, READ_CHUNK);
     if (n > 0) {
+      c->last = pa_time_now();
       feed(l, c, l->buf, (size_t)n);
       if (c->drop)
         return -1;
@@ -442,7 +502,10 @@ static int conn_read(pa_listen *l, struct conn *c)
     case SSL_ERROR_WANT_WRITE:
       c->want_write = 1;
       return 0;
+    case SSL_ERROR_ZERO_RETURN:
+      return -1; /* close_notify: a clean end, shutdown may answer it */
     default:
+      c->tls_ok = 0;
       ERR_clear_error();
       return -1;
     }
@@ -451,7 +514,8 @@ static int conn_read(pa_listen *l, struct conn *c)
 
 static void udp_read(pa_listen *l, int ep)
 {
-  for (;;) {
+  /* a bounded batch: a flood on one endpoint must not starve the others */
+  for (int k = 0; k < READS_PER_ROUND * 4; k++) {
     struct sockaddr_storage sa;
     socklen_t sl = sizeof sa;
     struct pa_listen_msg m;
@@ -489,10 +553,12 @@ pa_rc pa_listen_run(pa_listen *l, volatile sig_atomic_t *stop)
   int64_t last_tick = pa_time_now();
 
   while (!*stop) {
-    int n = 0, r;
-    int64_t now;
+    int n = 0, r, more = 0;
+    int64_t now = pa_time_now();
 
     for (int i = 0; i < l->n_ep; i++) {
+      if (l->ep[i].paused_until > now)
+        continue;
       pf[n] = (struct pollfd){l->ep[i].fd, POLLIN, 0};
       who[n++] = i;
     }
@@ -505,8 +571,9 @@ pa_rc pa_listen_run(pa_listen *l, volatile sig_atomic_t *stop)
         pf[n] = (struct pollfd){l->conns[i]->fd,
                                 (short)(l->conns[i]->want_write ? POLLOUT : POLLIN), 0};
         who[n++] = MAX_ENDPOINTS + MAX_FDS + i;
+        more |= l->conns[i]->more;
       }
-    r = poll(pf, (nfds_t)n, (int)(TICK_US / 1000));
+    r = poll(pf, (nfds_t)n, more ? 0 : (int)(TICK_US / 1000));
     if (r < 0 && errno != EINTR)
       return PA_IO;
     for (int k = 0; r > 0 && k < n; k++) {
@@ -526,9 +593,18 @@ pa_rc pa_listen_run(pa_listen *l, volatile sig_atomic_t *stop)
           conn_close(l, slot);
       }
     }
+    /* clients cut short last round whose socket showed nothing new */
+    for (int k = 0; more && k < n; k++) {
+      int slot = who[k] - MAX_ENDPOINTS - MAX_FDS;
+      if (slot >= 0 && !pf[k].revents && l->conns[slot] && l->conns[slot]->more &&
+          conn_read(l, l->conns[slot]) != 0)
+        conn_close(l, slot);
+    }
     now = pa_time_now();
     for (int i = 0; i < MAX_CONNS; i++)
-      if (l->conns[i] && l->conns[i]->handshaking && now - l->conns[i]->since > HANDSHAKE_US) {
+      if (l->conns[i] && !l->conns[i]->handshaking && now - l->conns[i]->last > IDLE_US)
+        conn_close(l, i); /* a sender that went silent reconnects when it has more */
+      else if (l->conns[i] && l->conns[i]->handshaking && now - l->conns[i]->since > HANDSHAKE_US) {
         l->st.dropped++;
         l->ep[l->conns[i]->ep].dropped++;
         conn_close(l, i);

@@ -72,6 +72,10 @@ pa_rc pa_listen_add_fd(pa_listen *l, int fd, void (*ready)(void *ctx), void *ctx
 
 /* Runs until *stop becomes nonzero (set it from a signal handler). Open
  * connections are then closed and their partial frames handed to bad().
+ * The caller must ignore SIGPIPE: a TLS close_notify to a vanished client
+ * is written with no MSG_NOSIGNAL. Clients are served in turns (a bounded
+ * number of reads each per round), silent ones are closed after 10 minutes,
+ * and at 1024 clients the one silent longest (a minute or more) makes room.
  * Returns PA_OK, or PA_IO if the loop itself failed. */
 pa_rc pa_listen_run(pa_listen *l, volatile sig_atomic_t *stop);
 
