@@ -49,6 +49,9 @@ struct pa_assoc {
   char impl_version_rq[PA_AE_STRLEN];
   char impl_class_ac[PA_UID_STRLEN];
   char impl_version_ac[PA_AE_STRLEN];
+  char anomalies[256];      /* distinct anomaly names seen, space-separated, e.g.
+                               "dicom_ul.unmatched_response" (stable, countable) */
+  unsigned n_anomalies;     /* anomalies seen in all, repeats included */
 };
 
 /* A presentation_contexts row. */

@@ -43,7 +43,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     " reject_reason=?, user_identity_type=?, user_identity=?, tls=?, bytes=?,"
     " user_identity_sha256=?, user_identity_response=?, tls_server_name=?,"
     " application_context=?, max_pdu_rq=?, max_pdu_ac=?, impl_class_rq=?,"
-    " impl_version_rq=?, impl_class_ac=?, impl_version_ac=? WHERE id=?",
+    " impl_version_rq=?, impl_class_ac=?, impl_version_ac=?, anomalies=?,"
+    " anomaly_count=? WHERE id=?",
   [ST_PCTX] =
     "INSERT OR REPLACE INTO presentation_contexts (assoc_id, pc_id,"
     " abstract_syntax, transfer_syntaxes, result, accepted_transfer_syntax)"
@@ -366,7 +367,9 @@ pa_rc pa_store_assoc_update(pa_store *s, int64_t id, const struct pa_assoc *a)
   bind_text(q, 17, a->impl_version_rq);
   bind_text(q, 18, a->impl_class_ac);
   bind_text(q, 19, a->impl_version_ac);
-  sqlite3_bind_int64(q, 20, id);
+  bind_text(q, 20, a->anomalies);
+  sqlite3_bind_int(q, 21, (int)a->n_anomalies);
+  sqlite3_bind_int64(q, 22, id);
   return step_done(s, q);
 }
 

@@ -205,6 +205,10 @@ static const char *const pa__store_migrations[] = {
   "  accession TEXT,"
   "  study_uids TEXT,"
   "  PRIMARY KEY (event_id, seq)) WITHOUT ROWID;",
+
+  /* 2 -> 3: anomalies seen in an association (stable names, for counting) */
+  "ALTER TABLE associations ADD COLUMN anomalies TEXT;"
+  "ALTER TABLE associations ADD COLUMN anomaly_count INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -113,27 +113,28 @@ struct pa_dicom {
   uint64_t next_seq;
   char fail[256];        /* first decode error, "" none */
   char gap[64];          /* first capture gap, "" none */
-  char anomalies[256];
-  unsigned n_anomalies;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Notes a non-fatal anomaly; the association record carries the names to
+ * the store, where reports count them. */
 static void anomaly(pa_dicom *d, const char *name)
 {
-  size_t l = strlen(d->anomalies), n = strlen(name);
+  char *list = d->a.anomalies;
+  size_t l = strlen(list), n = strlen(name);
 
-  d->n_anomalies++;
-  if (!strstr(d->anomalies, name) && l + n + 2 <= sizeof d->anomalies) {
+  d->a.n_anomalies++;
+  if (!strstr(list, name) && l + n + 2 <= sizeof d->a.anomalies) {
     if (l)
-      d->anomalies[l++] = ' ';
-    memcpy(d->anomalies + l, name, n + 1);
+      list[l++] = ' ';
+    memcpy(list + l, name, n + 1);
   }
   pa_log(PA_LOG_DEBUG, "%s", name);
 }
 
-unsigned pa__dicom_anomaly_count(const pa_dicom *d) { return d->n_anomalies; }
-const char *pa__dicom_anomalies(const pa_dicom *d) { return d->anomalies; }
+unsigned pa__dicom_anomaly_count(const pa_dicom *d) { return d->a.n_anomalies; }
+const char *pa__dicom_anomalies(const pa_dicom *d) { return d->a.anomalies; }
 
 /* Records a decode error of direction dir, which stops that direction.
  * fmt must start with the anomaly name and carry no credential. */
@@ -151,6 +152,16 @@ static pa_rc fail(pa_dicom *d, int dir, struct pa_err *err, pa_rc rc, uint64_t o
   d->s[dir].stopped = 1;
   if (!d->fail[0])
     snprintf(d->fail, sizeof d->fail, "%s", msg);
+  {
+    /* the anomaly name is msg up to its ':' */
+    char name[64];
+    size_t n = strcspn(msg, ":");
+    if (n < sizeof name) {
+      memcpy(name, msg, n);
+      name[n] = 0;
+      anomaly(d, name);
+    }
+  }
   return pa_err_set(err, rc, off, 0, "%s", msg);
 }
 

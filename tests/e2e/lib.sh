@@ -27,7 +27,7 @@ SELECT started_at, ended_at, client_ip, client_port, server_ip, server_port,
        calling_ae, called_ae, result, reject_reason, user_identity_type,
        user_identity, user_identity_sha256, user_identity_response, tls,
        tls_server_name, bytes, application_context, max_pdu_rq, max_pdu_ac,
-       impl_class_rq, impl_version_rq, impl_class_ac, impl_version_ac
+       impl_class_rq, impl_version_rq, impl_class_ac, impl_version_ac, anomalies, anomaly_count
   FROM associations ORDER BY started_at, client_port;
 SELECT a.started_at AS assoc_started, p.pc_id, p.abstract_syntax,
        p.transfer_syntaxes, p.result, p.accepted_transfer_syntax

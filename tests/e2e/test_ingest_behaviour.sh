@@ -74,6 +74,8 @@ check "a PDU past the length limit is reported with packet and offset" \
 check "...as one line" test "$(grep -c pdu_too_large "$WORK/h.err")" = 1
 check "...and the association is incomplete with that reason" \
   test "$(sqlite3 "$WORK/h.db" "select count(*) from associations where result='incomplete' and reject_reason like '%pdu_too_large%'")" = 1
+check "...and its anomaly is countable by name" \
+  test "$(sqlite3 "$WORK/h.db" "select anomalies || ' ' || anomaly_count from associations")" = "dicom_ul.pdu_too_large 1"
 
 # a pcap header followed by garbage, and a file of no known kind
 { head -c 24 "$fx/store.pcap"; head -c 5000 /dev/urandom; } > "$WORK/garbage.pcap"
