@@ -188,6 +188,20 @@ static void cap_tick(void *ctx)
   pa_store_batch_tick(ctx);
 }
 
+static int quiet_flag;
+static const char *cap_label_iface, *cap_label_bpf;
+
+/* Said once packets can be seen, so whoever waits for it can start sending. */
+static void cap_ready(void *ctx)
+{
+  (void)ctx;
+  if (quiet_flag)
+    return;
+  printf("capturing on iface:%s%s%s\n", cap_label_iface, cap_label_bpf ? " filter " : "",
+         cap_label_bpf ? cap_label_bpf : "");
+  fflush(stdout);
+}
+
 /* The live capture thread: its own connection, its own batches. */
 static void *capture_main(void *arg)
 {
@@ -203,6 +217,7 @@ static void *capture_main(void *arg)
     pa_store_sink(s, &sink);
     o.tick = cap_tick;
     o.tick_ctx = s;
+    o.ready = cap_ready;
     if ((L->cap_rc = pa_store_batch_begin(s)) == PA_OK)
       L->cap_rc = pa_pcap_live(L->iface, L->bpf, &sink, &o, &stop_flag, &L->cap, &L->cap_err);
     if (pa_store_close(s) && L->cap_rc == PA_OK)
@@ -360,16 +375,15 @@ int pa_cmd_listen(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
 
   if (L.iface) {
+    quiet_flag = quiet;
+    cap_label_iface = L.iface;
+    cap_label_bpf = L.bpf;
     if (pthread_create(&cap_thread, NULL, capture_main, &L) != 0) {
       pa_log(PA_LOG_ERROR, "cannot start the capture thread");
       code = PA_EXIT_INTERNAL;
       goto out;
     }
     have_thread = 1;
-    if (!quiet)
-      printf("capturing on iface:%s%s%s\n", L.iface, L.bpf ? " filter " : "",
-             L.bpf ? L.bpf : "");
-    fflush(stdout);
   }
   if (pa_store_batch_begin(L.store)) {
     code = PA_EXIT_INTERNAL;

@@ -820,6 +820,8 @@ pa_rc pa_pcap_live(const char *iface, const char *bpf, const struct pa_sink *sin
     pcap_freecode(&u.prog);
     u.have_prog = 0;
   }
+  if (o && o->ready)
+    o->ready(o->tick_ctx);
   rc = run_loop(&u, err);
 out:
   if (rc && u.s.fatal == PA_OK)

@@ -41,6 +41,8 @@ struct pa_pcap_opts {
    * caller commit by time); NULL for none */
   void (*tick)(void *ctx);
   void *tick_ctx;
+  /* live capture: called once the interface is capturing (filter set) */
+  void (*ready)(void *ctx);
 };
 
 /* Reads one capture file to its end. Per-packet problems (truncated frame,

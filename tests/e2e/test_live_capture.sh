@@ -12,7 +12,7 @@ trap cleanup EXIT
 "$PACSAUDIT" listen --db "$db" --syslog tcp://127.0.0.1:0 --iface lo \
   --bpf 'tcp and host 127.0.0.1' >"$WORK/out" 2>"$WORK/err" &
 pid=$!
-for _ in $(seq 50); do
+for _ in $(seq 150); do
   grep -q '^capturing on' "$WORK/out" 2>/dev/null && grep -q '^listening on' "$WORK/out" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
@@ -23,7 +23,7 @@ if ! kill -0 "$pid" 2>/dev/null; then
   fi
   echo "listener died:"; cat "$WORK/err"; pid=; exit 1
 fi
-sleep 0.5 # the capture is active once the handle is; give the kernel ring a moment
+# "capturing on" is printed once the interface captures
 port=$(grep '^listening on tcp://' "$WORK/out" | sed 's/.*://')
 
 # echoscu's A-ASSOCIATE-RQ, CT01 -> STORESCP, from fixtures/dicom/echo.pcap frame 4
