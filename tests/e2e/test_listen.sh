@@ -25,7 +25,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout odd.key -out odd.pem -days 2 -
 start() { # start ARGS...: runs the listener, waits for its endpoints
   "$PACSAUDIT" listen --db "$db" --batch-ms 50 "$@" >"$WORK/out" 2>"$WORK/err" &
   pid=$!
-  for _ in $(seq 50); do
+  for _ in $(seq 150); do
     [ "$(grep -c '^listening on' "$WORK/out" 2>/dev/null)" -ge "$n_endpoints" ] && return 0
     sleep 0.1
   done
