@@ -383,8 +383,13 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     int n = g ? gzread(g, inner, sizeof inner) : -1;
     if (g)
       gzclose(g);
-    if (n > 0 && (k = sniff(inner, (size_t)n)) == KIND_PCAP)
-      k = KIND_UNKNOWN; /* compressed captures: decompress them first */
+    if (n > 0 && (k = sniff(inner, (size_t)n)) == KIND_PCAP) {
+      close(fd);
+      pa_log(PA_LOG_ERROR, "%s: offset 0: a gzip-compressed capture; decompress it first "
+             "(libpcap reads captures uncompressed)", path);
+      in->counts.errors++;
+      return -1;
+    }
     gz = 1;
   }
   if (k == KIND_UNKNOWN) {
