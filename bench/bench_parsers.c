@@ -1,25 +1,46 @@
-/* bench_parsers.c — parse rate of the audit-message parsers on one message
- * in a loop (msgs/s and MB/s), to compare with design.md's measured limits
- * (libxml2 SAX2 reused context ≈ 270k msgs/s, jansson ≈ 38k msgs/s).
+/* bench_parsers.c — the reference rates that `pacsaudit ingest` is read
+ * against: what the parsers and the store can do alone, on the same
+ * messages (bench/audit-ingest.sh runs it; design.md "Measured limits").
  *
- *   bench_parsers FILE.xml|FILE.json [seconds]
+ *   pa_bench_parsers FILE.xml|FILE.json [seconds]
+ *       one message in a loop (msgs/s and MB/s), ATNA XML or FHIR JSON
+ *   pa_bench_parsers --lines FILE [--max N] [--db PATH] [--only STAGES]
+ *       the RFC 5424 lines of FILE (pa_bench_gen output), each stage over
+ *       all of them (or the first N), one line of results per stage:
+ *         sax2      libxml2 SAX2 alone: one push context reused (reset per
+ *                   message), a SAX handler whose callbacks do nothing
+ *         atna      pa_atna_parse with no sink (the parser, no store)
+ *         events    plain inserts into the events table with its indexes
+ *                   (pa_store_put_event in batches, as ingest commits them);
+ *                   only the insert is timed, not the parse that yields it
+ *         audit     pa_store_put_audit: the events row, audit_details and
+ *                   one row a participant and an object (timed alone)
+ *         raw       pa_store_put_raw of each whole line (SHA-256, zlib, the
+ *                   raw row and its sha256 UNIQUE index, the hash chain)
+ *       STAGES is a comma list (default all). The store stages each use a
+ *       fresh database at PATH (default /tmp/pa_bench_parsers.db; removed
+ *       before and after).
  *
- * Not built by CMake (no bench/ target yet); build by hand:
- *   cc -O2 -I. bench/bench_parsers.c build/libpa_collectors.a build/libpa_core.a \
- *      $(pkg-config --libs libxml-2.0 jansson sqlite3 zlib libcrypto) */
+ * Output lines: "STAGE n=N secs=S rate=R unit=U mb_s=M stage_cpu_secs=C"
+ * (MB = 10^6 bytes of message body for the parse stages, of whole lines for
+ * raw; C is the CPU time of the whole stage, for the store stages including
+ * the parse that feeds them). */
+#include "analyzer/store.h"
 #include "collectors/atna_xml.h"
 #include "collectors/fhir_audit.h"
 
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
-
-static pa_rc sink_audit(void *ctx, const struct pa_audit *a)
-{
-  (*(size_t *)ctx) += a->n_participants;
-  return PA_OK;
-}
+#include <unistd.h>
 
 static double now(void)
 {
@@ -28,7 +49,15 @@ static double now(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv)
+/* ---- one message in a loop (the original mode) ---- */
+
+static pa_rc count_audit(void *ctx, const struct pa_audit *a)
+{
+  (*(size_t *)ctx) += a->n_participants;
+  return PA_OK;
+}
+
+static int one_message(int argc, char **argv)
 {
   FILE *f;
   static uint8_t buf[1 << 22];
@@ -39,15 +68,15 @@ int main(int argc, char **argv)
   struct pa_sink sink = {0};
   struct pa_msg_ctx ctx = {"bench", 1, 0, NULL, "UTC"};
 
-  if (argc < 2 || !(f = fopen(argv[1], "rb"))) {
-    fprintf(stderr, "usage: bench_parsers FILE.xml|FILE.json [seconds]\n");
+  if (!(f = fopen(argv[1], "rb"))) {
+    fprintf(stderr, "pa_bench_parsers: %s: cannot open\n", argv[1]);
     return 2;
   }
   len = fread(buf, 1, sizeof buf, f);
   fclose(f);
   xml = strstr(argv[1], ".xml") != NULL;
   sink.ctx = &parts;
-  sink.audit = sink_audit;
+  sink.audit = count_audit;
   if (xml && pa_atna_new(&x) != PA_OK)
     return 3;
   t0 = now();
@@ -69,4 +98,317 @@ int main(int argc, char **argv)
          (double)n * (double)len / t / 1e6);
   pa_atna_free(x);
   return 0;
+}
+
+/* ---- the lines of a file ---- */
+
+struct msg {
+  const uint8_t *line; /* the whole syslog line, without its LF */
+  size_t line_len;
+  const uint8_t *xml;  /* the XML body inside it */
+  size_t xml_len;
+};
+
+struct lines {
+  struct msg *m;
+  size_t n;
+  uint64_t line_bytes, xml_bytes;
+};
+
+static int load_lines(const char *path, size_t max, struct lines *L)
+{
+  struct stat sb;
+  const uint8_t *p, *end;
+  size_t cap = 0;
+  int fd = open(path, O_RDONLY);
+
+  memset(L, 0, sizeof *L);
+  if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size == 0)
+    return -1;
+  p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED)
+    return -1;
+  madvise((void *)p, (size_t)sb.st_size, MADV_SEQUENTIAL);
+  end = p + sb.st_size;
+  while (p < end && L->n < max) {
+    const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
+    const uint8_t *e = lf ? lf : end;
+    const uint8_t *x = memchr(p, '<', (size_t)(e - p)); /* <PRI> */
+    struct msg *m;
+    if (x)
+      x = memchr(x + 1, '<', (size_t)(e - x - 1)); /* the body */
+    if (x) {
+      if (L->n == cap) {
+        cap = cap ? cap * 2 : 65536;
+        if (!(L->m = realloc(L->m, cap * sizeof *L->m)))
+          return -1;
+      }
+      m = &L->m[L->n++];
+      m->line = p;
+      m->line_len = (size_t)(e - p);
+      m->xml = x;
+      m->xml_len = (size_t)(e - x);
+      L->line_bytes += m->line_len;
+      L->xml_bytes += m->xml_len;
+    }
+    p = lf ? lf + 1 : end;
+  }
+  return L->n ? 0 : -1;
+}
+
+/* CPU seconds (user + system) of this process so far: less disturbed than
+ * wall time by other jobs on the machine. */
+static double cpu_secs(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double cpu_mark;
+
+static void report(const char *stage, size_t n, double secs, const char *unit, uint64_t bytes)
+{
+  double cpu = cpu_secs() - cpu_mark;
+  printf("%s n=%zu secs=%.3f rate=%.0f unit=%s mb_s=%.1f stage_cpu_secs=%.3f\n", stage, n, secs,
+         secs > 0 ? (double)n / secs : 0.0, unit, secs > 0 ? (double)bytes / secs / 1e6 : 0.0,
+         cpu);
+  fflush(stdout);
+}
+
+static void noop_start(void *ud, const xmlChar *l, const xmlChar *pfx, const xmlChar *uri,
+                       int nns, const xmlChar **ns, int na, int nd, const xmlChar **at)
+{
+  (void)ud, (void)l, (void)pfx, (void)uri, (void)nns, (void)ns, (void)na, (void)nd, (void)at;
+}
+
+static void noop_end(void *ud, const xmlChar *l, const xmlChar *pfx, const xmlChar *uri)
+{
+  (void)ud, (void)l, (void)pfx, (void)uri;
+}
+
+static void noop_chars(void *ud, const xmlChar *ch, int len)
+{
+  (void)ud, (void)ch, (void)len;
+}
+
+/* libxml2 SAX2 with nothing done in the callbacks: the parser's own cost. */
+static int stage_sax2(const struct lines *L)
+{
+  xmlSAXHandler sax;
+  xmlParserCtxtPtr c;
+  size_t bad = 0;
+  double t0;
+
+  memset(&sax, 0, sizeof sax);
+  sax.initialized = XML_SAX2_MAGIC;
+  sax.startElementNs = noop_start;
+  sax.endElementNs = noop_end;
+  sax.characters = noop_chars;
+  if (!(c = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, NULL)))
+    return -1;
+  cpu_mark = cpu_secs();
+  t0 = now();
+  for (size_t i = 0; i < L->n; i++) {
+    xmlCtxtResetPush(c, NULL, 0, NULL, NULL);
+    xmlCtxtUseOptions(c, XML_PARSE_NONET | XML_PARSE_NOWARNING);
+    if (xmlParseChunk(c, (const char *)L->m[i].xml, (int)L->m[i].xml_len, 1) != 0 ||
+        !c->wellFormed)
+      bad++;
+  }
+  report("sax2", L->n, now() - t0, "msgs/s", L->xml_bytes);
+  xmlFreeParserCtxt(c);
+  if (bad)
+    fprintf(stderr, "pa_bench_parsers: sax2: %zu messages not well-formed\n", bad);
+  return bad ? -1 : 0;
+}
+
+static int stage_atna(const struct lines *L)
+{
+  struct pa_msg_ctx ctx = {"bench", 1, 0, NULL, "Asia/Tokyo"};
+  pa_atna *x;
+  size_t bad = 0;
+  double t0;
+
+  if (pa_atna_new(&x) != PA_OK)
+    return -1;
+  cpu_mark = cpu_secs();
+  t0 = now();
+  for (size_t i = 0; i < L->n; i++) {
+    struct pa_err e;
+    if (pa_atna_parse(x, L->m[i].xml, L->m[i].xml_len, &ctx, NULL, &e) != PA_OK)
+      bad++;
+  }
+  report("atna", L->n, now() - t0, "msgs/s", L->xml_bytes);
+  pa_atna_free(x);
+  if (bad)
+    fprintf(stderr, "pa_bench_parsers: atna: %zu messages failed\n", bad);
+  return bad ? -1 : 0;
+}
+
+/* The store stages: the parser yields each message, the sink times only
+ * the store call (and the batch tick that commits). */
+struct timed {
+  pa_store *s;
+  int audit;     /* put_audit, else put_event */
+  double secs;
+  size_t rows;
+};
+
+static pa_rc timed_sink(void *ctx, const struct pa_audit *a)
+{
+  struct timed *T = ctx;
+  double t0 = now();
+  pa_rc rc = T->audit ? pa_store_put_audit(T->s, a, NULL) : pa_store_put_event(T->s, &a->ev, NULL);
+  if (rc == PA_OK)
+    rc = pa_store_batch_tick(T->s);
+  T->secs += now() - t0;
+  T->rows++;
+  return rc;
+}
+
+static void remove_db(const char *db)
+{
+  char p[4200];
+  unlink(db);
+  snprintf(p, sizeof p, "%s-wal", db);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", db);
+  unlink(p);
+}
+
+static int open_fresh(const char *db, pa_store **s)
+{
+  struct pa_err e;
+  remove_db(db);
+  pa_err_clear(&e);
+  if (pa_store_open(db, s, &e) != PA_OK || pa_store_batch_begin(*s) != PA_OK) {
+    fprintf(stderr, "pa_bench_parsers: %s: %s\n", db, e.msg);
+    return -1;
+  }
+  return 0;
+}
+
+static int stage_store(const struct lines *L, const char *db, int audit)
+{
+  struct pa_msg_ctx ctx = {"bench", 0, 0, NULL, "Asia/Tokyo"};
+  struct timed T = {0};
+  struct pa_sink sink = {0};
+  pa_atna *x;
+  double t0;
+  int rc = 0;
+
+  if (open_fresh(db, &T.s) || pa_atna_new(&x) != PA_OK)
+    return -1;
+  cpu_mark = cpu_secs();
+  T.audit = audit;
+  sink.ctx = &T;
+  sink.audit = timed_sink;
+  for (size_t i = 0; i < L->n && !rc; i++) {
+    struct pa_err e;
+    if (pa_atna_parse(x, L->m[i].xml, L->m[i].xml_len, &ctx, &sink, &e) != PA_OK) {
+      fprintf(stderr, "pa_bench_parsers: message %zu: %s\n", i, e.msg);
+      rc = -1;
+    }
+  }
+  t0 = now();
+  if (pa_store_batch_commit(T.s) != PA_OK || pa_store_close(T.s) != PA_OK)
+    rc = -1;
+  T.secs += now() - t0; /* the last commit and the checkpoint at close */
+  report(audit ? "audit" : "events", T.rows, T.secs, audit ? "msgs/s" : "rows/s", 0);
+  pa_atna_free(x);
+  remove_db(db);
+  return rc;
+}
+
+static int stage_raw(const struct lines *L, const char *db)
+{
+  pa_store *s;
+  double t0;
+  int rc = 0;
+
+  if (open_fresh(db, &s))
+    return -1;
+  cpu_mark = cpu_secs();
+  t0 = now();
+  for (size_t i = 0; i < L->n && !rc; i++) {
+    int64_t id;
+    int dup;
+    if (pa_store_put_raw(s, L->m[i].line, L->m[i].line_len, "bench", (int64_t)i, 1, &id, &dup) ||
+        pa_store_batch_tick(s))
+      rc = -1;
+  }
+  if (pa_store_batch_commit(s) != PA_OK || pa_store_close(s) != PA_OK)
+    rc = -1;
+  report("raw", L->n, now() - t0, "msgs/s", L->line_bytes);
+  remove_db(db);
+  return rc;
+}
+
+static int want(const char *only, const char *stage)
+{
+  size_t n = strlen(stage);
+  if (!only)
+    return 1;
+  for (const char *p = only; (p = strstr(p, stage)); p += n)
+    if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+      return 1;
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  const char *file = NULL, *db = "/tmp/pa_bench_parsers.db", *only = NULL;
+  size_t max = (size_t)-1;
+  struct lines L;
+  int rc = 0;
+
+  if (argc >= 2 && strcmp(argv[1], "--lines") != 0)
+    return one_message(argc, argv);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--lines"))
+      file = argv[i + 1];
+    else if (!strcmp(argv[i], "--max"))
+      max = (size_t)strtoull(argv[i + 1], NULL, 10);
+    else if (!strcmp(argv[i], "--db"))
+      db = argv[i + 1];
+    else if (!strcmp(argv[i], "--only"))
+      only = argv[i + 1];
+    else
+      file = NULL, i = argc;
+  }
+  if (!file) {
+    fprintf(stderr, "usage: pa_bench_parsers FILE.xml|FILE.json [seconds]\n"
+                    "       pa_bench_parsers --lines FILE [--max N] [--db PATH] [--only "
+                    "sax2,atna,events,audit,raw]\n");
+    return 2;
+  }
+  if (load_lines(file, max, &L)) {
+    fprintf(stderr, "pa_bench_parsers: %s: no lines\n", file);
+    return 2;
+  }
+  printf("lines n=%zu line_bytes=%llu xml_bytes=%llu\n", L.n, (unsigned long long)L.line_bytes,
+         (unsigned long long)L.xml_bytes);
+  /* touch every page once so the first stage does not pay the page faults */
+  {
+    volatile uint8_t sum = 0;
+    for (size_t i = 0; i < L.n; i++)
+      for (size_t k = 0; k < L.m[i].line_len; k += 4096)
+        sum += L.m[i].line[k];
+    (void)sum;
+  }
+  if (!rc && want(only, "sax2"))
+    rc = stage_sax2(&L);
+  if (!rc && want(only, "atna"))
+    rc = stage_atna(&L);
+  if (!rc && want(only, "events"))
+    rc = stage_store(&L, db, 0);
+  if (!rc && want(only, "audit"))
+    rc = stage_store(&L, db, 1);
+  if (!rc && want(only, "raw"))
+    rc = stage_raw(&L, db);
+  free(L.m);
+  return rc ? 1 : 0;
 }

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# audit-ingest.sh - benchmark `pacsaudit ingest` and `pacsaudit listen` on ATNA
+# audit messages (issue 2/4).
+#
+# What it does:
+#   1. Builds the bench tools (cmake target pa_bench, in BUILD) and writes
+#      N RFC 5424 lines (default 1,000,000), each carrying one synthetic DICOM
+#      PS3.15 AuditMessage of ~1.7 KB (bench/atna_gen.h: event ids
+#      110100..110114, 600 users, 300 workstations, ~10k patients, 1-3
+#      participants, 1-3 objects), to OUT/atna-N-sSEED.log.
+#   2. Times `pacsaudit ingest --quiet FILE` into a fresh database, REPS times
+#      (best of), page cache warm; peak RSS from /usr/bin/time %M. Checks that
+#      events and raw each hold N rows and nothing was quarantined.
+#   3. Reference rates on the same messages (pa_bench_parsers --lines):
+#      libxml2 SAX2 alone (reused push context, no-op handler), pa_atna_parse
+#      with no sink, plain inserts into events with its indexes, the audit rows
+#      (events + audit_details + participants + objects), and raw alone.
+#   4. Profiles the first PROFILE_LINES lines with callgrind (instructions).
+#   5. Listener load test: `pacsaudit listen --syslog tcp://127.0.0.1:0` on a
+#      fresh database, CLIENTS loopback TCP clients each sending MSGS
+#      octet-counted messages as fast as they can (pa_bench_load); reports
+#      messages/s stored and checks that raw holds exactly CLIENTS*MSGS rows
+#      from tcp:// (PASS/FAIL).
+#   6. Writes the figures into docs/performance.md between the audit-ingest
+#      markers (DOC=0 to skip).
+#
+# A timing never fails this script; it exits non-zero only when it cannot
+# measure, or when a count is wrong (rows missing from the store).
+#
+# Env: BUILD (default $REPO/build-perf; configured Release if absent), OUT
+#      (default bench/out), N=1000000, SEED=1, REPS=2, CLIENTS=8, MSGS=25000,
+#      PROFILE_LINES=20000, PROFILE=0 (skip callgrind), REFS=0 (skip the
+#      reference rates), LISTEN=0 (skip the load test), DOC=0, IDLE_MIN=80,
+#      WAIT_IDLE=120 (wait up to WAIT_IDLE s for IDLE_MIN % idle CPU before
+#      each timing; the idle % is reported).
+# Needs: cmake, a C compiler, sqlite3, /usr/bin/time, valgrind (optional).
+# Takes ~10 minutes on 2 cores with the defaults; ~2.5 GB of disk in OUT.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+BUILD=${BUILD:-$REPO/build-perf}
+OUT=${OUT:-$BENCH_DIR/out}
+N=${N:-1000000}
+SEED=${SEED:-1}
+REPS=${REPS:-2}
+CLIENTS=${CLIENTS:-8}
+MSGS=${MSGS:-25000}
+PROFILE_LINES=${PROFILE_LINES:-20000}
+PROFILE=${PROFILE:-1}
+REFS=${REFS:-1}
+LISTEN=${LISTEN:-1}
+DOC=${DOC:-1}
+DOC_FILE=$REPO/docs/performance.md
+
+die() { echo "audit-ingest: $*" >&2; exit 1; }
+log() { echo "== $*" >&2; }
+
+for t in cmake sqlite3 awk; do command -v "$t" >/dev/null || die "missing tool: $t"; done
+[ -x /usr/bin/time ] || die "missing /usr/bin/time (apt-get install -y time)"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "$OUT/audit-work.XXXXXX")
+
+# Only what this script started is stopped, by pid.
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cpu_idle() {
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "%.0f", 100 * (y[2] - x[2]) / ((y[1] - x[1]) ? (y[1] - x[1]) : 1) }'
+}
+wait_idle() {
+  local waited=0
+  IDLE=$(cpu_idle)
+  while [ "$IDLE" -lt "${IDLE_MIN:-80}" ] && [ "$waited" -lt "${WAIT_IDLE:-120}" ]; do
+    [ "$waited" = 0 ] && log "CPU only $IDLE% idle (other jobs); waiting up to ${WAIT_IDLE:-120}s"
+    sleep 4; waited=$((waited + 5))
+    IDLE=$(cpu_idle)
+  done
+  [ "$IDLE" -ge "${IDLE_MIN:-80}" ] || log "measuring with the CPU only $IDLE% idle: timings are pessimistic"
+}
+now_ns() { date +%s%N; }
+fresh_db() { rm -f "$1" "$1-wal" "$1-shm"; }
+# kv FILE KEY STAGE: the value of KEY= on the line of STAGE in FILE
+kv() { awk -v k="$2" -v s="$3" '$1 == s { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$1"; }
+
+# ---------------------------------------------------------------------------
+# 1. build and workload
+# ---------------------------------------------------------------------------
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  log "configuring a Release build in $BUILD"
+  cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+log "building pacsaudit and the bench tools in $BUILD"
+cmake --build "$BUILD" --target pa_bench -j2 >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; die "build failed"; }
+PA=$BUILD/pacsaudit
+build_type=$(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BUILD/CMakeCache.txt")
+tree="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+git -C "$REPO" diff --quiet HEAD -- analyzer collectors cli 2>/dev/null || tree="$tree+uncommitted changes in analyzer/collectors/cli"
+
+FILE=$OUT/atna-$N-s$SEED.log
+if [ ! -s "$FILE" ] || [ "$(cat "$FILE.meta" 2>/dev/null)" != "$(md5sum <"$BENCH_DIR/atna_gen.h")" ]; then
+  log "writing $N lines to $FILE"
+  "$BUILD/pa_bench_gen" -n "$N" -s "$SEED" -o "$FILE"
+  md5sum <"$BENCH_DIR/atna_gen.h" >"$FILE.meta"
+fi
+BYTES=$(stat -c %s "$FILE")
+MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
+AVG=$(awk -v b="$BYTES" -v n="$N" 'BEGIN { printf "%.0f", b / n }')
+cat "$FILE" >/dev/null # warm the page cache
+
+# ---------------------------------------------------------------------------
+# 2. pacsaudit ingest, best of REPS
+# ---------------------------------------------------------------------------
+DB=$WORK/ingest.db
+best=""; rss=0; runs=""; idles=""
+for r in $(seq 1 "$REPS"); do
+  wait_idle; idles="$idles${idles:+/}$IDLE"
+  fresh_db "$DB"; sync
+  log "ingest run $r of $REPS ($MB MB)"
+  t0=$(now_ns)
+  /usr/bin/time -o "$WORK/time.txt" -f '%M %U %S' "$PA" ingest --db "$DB" --quiet "$FILE" ||
+    die "pacsaudit ingest failed"
+  t1=$(now_ns)
+  s=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
+  read -r m u y <"$WORK/time.txt"
+  runs="$runs${runs:+, }$s s (CPU $u + $y s)"
+  [ "$m" -gt "$rss" ] && rss=$m
+  if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+    best=$s; best_u=$u; best_y=$y
+  fi
+done
+ev=$(sqlite3 "$DB" "select count(*) from events")
+raw=$(sqlite3 "$DB" "select count(*) from raw")
+quar=$(sqlite3 "$DB" "select count(*) from quarantine")
+parts=$(sqlite3 "$DB" "select count(*) from atna_participants")
+objs=$(sqlite3 "$DB" "select count(*) from atna_objects")
+db_mb=$(awk -v b="$(stat -c %s "$DB")" 'BEGIN { printf "%.0f", b / 1e6 }')
+raw_ratio=$(sqlite3 "$DB" "select printf('%.2f', 1.0 * sum(length(bytes)) / sum(size)) from raw")
+[ "$ev" = "$N" ] && [ "$raw" = "$N" ] && [ "$quar" = 0 ] ||
+  die "wrong counts: events $ev, raw $raw, quarantine $quar (expected $N, $N, 0)"
+EV_S=$(awk -v n="$N" -v s="$best" 'BEGIN { printf "%.0f", n / s }')
+MB_S=$(awk -v b="$BYTES" -v s="$best" 'BEGIN { printf "%.1f", b / 1e6 / s }')
+CPU_EV_S=$(awk -v n="$N" -v u="$best_u" -v y="$best_y" 'BEGIN { printf "%.0f", n / (u + y) }')
+RSS_MB=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')
+log "ingest: best $best s, $EV_S events/s, $MB_S MB/s, peak RSS $RSS_MB MB"
+
+# ---------------------------------------------------------------------------
+# 3. reference rates
+# ---------------------------------------------------------------------------
+REF=$WORK/refs.txt
+: >"$REF"
+if [ "$REFS" = 1 ]; then
+  wait_idle; ref_idle=$IDLE
+  log "reference rates (pa_bench_parsers --lines, $N messages)"
+  "$BUILD/pa_bench_parsers" --lines "$FILE" --db "$WORK/refs.db" | tee "$REF" >&2 ||
+    die "pa_bench_parsers failed"
+fi
+ref() { local v; v=$(kv "$REF" rate "$1"); echo "${v:-NA}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "NA" || b == 0) print "NA"; else printf "%.0f%%", 100 * a / b }'; }
+
+# ---------------------------------------------------------------------------
+# 4. profile
+# ---------------------------------------------------------------------------
+PROF=$WORK/profile.txt
+: >"$PROF"
+if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null; then
+  log "callgrind on the first $PROFILE_LINES lines"
+  head -n "$PROFILE_LINES" "$FILE" >"$WORK/slice.log"
+  fresh_db "$WORK/prof.db"
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind-audit.out" \
+    "$PA" ingest --db "$WORK/prof.db" --quiet "$WORK/slice.log" 2>"$WORK/vg.txt" ||
+    die "callgrind run failed"
+  callgrind_annotate "$OUT/callgrind-audit.out" >"$OUT/callgrind-audit.txt" 2>/dev/null
+  callgrind_annotate --inclusive=yes "$OUT/callgrind-audit.out" >"$OUT/callgrind-audit-incl.txt" 2>/dev/null
+  {
+    echo "self, top 15:"
+    grep -E '^ *[0-9,]+ \( *[0-9.]+%\)' "$OUT/callgrind-audit.txt" | sed -n 1,16p |
+      sed -E 's#\[[^]]*/([^]/]*)\]$#[\1]#; s#\./[^:]*/##'
+    echo
+    echo "inclusive, the stages:"
+    grep -E 'PROGRAM TOTALS|pa_feed_syslog|pa_store_put_raw|[?:]deflate |pa_sha256|pa_atna_parse|xmlParseChunk|sink_audit|pa_store_put_audit|pa_store_put_event|pa_syslog_parse|read_syslog|pa_store_batch_tick' \
+      "$OUT/callgrind-audit-incl.txt" | sed -E 's#\[[^]]*/([^]/]*)\]$#[\1]#' | head -14
+  } >"$PROF"
+fi
+
+# ---------------------------------------------------------------------------
+# 5. listener load test
+# ---------------------------------------------------------------------------
+LST=$WORK/listen.txt
+: >"$LST"
+LISTEN_RESULT=skipped
+if [ "$LISTEN" = 1 ]; then
+  LDB=$WORK/listen.db
+  fresh_db "$LDB"
+  wait_idle; listen_idle=$IDLE
+  "$PA" listen --db "$LDB" --syslog tcp://127.0.0.1:0 >"$WORK/listen.out" 2>"$WORK/listen.err" &
+  LPID=$!; PIDS+=("$LPID")
+  port=""
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's#^listening on tcp://127\.0\.0\.1:\([0-9]*\)$#\1#p' "$WORK/listen.out" | head -n1)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$WORK/listen.err" >&2; die "listener did not start"; }
+  log "listener on port $port: $CLIENTS clients x $MSGS messages"
+  "$BUILD/pa_bench_load" 127.0.0.1 "$port" "$CLIENTS" "$MSGS" --seed $((SEED + 100)) --db "$LDB" \
+    --timeout 60 | tee "$LST" >&2 || true
+  lrss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$LPID/status" 2>/dev/null || echo NA)
+  kill -TERM "$LPID"
+  wait "$LPID" || log "listener exited with status $?"
+  PIDS=()
+  tcp_rows=$(sqlite3 "$LDB" "select count(*) from raw where origin like 'tcp://%'")
+  tcp_events=$(sqlite3 "$LDB" "select count(*) from events where origin like 'tcp://%'")
+  expected=$((CLIENTS * MSGS))
+  if [ "$tcp_rows" = "$expected" ] && [ "$tcp_events" = "$expected" ]; then LISTEN_RESULT=PASS; else LISTEN_RESULT=FAIL; fi
+  log "listener: raw rows from tcp $tcp_rows, events $tcp_events, expected $expected: $LISTEN_RESULT"
+  cp "$WORK/listen.out" "$OUT/listen.out"
+fi
+
+# ---------------------------------------------------------------------------
+# 6. report
+# ---------------------------------------------------------------------------
+machine="$(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $( . /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
+sqlite_v=$(sqlite3 --version | cut -d' ' -f1)
+xml_v=$(xml2-config --version 2>/dev/null || pkg-config --modversion libxml-2.0 2>/dev/null || echo '?')
+zlib_v=$(pkg-config --modversion zlib 2>/dev/null || echo '?')
+SAX=$(ref sax2); ATNA=$(ref atna); EVR=$(ref events); AUD=$(ref audit); RAWR=$(ref raw)
+
+section() {
+  echo '<!-- audit-ingest:begin (written by bench/audit-ingest.sh; edit the script, not this block) -->'
+  echo '## Audit message ingest (issue 2/4)'
+  echo
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC by \`bench/audit-ingest.sh\` on $machine."
+  echo "pacsaudit: \`$PA\`, build type $build_type, tree $tree; SQLite $sqlite_v, libxml2 $xml_v, zlib $zlib_v."
+  echo
+  echo "**Workload.** $N RFC 5424 lines ($MB MB, $AVG bytes a line on average), each one DICOM PS3.15"
+  echo "AuditMessage on one line, made by \`pa_bench_gen -n $N -s $SEED\` (bench/atna_gen.h): event ids"
+  echo "110100..110114 in PACS-like proportions, 600 users, 300 workstations, ~10k patients,"
+  echo "1-3 participants and 1-3 objects per message, a year of times in order. Stored per message:"
+  echo "one raw row (zlib, stored/original $raw_ratio), one events row, one audit_details row,"
+  echo "$(awk -v p="$parts" -v n="$N" 'BEGIN { printf "%.2f", p / n }') atna_participants and $(awk -v o="$objs" -v n="$N" 'BEGIN { printf "%.2f", o / n }') atna_objects rows on average; the database ends at $db_mb MB."
+  echo
+  echo "**Method.** Page cache warm; $REPS runs of \`pacsaudit ingest --db FRESH --quiet FILE\`, best wall"
+  echo "time; peak RSS from \`/usr/bin/time -f %M\` (max of the runs). Runs: $runs. CPU idle before"
+  echo "each run: $idles%. The reference rates run the same $N messages through one stage each"
+  echo "(\`pa_bench_parsers --lines\`, bench/bench_parsers.c), in one process, after the ingest runs."
+  echo
+  echo "| | events/s | MB/s | peak RSS MB | ingest / stage rate |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| **pacsaudit ingest** (wall, best of $REPS) | **$EV_S** | **$MB_S** | $RSS_MB | |"
+  echo "| pacsaudit ingest, per CPU-second (user $best_u + sys $best_y s) | $CPU_EV_S | | | |"
+  echo "| libxml2 SAX2 alone (reused push context, no-op handler) | $SAX | $(kv "$REF" mb_s sax2) | | $(ratio "$EV_S" "$SAX") |"
+  echo "| pa_atna_parse, no sink | $ATNA | $(kv "$REF" mb_s atna) | | $(ratio "$EV_S" "$ATNA") |"
+  echo "| plain inserts into events with its 5 indexes (rows/s) | $EVR | | | $(ratio "$EV_S" "$EVR") |"
+  echo "| audit rows: events + audit_details + participants + objects | $AUD | | | $(ratio "$EV_S" "$AUD") |"
+  echo "| raw alone: SHA-256 + zlib + raw row + sha256 index + chain | $RAWR | $(kv "$REF" mb_s raw) | | $(ratio "$EV_S" "$RAWR") |"
+  echo
+  echo "Target: at least 100,000 events/s on one core: **$(awk -v e="$EV_S" 'BEGIN { print (e >= 100000) ? "met" : "missed" }')** ($EV_S events/s)."
+  if [ -s "$PROF" ]; then
+    echo
+    echo "### Where the time goes (callgrind, first $PROFILE_LINES lines, instructions)"
+    echo
+    echo '```'
+    cat "$PROF"
+    echo '```'
+  fi
+  if [ "$LISTEN" = 1 ]; then
+    echo
+    echo "### Listener load test"
+    echo
+    echo "\`pacsaudit listen --syslog tcp://127.0.0.1:0\` (default batches: 1000 rows or 200 ms), fresh database;"
+    echo "$CLIENTS loopback TCP clients (\`pa_bench_load\`, one thread each) send $MSGS octet-counted messages each"
+    echo "($((CLIENTS * MSGS)) in all, the same workload with seed $((SEED + 100))) as fast as the socket takes them."
+    echo "CPU idle before: $listen_idle%."
+    echo
+    echo "| clients x messages | sent in s | send rate msgs/s | all stored after s | stored msgs/s | listener peak RSS MB | raw rows from tcp | events | check |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| $CLIENTS x $MSGS | $(kv "$LST" secs sent) | $(kv "$LST" rate sent) | $(kv "$LST" secs stored) | **$(kv "$LST" rate stored)** | $lrss | $tcp_rows | $tcp_events | **$LISTEN_RESULT** (expected $((CLIENTS * MSGS))) |"
+  fi
+  echo
+  echo '<!-- audit-ingest:end -->'
+}
+section >"$OUT/audit-section.md"
+cat "$OUT/audit-section.md"
+if [ "$DOC" = 1 ]; then
+  if grep -q '^<!-- audit-ingest:begin' "$DOC_FILE"; then
+    awk -v sec="$OUT/audit-section.md" '
+      /^<!-- audit-ingest:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
+      /^<!-- audit-ingest:end/ { skip = 0; next }
+      !skip { print }' "$DOC_FILE" >"$WORK/doc.new"
+    cat "$WORK/doc.new" >"$DOC_FILE"
+  else
+    { echo; cat "$OUT/audit-section.md"; } >>"$DOC_FILE"
+  fi
+  log "wrote the section into $DOC_FILE"
+fi
+[ "$LISTEN_RESULT" != FAIL ] || exit 1
