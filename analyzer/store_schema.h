@@ -207,8 +207,8 @@ static const char *const pa__store_migrations[] = {
   "  PRIMARY KEY (event_id, seq)) WITHOUT ROWID;",
 
   /* 2 -> 3: anomalies seen in an association (stable names, for counting) */
-  "ALTER TABLE associations ADD COLUMN anomalies TEXT;"
-  "ALTER TABLE associations ADD COLUMN anomaly_count INTEGER NOT NULL DEFAULT 0;",
+  ("ALTER TABLE associations ADD COLUMN anomalies TEXT;"
+   "ALTER TABLE associations ADD COLUMN anomaly_count INTEGER NOT NULL DEFAULT 0;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \
