@@ -15,7 +15,9 @@
 #      libxml2 SAX2 alone (reused push context, no-op handler), pa_atna_parse
 #      with no sink, plain inserts into events with its indexes, the audit rows
 #      (events + audit_details + participants + objects), and raw alone.
-#   4. Profiles the first PROFILE_LINES lines with callgrind (instructions).
+#   4. Profiles the first PROFILE_LINES lines with callgrind (instructions; no
+#      SHA-NI under valgrind, so SHA-256 looks dearer than it is) and the first
+#      PERF_LINES with perf record (real time, by library and function).
 #   5. Listener load test: `pacsaudit listen --syslog tcp://127.0.0.1:0` on a
 #      fresh database, CLIENTS loopback TCP clients each sending MSGS
 #      octet-counted messages as fast as they can (pa_bench_load); reports
@@ -29,7 +31,9 @@
 #
 # Env: BUILD (default $REPO/build-perf; configured Release if absent), OUT
 #      (default bench/out), N=1000000, SEED=1, REPS=2, CLIENTS=8, MSGS=25000,
-#      PROFILE_LINES=20000, PROFILE=0 (skip callgrind), REFS=0 (skip the
+#      PROFILE_LINES=20000 (callgrind), PERF_LINES=100000 (perf), PROFILE=0 (skip
+#      both profiles), LISTEN_BATCHES="1000:200 100000:1000" (listener --batch:--batch-ms
+#      variants), REFS=0 (skip the
 #      reference rates), LISTEN=0 (skip the load test), DOC=0, IDLE_MIN=80,
 #      WAIT_IDLE=120 (wait up to WAIT_IDLE s for IDLE_MIN % idle CPU before
 #      each timing; the idle % is reported).
@@ -47,6 +51,7 @@ REPS=${REPS:-2}
 CLIENTS=${CLIENTS:-8}
 MSGS=${MSGS:-25000}
 PROFILE_LINES=${PROFILE_LINES:-20000}
+PERF_LINES=${PERF_LINES:-100000}
 PROFILE=${PROFILE:-1}
 REFS=${REFS:-1}
 LISTEN=${LISTEN:-1}
@@ -191,30 +196,51 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null; then
     echo
     echo "inclusive, the stages:"
     grep -E 'PROGRAM TOTALS|pa_feed_syslog|pa_store_put_raw|[?:]deflate |pa_sha256|pa_atna_parse|xmlParseChunk|sink_audit|pa_store_put_audit|pa_store_put_event|pa_syslog_parse|read_syslog|pa_store_batch_tick' \
-      "$OUT/callgrind-audit-incl.txt" | sed -E 's#\[[^]]*/([^]/]*)\]$#[\1]#' | head -14
+      "$OUT/callgrind-audit-incl.txt" | sed -E 's#\[[^]]*/([^]/]*)\]$#[\1]#' | sed -n 1,14p
   } >"$PROF"
+fi
+
+PERF=$WORK/perf.txt
+: >"$PERF"
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+  log "perf record on the first $PERF_LINES lines (real time, with SHA-NI and the kernel)"
+  head -n "$PERF_LINES" "$FILE" >"$WORK/pslice.log"
+  fresh_db "$WORK/perf.db"
+  if perf record -q -o "$OUT/perf-audit.data" "$PA" ingest --db "$WORK/perf.db" --quiet \
+      "$WORK/pslice.log" >/dev/null 2>"$WORK/perf.err"; then
+    {
+      echo "by library (self time):"
+      perf report -i "$OUT/perf-audit.data" --no-children --sort dso 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | sed -n 1,8p
+      echo
+      echo "by function (self time), top 15:"
+      perf report -i "$OUT/perf-audit.data" --no-children --sort dso,symbol 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | sed -n 1,15p | sed -E 's/ +$//'
+    } >"$PERF"
+  fi
 fi
 
 # ---------------------------------------------------------------------------
 # 5. listener load test
 # ---------------------------------------------------------------------------
-LST=$WORK/listen.txt
-: >"$LST"
+LISTEN_BATCHES=${LISTEN_BATCHES:-1000:200 100000:1000}
 LISTEN_RESULT=skipped
-if [ "$LISTEN" = 1 ]; then
-  LDB=$WORK/listen.db
+LROWS=$WORK/listen-rows.md
+: >"$LROWS"
+listen_run() { # listen_run BATCH BATCH_MS
+  local b=$1 ms=$2 LDB=$WORK/listen.db LST=$WORK/listen.txt port="" LPID lrss tcp_rows tcp_events r
   fresh_db "$LDB"
   wait_idle; listen_idle=$IDLE
-  "$PA" listen --db "$LDB" --syslog tcp://127.0.0.1:0 >"$WORK/listen.out" 2>"$WORK/listen.err" &
+  "$PA" listen --db "$LDB" --syslog tcp://127.0.0.1:0 --batch "$b" --batch-ms "$ms" \
+    >"$WORK/listen.out" 2>"$WORK/listen.err" &
   LPID=$!; PIDS+=("$LPID")
-  port=""
   for _ in $(seq 1 100); do
     port=$(sed -n 's#^listening on tcp://127\.0\.0\.1:\([0-9]*\)$#\1#p' "$WORK/listen.out" | head -n1)
     [ -n "$port" ] && break
     sleep 0.1
   done
   [ -n "$port" ] || { cat "$WORK/listen.err" >&2; die "listener did not start"; }
-  log "listener on port $port: $CLIENTS clients x $MSGS messages"
+  log "listener (--batch $b --batch-ms $ms) on port $port: $CLIENTS clients x $MSGS messages"
   "$BUILD/pa_bench_load" 127.0.0.1 "$port" "$CLIENTS" "$MSGS" --seed $((SEED + 100)) --db "$LDB" \
     --timeout 60 | tee "$LST" >&2 || true
   lrss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$LPID/status" 2>/dev/null || echo NA)
@@ -223,10 +249,13 @@ if [ "$LISTEN" = 1 ]; then
   PIDS=()
   tcp_rows=$(sqlite3 "$LDB" "select count(*) from raw where origin like 'tcp://%'")
   tcp_events=$(sqlite3 "$LDB" "select count(*) from events where origin like 'tcp://%'")
-  expected=$((CLIENTS * MSGS))
-  if [ "$tcp_rows" = "$expected" ] && [ "$tcp_events" = "$expected" ]; then LISTEN_RESULT=PASS; else LISTEN_RESULT=FAIL; fi
-  log "listener: raw rows from tcp $tcp_rows, events $tcp_events, expected $expected: $LISTEN_RESULT"
-  cp "$WORK/listen.out" "$OUT/listen.out"
+  if [ "$tcp_rows" = "$((CLIENTS * MSGS))" ] && [ "$tcp_events" = "$((CLIENTS * MSGS))" ]; then r=PASS; else r=FAIL; fi
+  [ "$LISTEN_RESULT" = FAIL ] || LISTEN_RESULT=$r
+  log "listener: raw rows from tcp $tcp_rows, events $tcp_events, expected $((CLIENTS * MSGS)): $r"
+  echo "| $b rows / $ms ms | $CLIENTS x $MSGS | $(kv "$LST" secs sent) | $(kv "$LST" rate sent) | $(kv "$LST" secs stored) | **$(kv "$LST" rate stored)** | $lrss | $listen_idle% | $tcp_rows | $tcp_events | **$r** (expected $((CLIENTS * MSGS))) |" >>"$LROWS"
+}
+if [ "$LISTEN" = 1 ]; then
+  for v in $LISTEN_BATCHES; do listen_run "${v%%:*}" "${v##*:}"; done
 fi
 
 # ---------------------------------------------------------------------------
@@ -276,18 +305,27 @@ section() {
     cat "$PROF"
     echo '```'
   fi
+  if [ -s "$PERF" ]; then
+    echo
+    echo "### Where the time goes (perf record, first $PERF_LINES lines, real time)"
+    echo
+    echo '```'
+    cat "$PERF"
+    echo '```'
+  fi
   if [ "$LISTEN" = 1 ]; then
     echo
     echo "### Listener load test"
     echo
-    echo "\`pacsaudit listen --syslog tcp://127.0.0.1:0\` (default batches: 1000 rows or 200 ms), fresh database;"
-    echo "$CLIENTS loopback TCP clients (\`pa_bench_load\`, one thread each) send $MSGS octet-counted messages each"
-    echo "($((CLIENTS * MSGS)) in all, the same workload with seed $((SEED + 100))) as fast as the socket takes them."
-    echo "CPU idle before: $listen_idle%."
+    echo "\`pacsaudit listen --syslog tcp://127.0.0.1:0 --batch N --batch-ms MS\` on a fresh database (the"
+    echo "default is 1000 rows or 200 ms); $CLIENTS loopback TCP clients (\`pa_bench_load\`, one thread and"
+    echo "connection each) send $MSGS octet-counted messages each ($((CLIENTS * MSGS)) in all, the same"
+    echo "workload with seed $((SEED + 100))) as fast as the socket takes them. \"Stored\" is when raw holds"
+    echo "all of them, counted from the first byte sent."
     echo
-    echo "| clients x messages | sent in s | send rate msgs/s | all stored after s | stored msgs/s | listener peak RSS MB | raw rows from tcp | events | check |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-    echo "| $CLIENTS x $MSGS | $(kv "$LST" secs sent) | $(kv "$LST" rate sent) | $(kv "$LST" secs stored) | **$(kv "$LST" rate stored)** | $lrss | $tcp_rows | $tcp_events | **$LISTEN_RESULT** (expected $((CLIENTS * MSGS))) |"
+    echo "| batch | clients x messages | sent in s | send rate msgs/s | all stored after s | stored msgs/s | listener peak RSS MB | CPU idle before | raw rows from tcp | events | check |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    cat "$LROWS"
   fi
   echo
   echo '<!-- audit-ingest:end -->'
