@@ -434,30 +434,39 @@ static void tls_peer_cn(struct conn *c)
   X509_free(cert);
 }
 
+/* One read from the client: the bytes read, 0 when nothing is there now
+ * (c->want_write says whether TLS waits to write), -1 when it closed or
+ * failed. */
+static ssize_t conn_recv(struct conn *c, uint8_t *buf, size_t n)
+{
+  if (!c->ssl) {
+    ssize_t r = read(c->fd, buf, n);
+    if (r > 0)
+      return r;
+    return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+  }
+  int r = SSL_read(c->ssl, buf, (int)n);
+  if (r > 0)
+    return r;
+  switch (SSL_get_error(c->ssl, r)) {
+  case SSL_ERROR_WANT_READ:
+    return 0;
+  case SSL_ERROR_WANT_WRITE:
+    c->want_write = 1;
+    return 0;
+  case SSL_ERROR_ZERO_RETURN:
+    return -1; /* close_notify: a clean end, shutdown may answer it */
+  default:
+    c->tls_ok = 0;
+    ERR_clear_error();
+    return -1;
+  }
+}
+
 /* Reads what the client has; returns 0 to keep the connection, -1 to close. */
 static int conn_read(pa_listen *l, struct conn *c)
 {
   c->more = 0;
-  if (!c->ssl) {
-    for (int k = 0;; k++) {
-      ssize_t n;
-      if (k == READS_PER_ROUND) {
-        c->more = 1; /* the others get their turn; the socket stays readable */
-        return 0;
-      }
-      n = read(c->fd, l->buf, READ_CHUNK);
-      if (n > 0) {
-        c->last = pa_time_now();
-        feed(l, c, l->buf, (size_t)n);
-        if (c->drop)
-          return -1;
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-      return -1; /* EOF or error */
-    }
-  }
   c->want_write = 0;
   if (c->handshaking) {
     int r = SSL_accept(c->ssl);
@@ -480,36 +489,20 @@ static int conn_read(pa_listen *l, struct conn *c)
     c->tls_ok = 1;
     tls_peer_cn(c);
   }
-  for (int k = 0;; k++) {
-    int n;
-    if (k == READS_PER_ROUND) {
-      /* decrypted bytes may sit in OpenSSL with the socket drained: come
-       * back without waiting for poll */
-      c->more = 1;
-      return 0;
-    }
-    n = SSL_read(c->ssl, l->buf, READ_CHUNK);
-    if (n > 0) {
-      c->last = pa_time_now();
-      feed(l, c, l->buf, (size_t)n);
-      if (c->drop)
-        return -1;
-      continue;
-    }
-    switch (SSL_get_error(c->ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-      return 0;
-    case SSL_ERROR_WANT_WRITE:
-      c->want_write = 1;
-      return 0;
-    case SSL_ERROR_ZERO_RETURN:
-      return -1; /* close_notify: a clean end, shutdown may answer it */
-    default:
-      c->tls_ok = 0;
-      ERR_clear_error();
+  /* a bounded number of reads, so one fast sender cannot starve the others;
+   * more bytes (in the socket, or decrypted inside OpenSSL where poll cannot
+   * see them) are read next round */
+  for (int k = 0; k < READS_PER_ROUND; k++) {
+    ssize_t n = conn_recv(c, l->buf, READ_CHUNK);
+    if (n <= 0)
+      return (int)n;
+    c->last = pa_time_now();
+    feed(l, c, l->buf, (size_t)n);
+    if (c->drop)
       return -1;
-    }
   }
+  c->more = 1;
+  return 0;
 }
 
 static void udp_read(pa_listen *l, int ep)
