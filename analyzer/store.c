@@ -94,7 +94,8 @@ struct pa_store {
   sqlite3 *db;
   sqlite3_stmt *st[ST_COUNT]; /* prepared lazily, finalized at close */
   int version_found;
-  int in_batch;
+  int in_batch;                     /* batch mode: writes gather in transactions */
+  int in_txn;                       /* a batch transaction is open (we hold the write lock) */
   uint64_t batch_rows;
   uint64_t batch_max_rows;          /* tick commits after this many rows */
   int64_t batch_max_us;             /* or this long */
@@ -161,9 +162,33 @@ static void bind_opt(sqlite3_stmt *q, int i, int64_t v)
     sqlite3_bind_int64(q, i, v);
 }
 
+/* In batch mode, the first write opens the transaction: BEGIN IMMEDIATE
+ * takes the write lock before anything is read for the write (the raw
+ * chain's tip, a duplicate check), so two processes writing the same
+ * database (a listener and an ingest) serialise whole batches and the hash
+ * chain stays one chain. No lock is held while a batch is idle. */
+static pa_rc write_begin(pa_store *s)
+{
+  if (!s->in_batch || s->in_txn)
+    return PA_OK;
+  if (exec(s, "BEGIN IMMEDIATE"))
+    return PA_DB;
+  s->in_txn = 1;
+  s->batch_rows = 0;
+  s->batch_started = mono_us();
+  s->have_chain = 0; /* another writer may have appended since our last batch */
+  return PA_OK;
+}
+
 static pa_rc step_done(pa_store *s, sqlite3_stmt *q)
 {
-  int rc = sqlite3_step(q);
+  int rc;
+
+  if (write_begin(s)) {
+    sqlite3_reset(q);
+    return PA_DB;
+  }
+  rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE)
     return PA_DB;
@@ -278,13 +303,7 @@ pa_rc pa_store_close(pa_store *s)
 
 pa_rc pa_store_batch_begin(pa_store *s)
 {
-  if (s->in_batch)
-    return PA_OK;
-  if (exec(s, "BEGIN"))
-    return PA_DB;
-  s->in_batch = 1;
-  s->batch_rows = 0;
-  s->batch_started = mono_us();
+  s->in_batch = 1; /* the transaction itself opens with the first write */
   return PA_OK;
 }
 
@@ -294,25 +313,27 @@ void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us)
   s->batch_max_us = max_us;
 }
 
+static pa_rc txn_commit(pa_store *s)
+{
+  if (!s->in_txn)
+    return PA_OK;
+  s->in_txn = 0;
+  return exec(s, "COMMIT");
+}
+
 pa_rc pa_store_batch_commit(pa_store *s)
 {
-  if (!s->in_batch)
-    return PA_OK;
   s->in_batch = 0;
-  return exec(s, "COMMIT");
+  return txn_commit(s);
 }
 
 pa_rc pa_store_batch_tick(pa_store *s)
 {
-  pa_rc rc;
-
-  if (!s->in_batch || s->batch_rows == 0)
+  if (!s->in_txn)
     return PA_OK;
   if (s->batch_rows < s->batch_max_rows && mono_us() - s->batch_started < s->batch_max_us)
     return PA_OK;
-  if ((rc = pa_store_batch_commit(s)))
-    return rc;
-  return pa_store_batch_begin(s);
+  return txn_commit(s);
 }
 
 pa_rc pa_store_assoc_begin(pa_store *s, const struct pa_assoc *a, int64_t *id_out)
@@ -770,6 +791,20 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   *id_out = 0;
   *dup_out = 0;
   pa_sha256(p, len, sha);
+  if (!s->in_batch) {
+    /* one message on its own: the same lock discipline as a batch */
+    if ((rc = pa_store_batch_begin(s)) || (rc = write_begin(s)))
+      return rc;
+    rc = pa_store_put_raw(s, p, len, origin, offset, received_ts, id_out, dup_out);
+    if (rc) {
+      exec(s, "ROLLBACK");
+      s->in_txn = s->in_batch = 0;
+      return rc;
+    }
+    return pa_store_batch_commit(s);
+  }
+  if ((rc = write_begin(s)))
+    return rc;
   if (!(q = stmt(s, ST_RAW_FIND)))
     return PA_DB;
   sqlite3_bind_blob(q, 1, sha, sizeof sha, SQLITE_STATIC);

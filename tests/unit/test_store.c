@@ -378,6 +378,40 @@ static void test_migrate_from_v1(void **state)
   unlink(path);
 }
 
+/* Two writers on one database (a listener and an ingest): their batches
+ * take turns and the raw chain stays one chain. */
+static void test_two_writers_one_chain(void **state)
+{
+  struct fx *f = *state;
+  pa_store *b;
+  struct pa_err err;
+  int64_t id, bad;
+  uint64_t n;
+  int dup;
+  char msg[32];
+
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(f->path, &b, &err), PA_OK);
+  for (int round = 0; round < 3; round++) {
+    pa_store *w = round % 2 ? b : f->s;
+    assert_int_equal(pa_store_batch_begin(w), PA_OK);
+    for (int i = 0; i < 4; i++) {
+      snprintf(msg, sizeof msg, "round %d message %d", round, i);
+      assert_int_equal(pa_store_put_raw(w, msg, strlen(msg), "x", i, 1, &id, &dup), PA_OK);
+      assert_int_equal(dup, 0);
+    }
+    assert_int_equal(pa_store_batch_commit(w), PA_OK);
+  }
+  /* one message outside any batch, from each */
+  assert_int_equal(pa_store_put_raw(f->s, "lone a", 6, "x", 0, 1, &id, &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(b, "lone b", 6, "x", 0, 1, &id, &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(f->s, "lone b", 6, "x", 0, 1, &id, &dup), PA_OK);
+  assert_int_equal(dup, 1); /* the other writer's message is found */
+  assert_int_equal(pa_store_verify_raw(b, &n, &bad, &err), PA_OK);
+  assert_int_equal(n, 14);
+  pa_store_close(b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -394,6 +428,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_quarantine_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_audit_details, setup, teardown),
     cmocka_unit_test(test_migrate_from_v1),
+    cmocka_unit_test_setup_teardown(test_two_writers_one_chain, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
