@@ -60,6 +60,7 @@ DOC_FILE=$REPO/docs/performance.md
 
 die() { echo "audit-ingest: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }
+. "$(dirname "$0")/lib.sh"
 
 for t in cmake sqlite3 awk; do command -v "$t" >/dev/null || die "missing tool: $t"; done
 [ -x /usr/bin/time ] || die "missing /usr/bin/time (apt-get install -y time)"
@@ -77,24 +78,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cpu_idle() {
-  local a b
-  a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-  sleep 1
-  b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-    printf "%.0f", 100 * (y[2] - x[2]) / ((y[1] - x[1]) ? (y[1] - x[1]) : 1) }'
-}
-wait_idle() {
-  local waited=0
-  IDLE=$(cpu_idle)
-  while [ "$IDLE" -lt "${IDLE_MIN:-80}" ] && [ "$waited" -lt "${WAIT_IDLE:-120}" ]; do
-    [ "$waited" = 0 ] && log "CPU only $IDLE% idle (other jobs); waiting up to ${WAIT_IDLE:-120}s"
-    sleep 4; waited=$((waited + 5))
-    IDLE=$(cpu_idle)
-  done
-  [ "$IDLE" -ge "${IDLE_MIN:-80}" ] || log "measuring with the CPU only $IDLE% idle: timings are pessimistic"
-}
 now_ns() { date +%s%N; }
 fresh_db() { rm -f "$1" "$1-wal" "$1-shm"; }
 # kv FILE KEY STAGE: the value of KEY= on the line of STAGE in FILE

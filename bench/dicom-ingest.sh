@@ -65,6 +65,7 @@ NS=pa-bench-$$            # private network namespace for variant B
 
 die() { echo "dicom-ingest: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }
+. "$(dirname "$0")/lib.sh"
 warn() { echo "WARNING: $*" | tee -a "$OUT/warnings.txt" >&2; }
 
 for t in storescp storescu dump2dcm tcpdump tshark capinfos ip ss sqlite3 awk; do
@@ -312,27 +313,6 @@ pa_run() {
   read -r PA_RSS_KB PA_USER PA_SYS <"$WORK/time.txt"
 }
 
-# cpu_idle: percentage of all CPUs idle over one second (other people's jobs
-# on this machine make timings drift: the figure goes into the report)
-cpu_idle() {
-  local a b
-  a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-  sleep 1
-  b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-    printf "%.0f", 100 * (y[2] - x[2]) / ((y[1] - x[1]) ? (y[1] - x[1]) : 1) }'
-}
-# wait_idle: wait up to WAIT_IDLE seconds for IDLE_MIN % idle CPU; sets IDLE
-wait_idle() {
-  local waited=0
-  IDLE=$(cpu_idle)
-  while [ "$IDLE" -lt "${IDLE_MIN:-80}" ] && [ "$waited" -lt "${WAIT_IDLE:-120}" ]; do
-    [ "$waited" = 0 ] && log "CPU only $IDLE% idle (other jobs); waiting up to ${WAIT_IDLE:-120}s for ${IDLE_MIN:-80}%"
-    sleep 4; waited=$((waited + 5))
-    IDLE=$(cpu_idle)
-  done
-  [ "$IDLE" -ge "${IDLE_MIN:-80}" ] || warn "measuring with the CPU only $IDLE% idle: other jobs run on this machine, timings are pessimistic"
-}
 
 RESULTS=$OUT/results.tsv
 printf 'variant\tfile_mb\tpackets\tavg_frame\tcat_mbs\ttshark_s\ttshark_rss_mb\tpa_s\tpa_mbs\tassoc_s\tx_tshark\tpct_cat\tpa_rss_mb\tpa_user_s\tpa_sys_s\tassoc\tstores\tdimse\tfixed_s\tsteady_mbs\tcpu_mbs\tidle_pct\n' >"$RESULTS"
