@@ -53,6 +53,7 @@ struct listen {
   struct source src[MAX_SOURCES];
   int n_src;
   pa_rc fatal;              /* the store failed: stop */
+  struct pa_syslog_opts opts; /* RFC 3164 reference time: now, renewed each tick */
   /* live capture */
   const char *iface, *bpf, *db;
   uint64_t batch_rows;
@@ -140,15 +141,14 @@ static void on_message(void *ctx, const struct pa_listen_msg *m)
 {
   struct listen *L = ctx;
   struct pa_feed_counts before = L->feed.n;
-  struct pa_syslog_opts o;
   char origin[256];
   pa_rc rc;
 
   if (L->fatal)
     return;
   peer_origin(m, origin, sizeof origin);
-  pa_syslog_opts_init(&o, m->received_ts, L->feed.tz);
-  rc = pa_feed_syslog(&L->feed, m->p, m->len, origin, (int64_t)m->offset, m->received_ts, &o);
+  rc = pa_feed_syslog(&L->feed, m->p, m->len, origin, (int64_t)m->offset, m->received_ts,
+                      &L->opts);
   if (rc)
     L->fatal = rc;
   account(L, m->endpoint_index, &before);
@@ -173,6 +173,9 @@ static void on_bad(void *ctx, const struct pa_listen_msg *m, const char *why)
 static void on_tick(void *ctx)
 {
   struct listen *L = ctx;
+  /* the reference year of RFC 3164 lines: formatting it per message would
+   * cost a zone lookup each; a tick late is nothing against 31 days */
+  pa_syslog_opts_init(&L->opts, 0, L->feed.tz);
   if (usr1_flag) {
     usr1_flag = 0;
     print_counters(L, stderr);
@@ -349,6 +352,7 @@ int pa_cmd_listen(int argc, char **argv)
     code = PA_EXIT_INPUT;
     goto out;
   }
+  pa_syslog_opts_init(&L.opts, 0, L.feed.tz);
   if (cert && pa_listen_tls(L.l, cert, key, ca, &err)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg);
     code = PA_EXIT_INPUT;
