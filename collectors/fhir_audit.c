@@ -83,24 +83,27 @@ static const char *get_str(struct fx *f, json_t *o, const char *k, const char *p
   return json_string_value(v);
 }
 
-static json_t *get_obj(struct fx *f, json_t *o, const char *k, const char *path)
+/* o[k] if it is of type t (JSON_OBJECT or JSON_ARRAY); NULL, with a
+ * warning, if it is there but of another type. */
+static json_t *get_typed(struct fx *f, json_t *o, const char *k, const char *path, json_type t)
 {
   json_t *v = get(o, k);
-  if (v && !json_is_object(v)) {
-    pa_warn_add(&f->warn, "fhir.%s.%s: expected an object", path, k);
+  if (v && json_typeof(v) != t) {
+    pa_warn_add(&f->warn, "fhir.%s.%s: expected an %s", path, k,
+                t == JSON_OBJECT ? "object" : "array");
     return NULL;
   }
   return v;
 }
 
+static json_t *get_obj(struct fx *f, json_t *o, const char *k, const char *path)
+{
+  return get_typed(f, o, k, path, JSON_OBJECT);
+}
+
 static json_t *get_arr(struct fx *f, json_t *o, const char *k, const char *path)
 {
-  json_t *v = get(o, k);
-  if (v && !json_is_array(v)) {
-    pa_warn_add(&f->warn, "fhir.%s.%s: expected an array", path, k);
-    return NULL;
-  }
-  return v;
+  return get_typed(f, o, k, path, JSON_ARRAY);
 }
 
 static void one_coding(struct fx *f, json_t *c, const char *path, struct coding *out)
