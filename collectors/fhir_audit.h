@@ -2,8 +2,8 @@
  *
  * A pure parser: one JSON text (an AuditEvent resource or a Bundle of them)
  * in, one pa_audit per AuditEvent out through sink->audit. NDJSON (one
- * resource per line) is split by pa_fhir_parse_ndjson, which reports each bad
- * line with its offset so the driver can quarantine exactly those bytes.
+ * resource per line) is split by the driver (cli/ingest), which reads files
+ * as a stream and quarantines each bad line with its own offset.
  *
  * Hostile input: at most PA_MAX_FHIR_MSG bytes per JSON text, duplicate keys
  * rejected, nesting bounded by jansson (2048), every field type-checked.
@@ -43,20 +43,5 @@ pa_rc pa_fhir_parse(const uint8_t *p, size_t len, const struct pa_msg_ctx *ctx,
 pa_rc pa_fhir_parse_ex(const uint8_t *p, size_t len, const struct pa_msg_ctx *ctx,
                        const struct pa_sink *sink, size_t *n_out, size_t *skipped_out,
                        struct pa_err *err);
-
-/* A bad NDJSON line: its bytes p[off..off+len) of the whole input, its
- * 1-based line number, and why (e->msg). Return PA_OK to go on, anything
- * else to stop pa_fhir_parse_ndjson with that code. */
-typedef pa_rc (*pa_fhir_bad_line_fn)(void *cb_ctx, uint64_t off, size_t len, uint64_t line,
-                                     pa_rc rc, const struct pa_err *e);
-
-/* Parses NDJSON: every non-blank line (LF or CRLF ended) is one JSON text
- * given to pa_fhir_parse. A bad line goes to bad (may be NULL) and parsing
- * goes on. *n_out counts sink->audit calls, *n_bad_out bad lines (either
- * may be NULL). Returns PA_OK, a sink error, or what bad returned; err
- * then holds the cause with offset/item of the line. */
-pa_rc pa_fhir_parse_ndjson(const uint8_t *p, size_t len, const struct pa_msg_ctx *ctx,
-                           const struct pa_sink *sink, pa_fhir_bad_line_fn bad, void *cb_ctx,
-                           size_t *n_out, size_t *n_bad_out, struct pa_err *err);
 
 #endif

@@ -48,8 +48,16 @@ check "malformed ATNA quarantined with a reason" \
   test "$(q "select count(*) from quarantine where origin like '%atna/bad/%' and error like 'atna.%'")" -ge 9
 check "billion laughs refused as a DTD" \
   test "$(q "select count(*) from quarantine where origin like '%billion%' and error like 'atna.dtd%'")" = 1
-check "bad NDJSON line quarantined with its offset" \
-  test "$(q "select count(*) from quarantine where origin like '%events.ndjson' and offset>0")" = 1
+# NDJSON: each line a message; the bad second line quarantined at its own
+# offset (just past the first line's LF); a CRLF-ended line still parses
+nd="$fx/fhir/events.ndjson"
+line1=$(head -n1 "$nd" | wc -c)
+check "NDJSON lines become events" \
+  test "$(q "select count(*) from events where origin like '%events.ndjson'")" = 2
+check "the bad NDJSON line is quarantined at its own offset" \
+  test "$(q "select offset from quarantine where origin like '%events.ndjson'")" = "$line1"
+check "the CRLF-ended NDJSON line parses" \
+  test "$(q "select count(*) from events where origin like '%events.ndjson' and event_code='FHIR:rest'")" = 1
 check "the raw store verifies" "$PACSAUDIT" verify --db "$db"
 
 # re-running adds nothing

@@ -210,56 +210,6 @@ static void test_bundle(void **state)
   assert_non_null(strstr(rr.r[0].warnings, "fhir.agent: empty"));
 }
 
-struct badlines {
-  int n;
-  uint64_t off[4], line[4];
-  size_t len[4];
-};
-
-static pa_rc on_bad(void *ctx, uint64_t off, size_t len, uint64_t line, pa_rc rc,
-                    const struct pa_err *e)
-{
-  struct badlines *b = ctx;
-  assert_int_equal(rc, PA_MALFORMED);
-  assert_non_null(strstr(e->msg, "fhir.json"));
-  assert_int_equal(e->item, line);
-  if (b->n < 4) {
-    b->off[b->n] = off;
-    b->len[b->n] = len;
-    b->line[b->n] = line;
-  }
-  b->n++;
-  return PA_OK;
-}
-
-static void test_ndjson(void **state)
-{
-  (void)state;
-  struct rec rr;
-  struct badlines bl = {0};
-  struct pa_err e;
-  size_t n, nbad, len;
-  uint8_t *b = pa_test_fixture("fhir/events.ndjson", &len);
-  assert_non_null(b);
-  struct pa_sink s = {0};
-  const uint8_t *nl;
-
-  memset(&rr, 0, sizeof rr);
-  s.ctx = &rr;
-  s.audit = rec_audit;
-  assert_int_equal(pa_fhir_parse_ndjson(b, len, &CTX, &s, on_bad, &bl, &n, &nbad, &e), PA_OK);
-  assert_int_equal(n, 2);
-  assert_int_equal(nbad, 1);
-  assert_int_equal(bl.n, 1);
-  assert_int_equal(bl.line[0], 2);
-  nl = memchr(b, '\n', len);
-  assert_int_equal(bl.off[0], (uint64_t)(nl - b) + 1);
-  assert_int_equal(b[bl.off[0]], '{');
-  assert_int_equal(b[bl.off[0] + bl.len[0]], '\n');
-  assert_string_equal(rr.r[1].code, "FHIR:rest"); /* the CRLF line */
-  free(b);
-}
-
 struct bad_case {
   const char *file;
   pa_rc rc;
@@ -356,7 +306,6 @@ int main(void)
     cmocka_unit_test(test_r5_breakglass),
     cmocka_unit_test(test_stu3),
     cmocka_unit_test(test_bundle),
-    cmocka_unit_test(test_ndjson),
     cmocka_unit_test(test_bad_files),
     cmocka_unit_test(test_wrong_optional_types),
     cmocka_unit_test(test_deep_and_big),
