@@ -1361,6 +1361,11 @@ static pa_rc step_hdr(pa_dicom *d, int dir, const uint8_t *p, size_t len, int64_
   s->pdu_len = plen;
   s->pdu_left = plen;
   if (t == PDU_PDATA) {
+    /* each side announced the longest P-DATA-TF it receives (PS3.8 D.1);
+     * direction 0 sends to the acceptor. 0 means no limit. */
+    uint32_t max = dir == 0 ? d->a.max_pdu_ac : d->a.max_pdu_rq;
+    if (max && plen > max)
+      anomaly(d, "dicom_ul.pdu_exceeds_max");
     s->state = plen ? S_PDATA : S_HDR;
     s->pdvh_have = 0;
     s->in_pdv = 0;

@@ -895,6 +895,29 @@ static void test_store_fragmented(void **state)
   }
 }
 
+/* The acceptor announced 32768 bytes. Two PDVs of 16378 bytes make a PDU of
+ * exactly 32768 (test_store_fragmented: no anomaly); of 16379, one of 32770,
+ * which is noted once per PDU while the decode goes on. */
+static void test_pdu_exceeds_max(void **state)
+{
+  struct tr t = { 0 };
+  struct rec *r = rec_new();
+  pa_dicom *d = dec_new(r);
+  struct pa_err err;
+
+  (void)state;
+  build_store(&t, 300000, 16379);
+  pa_err_clear(&err);
+  assert_int_equal(feed_tr(d, &t, NULL, 1, SIZE_MAX, &err), PA_OK);
+  assert_int_equal(pa_dicom_end(d, "fin", 9000), PA_OK);
+  check_store(r);
+  assert_string_equal(pa__dicom_anomalies(d), "dicom_ul.pdu_exceeds_max");
+  assert_int_equal(pa__dicom_anomaly_count(d), 9); /* 18 full PDVs, 2 a PDU */
+  pa_dicom_free(d);
+  rec_free(r);
+  tr_free(&t);
+}
+
 /* Implicit VR LE and explicit VR BE C-STORE heads. */
 static void test_store_other_ts(void **state)
 {
@@ -1788,6 +1811,7 @@ int main(void)
     cmocka_unit_test(test_truncated_everywhere),
     cmocka_unit_test(test_store_fragmented),
     cmocka_unit_test(test_store_other_ts),
+    cmocka_unit_test(test_pdu_exceeds_max),
     cmocka_unit_test(test_reject),
     cmocka_unit_test(test_reject_transient_provider),
     cmocka_unit_test(test_abort),
