@@ -78,6 +78,8 @@ struct pa_dimse {
   char study_uid[PA_UID_STRLEN];
   const char *query;        /* JSON object of the identifier's keys, or NULL */
   char move_destination[PA_AE_STRLEN];
+  char move_originator_ae[PA_AE_STRLEN]; /* a C-STORE made for a C-MOVE: who asked */
+  int move_originator_id;   /* that C-MOVE's Message ID, -1 none */
   int by_acceptor;          /* 1 when the association acceptor (SCP) sent the request */
   int64_t completed, failed, warning; /* sub-operations of C-MOVE/C-GET, -1 unknown */
 };

@@ -52,8 +52,8 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_DIMSE] =
     "INSERT INTO dimse (assoc_id, ts, message_id, command, sop_class_uid,"
     " sop_instance_uid, status, patient_id, study_uid, query, move_destination,"
-    " rsp_ts, by_acceptor, completed, failed, warning)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " rsp_ts, by_acceptor, completed, failed, warning, move_originator_ae,"
+    " move_originator_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   [ST_EVENT] =
     "INSERT INTO events (ts, received_ts, source, origin, event_code, action,"
     " outcome, user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae,"
@@ -435,6 +435,8 @@ pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out)
   bind_opt(q, 14, d->completed);
   bind_opt(q, 15, d->failed);
   bind_opt(q, 16, d->warning);
+  bind_text(q, 17, d->move_originator_ae);
+  bind_opt(q, 18, d->move_originator_id);
   if ((rc = step_done(s, q)))
     return rc;
   s->counts.dimse++;

@@ -209,6 +209,10 @@ static const char *const pa__store_migrations[] = {
   /* 2 -> 3: anomalies seen in an association (stable names, for counting) */
   ("ALTER TABLE associations ADD COLUMN anomalies TEXT;"
    "ALTER TABLE associations ADD COLUMN anomaly_count INTEGER NOT NULL DEFAULT 0;"),
+
+  /* 3 -> 4: a C-STORE sub-operation names the C-MOVE that caused it */
+  ("ALTER TABLE dimse ADD COLUMN move_originator_ae TEXT;"
+   "ALTER TABLE dimse ADD COLUMN move_originator_id INTEGER;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -322,7 +322,8 @@ struct cmdset {
   uint16_t field, msgid, rsp_id, ds_type;
   char sop_class[PA_UID_STRLEN], sop_inst[PA_UID_STRLEN];
   char req_class[PA_UID_STRLEN], req_inst[PA_UID_STRLEN];
-  char move_dest[PA_AE_STRLEN];
+  char move_dest[PA_AE_STRLEN], move_orig[PA_AE_STRLEN];
+  int move_orig_id;
   int64_t completed, failed, warning;
 };
 
@@ -342,7 +343,7 @@ static pa_rc parse_cmd(const uint8_t *p, size_t n, struct cmdset *c)
   uint16_t v;
 
   memset(c, 0, sizeof *c);
-  c->status = -1;
+  c->status = c->move_orig_id = -1;
   c->completed = c->failed = c->warning = -1;
   pa_dicom_ds_walk_init(&w, p, n, PA_DICOM_TS_IMPLICIT_LE);
   for (;;) {
@@ -367,7 +368,9 @@ static pa_rc parse_cmd(const uint8_t *p, size_t n, struct cmdset *c)
     case 0x1021: if (us_val(&e, &v)) c->completed = v; break;
     case 0x1022: if (us_val(&e, &v)) c->failed = v; break;
     case 0x1023: if (us_val(&e, &v)) c->warning = v; break;
-    default: break; /* 1020 remaining, 1030/1031 move originator: not kept */
+    case 0x1030: pa_dicom_copy_str(c->move_orig, sizeof c->move_orig, e.val, e.len, 1); break;
+    case 0x1031: if (us_val(&e, &v)) c->move_orig_id = v; break;
+    default: break; /* 1020 remaining: not kept */
     }
   }
 }
@@ -423,6 +426,8 @@ static void pend_fill(struct pend *pe, int dir, const struct cmdset *c, int by_a
   snprintf(pe->d.sop_instance_uid, sizeof pe->d.sop_instance_uid, "%s",
            c->sop_inst[0] ? c->sop_inst : c->req_inst);
   snprintf(pe->d.move_destination, sizeof pe->d.move_destination, "%s", c->move_dest);
+  snprintf(pe->d.move_originator_ae, sizeof pe->d.move_originator_ae, "%s", c->move_orig);
+  pe->d.move_originator_id = c->move_orig_id;
   pe->d.status = -1;
   pe->d.by_acceptor = by_acceptor;
   pe->d.completed = pe->d.failed = pe->d.warning = -1;

@@ -35,7 +35,8 @@ SELECT a.started_at AS assoc_started, p.pc_id, p.abstract_syntax,
  ORDER BY a.started_at, a.client_port, p.pc_id;
 SELECT a.started_at AS assoc_started, d.ts, d.rsp_ts, d.message_id, d.command,
        d.sop_class_uid, d.sop_instance_uid, d.status, d.patient_id, d.study_uid,
-       d.query, d.move_destination, d.by_acceptor, d.completed, d.failed, d.warning
+       d.query, d.move_destination, d.by_acceptor, d.completed, d.failed, d.warning,
+       d.move_originator_ae, d.move_originator_id
   FROM dimse d JOIN associations a ON a.id = d.assoc_id
  ORDER BY d.ts, d.message_id, d.command;
 SELECT ts, source, event_code, action, outcome, user_id, src_ip, src_ae, dst_ip,

@@ -160,11 +160,13 @@ struct cs {
   int msgid, rsp_id, status, remaining, completed, failed, warning; /* -1 absent */
   const char *aff_class, *aff_inst, *move_dest;                      /* NULL absent */
   int has_ds;
+  const char *move_orig; /* NULL absent */
+  int move_orig_id;      /* -1 absent */
 };
 
 static struct cs cs_new(uint16_t field)
 {
-  struct cs c = { field, -1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0 };
+  struct cs c = { field, -1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, NULL, -1 };
   return c;
 }
 
@@ -194,6 +196,10 @@ static void cmd_build(struct bb *out, const struct cs *c)
     el_us(&t, IMPL, 0, 0x1022, (uint16_t)c->failed);
   if (c->warning >= 0)
     el_us(&t, IMPL, 0, 0x1023, (uint16_t)c->warning);
+  if (c->move_orig)
+    el_str(&t, IMPL, 0, 0x1030, "AE", c->move_orig);        /* MoveOriginatorAETitle */
+  if (c->move_orig_id >= 0)
+    el_us(&t, IMPL, 0, 0x1031, (uint16_t)c->move_orig_id);  /* MoveOriginatorMessageID */
   el_hdr(out, IMPL, 0, 0x0000, "UL", 4);                    /* CommandGroupLength */
   put32le(out, (uint32_t)t.n);
   put(out, t.p, t.n);
@@ -829,6 +835,8 @@ static void build_store(struct tr *t, size_t pixels, size_t frag)
   c.aff_class = "1.2.840.10008.5.1.4.1.1.7";
   c.aff_inst = "1.2.3.4.5.6.7.8.9";
   c.has_ds = 1;
+  c.move_orig = "WS01";                             /* a sub-operation of WS01's C-MOVE 7 */
+  c.move_orig_id = 7;
   send_msg(t, 0, 1, &c, &ds, frag);
   c = cs_new(0x8001);                               /* C-STORE-RSP */
   c.rsp_id = 1;
@@ -858,7 +866,11 @@ static void check_store(const struct rec *r)
   assert_string_equal(r->dm[0].study_uid, "1.2.392.200036.9116.2.1");
   assert_int_equal(r->dm[0].status, 0);
   assert_null(r->query[0]);
+  assert_string_equal(r->dm[0].move_originator_ae, "WS01");
+  assert_int_equal(r->dm[0].move_originator_id, 7);
   assert_string_equal(r->dm[1].command, "C-ECHO-RQ");
+  assert_string_equal(r->dm[1].move_originator_ae, "");
+  assert_int_equal(r->dm[1].move_originator_id, -1);
   assert_int_equal(r->dm[1].status, 0);
   assert_string_equal(r->ev[1].code, "DIMSE:C-STORE-RQ");
   assert_int_equal(r->ev[1].action, 'C');
