@@ -3,7 +3,13 @@
  * Flow table: chained hash on the direction-independent 5-tuple, plus an LRU
  * list (head = most recently active) used both for eviction when the table
  * is full and for idle expiry, which only ever looks at the tail. A one-entry
- * cache of the last flow makes bulk transfers skip hashing. */
+ * cache of the last flow makes bulk transfers skip hashing.
+ *
+ * A flow closed by FIN or RST leaves its key in a ring of closed flows for
+ * PA_TIME_WAIT_US (TCP's TIME-WAIT, seen from the wire): a late
+ * retransmission, or data the peer sent before it saw the RST, is dropped
+ * instead of opening a new flow in the middle of a stream. A SYN on the same
+ * addresses and ports starts a new connection. */
 #include "tcp_reasm.h"
 
 #include "../analyzer/limits.h"
@@ -13,6 +19,7 @@
 #include <string.h>
 
 #define NBUCKETS (2 * PA_MAX_FLOWS) /* power of two */
+#define TW_NBUCKETS (2 * PA_MAX_TIME_WAIT) /* power of two */
 #define IDLE_CHECK_US 1000000LL     /* idle scan at most once a second */
 
 /* Serial-number comparisons (RFC 1982) on 32-bit sequence numbers. */
@@ -59,6 +66,14 @@ struct flow {
   struct half h[2];
 };
 
+/* A closed flow's key, in the ring r->tw. */
+struct tw {
+  struct fkey key;
+  uint32_t hash;
+  uint32_t hnext;  /* index + 1 of the next entry in the bucket, 0 ends */
+  int64_t until;   /* late segments are dropped up to this time; 0 free */
+};
+
 struct pa_reasm {
   struct pa_reasm_cb cb;
   const char *origin;
@@ -69,6 +84,9 @@ struct pa_reasm {
   int64_t now;              /* latest packet time */
   int64_t next_idle_check;
   struct pa_reasm_stats st;
+  struct tw *tw;            /* owned: PA_MAX_TIME_WAIT entries, oldest reused */
+  uint32_t *tw_buckets;     /* owned: index + 1 of a chain's first entry */
+  uint32_t tw_next;         /* the ring's next slot */
 };
 
 const char *pa_reasm_reason_name(enum pa_reasm_reason why)
@@ -91,6 +109,12 @@ pa_rc pa_reasm_new(const struct pa_reasm_cb *cb, const char *origin, pa_reasm **
   *out = NULL;
   if (!r)
     return PA_NOMEM;
+  r->tw = calloc(PA_MAX_TIME_WAIT, sizeof *r->tw);
+  r->tw_buckets = calloc(TW_NBUCKETS, sizeof *r->tw_buckets);
+  if (!r->tw || !r->tw_buckets) {
+    pa_reasm_free(r);
+    return PA_NOMEM;
+  }
   r->cb = *cb;
   r->origin = origin;
   r->now = INT64_MIN;
@@ -319,6 +343,55 @@ static void flush_half(pa_reasm *r, struct flow *f, int dir, int64_t ts)
   free_ooo(&f->h[dir]);
 }
 
+/* Unlinks entry i (in use) from its bucket and frees it. */
+static void tw_remove(pa_reasm *r, uint32_t i)
+{
+  uint32_t *pp = &r->tw_buckets[r->tw[i].hash & (TW_NBUCKETS - 1)];
+
+  while (*pp && *pp != i + 1)
+    pp = &r->tw[*pp - 1].hnext;
+  if (*pp)
+    *pp = r->tw[i].hnext;
+  r->tw[i].until = 0;
+  r->tw[i].hnext = 0;
+}
+
+static void tw_add(pa_reasm *r, const struct flow *f, int64_t ts)
+{
+  uint32_t i = r->tw_next, *head = &r->tw_buckets[f->hash & (TW_NBUCKETS - 1)];
+
+  r->tw_next = (r->tw_next + 1) % PA_MAX_TIME_WAIT;
+  if (r->tw[i].until)
+    tw_remove(r, i); /* the oldest goes first */
+  r->tw[i].key = f->key;
+  r->tw[i].hash = f->hash;
+  r->tw[i].until = ts < INT64_MAX - PA_TIME_WAIT_US ? ts + PA_TIME_WAIT_US : INT64_MAX;
+  r->tw[i].hnext = *head;
+  *head = i + 1;
+}
+
+/* 1 when s belongs to a flow closed by FIN or RST less than PA_TIME_WAIT_US
+ * ago and is to be dropped; a SYN ends the wait and opens a new flow. */
+static int tw_late(pa_reasm *r, const struct fkey *k, uint32_t hash,
+                   const struct pa_tcp_seg *s, int64_t ts)
+{
+  uint32_t i = r->tw_buckets[hash & (TW_NBUCKETS - 1)];
+
+  for (; i; i = r->tw[i - 1].hnext) {
+    struct tw *t = &r->tw[i - 1];
+    if (t->hash != hash || memcmp(&t->key, k, sizeof *k) != 0)
+      continue;
+    if (ts > t->until || (s->flags & (PA_TCP_SYN | PA_TCP_ACK)) == PA_TCP_SYN) {
+      tw_remove(r, i - 1);
+      return 0;
+    }
+    r->st.late_segs++;
+    r->st.late_bytes += s->len;
+    return 1;
+  }
+  return 0;
+}
+
 static void close_flow(pa_reasm *r, struct flow *f, enum pa_reasm_reason why, int64_t ts)
 {
   struct flow **pp;
@@ -336,6 +409,8 @@ static void close_flow(pa_reasm *r, struct flow *f, enum pa_reasm_reason why, in
   }
   if (!f->ignored && r->cb.close)
     r->cb.close(r->cb.ctx, f->user, why, ts);
+  if (why == PA_REASM_FIN || why == PA_REASM_RST)
+    tw_add(r, f, ts);
   for (pp = &r->buckets[f->hash & (NBUCKETS - 1)]; *pp; pp = &(*pp)->hnext)
     if (*pp == f) {
       *pp = f->hnext;
@@ -435,6 +510,8 @@ pa_rc pa_reasm_packet(pa_reasm *r, const struct pa_tcp_seg *s, int64_t ts)
         return PA_OK; /* a bare ACK/FIN/RST opens nothing */
       if (s->flags & PA_TCP_RST)
         return PA_OK;
+      if (tw_late(r, &k, hash, s, ts))
+        return PA_OK;
       f = new_flow(r, &k, hash, s, from_a, ts);
       if (!f)
         return PA_NOMEM;
@@ -517,5 +594,7 @@ void pa_reasm_free(pa_reasm *r)
     free_ooo(&f->h[1]);
     free(f);
   }
+  free(r->tw);
+  free(r->tw_buckets);
   free(r);
 }

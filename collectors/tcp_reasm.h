@@ -34,6 +34,11 @@
  *   of capture time, from the least recently active end, so it is cheap).
  *   pa_reasm_flush closes everything (PA_REASM_EOF at end of input). Before
  *   close(), held out-of-order data is delivered, with gap() for each hole.
+ * - Time-wait. A flow closed by FIN or RST is remembered (the last
+ *   PA_MAX_TIME_WAIT of them) for PA_TIME_WAIT_US of capture time. Until
+ *   then a segment of it other than a SYN (a late retransmission, data sent
+ *   before the peer saw the RST) is dropped and counted in late_segs; a SYN
+ *   on the same ports starts a new flow at once.
  * - Ignored flows. open() returning NULL keeps only the fixed-size flow
  *   record (no payload is held) so that later segments are not taken for a
  *   new flow; it goes away on FIN/RST/idle/eviction/flush, without close().
@@ -41,7 +46,8 @@
  *   that flow; close() still comes, once, when the flow ends.
  *
  * Memory is bounded by the live flows (fixed record each, plus at most
- * PA_REASM_OOO_MAX held bytes per direction), never by the capture size.
+ * PA_REASM_OOO_MAX held bytes per direction) and the fixed time-wait ring,
+ * never by the capture size.
  * Callbacks must not call back into the same pa_reasm. */
 #ifndef PA_TCP_REASM_H
 #define PA_TCP_REASM_H
@@ -113,6 +119,8 @@ struct pa_reasm_stats {
   uint64_t dup_bytes;    /* retransmitted / overlapping bytes dropped */
   uint64_t ooo_segs;     /* segments held out of order */
   uint64_t nomem;        /* segments dropped for lack of memory */
+  uint64_t late_segs;    /* segments of a flow closed by FIN or RST, dropped */
+  uint64_t late_bytes;   /* their payload bytes */
 };
 
 /* A reassembler. cb is copied; origin is borrowed (it must outlive r) and is

@@ -331,6 +331,51 @@ static void test_fin_waits_for_data(void **state)
   assert_stream(r, 0, "abcdef");
 }
 
+/* After a close by FIN, a retransmitted data segment is dropped, not taken
+ * for a new flow starting mid-stream; a SYN on the same ports is a new
+ * connection. */
+static void test_time_wait_fin(void **state)
+{
+  struct fx *f = *state;
+  struct pa_reasm_stats st;
+
+  handshake(f, 40030, 0, 0, 1);
+  seg4(f, C, 40030, 1, PA_TCP_ACK, "abc", 3, 2);
+  seg4(f, C, 40030, 4, PA_TCP_FIN | PA_TCP_ACK, NULL, 0, 3);
+  seg4(f, S, 40030, 1, PA_TCP_FIN | PA_TCP_ACK, NULL, 0, 4);
+  assert_true(f->x.rec[0].closed);
+  seg4(f, C, 40030, 1, PA_TCP_ACK, "abc", 3, 5);              /* late copy */
+  seg4(f, S, 40030, 0, PA_TCP_SYN | PA_TCP_ACK, NULL, 0, 6);  /* late SYN-ACK */
+  assert_int_equal(f->x.n, 1);
+  pa_reasm_get_stats(f->r, &st);
+  assert_int_equal(st.late_segs, 2);
+  assert_int_equal(st.late_bytes, 3);
+  handshake(f, 40030, 1000, 2000, 7);                         /* port reused */
+  seg4(f, C, 40030, 1001, PA_TCP_ACK, "new", 3, 8);
+  assert_int_equal(f->x.n, 2);
+  assert_stream(&f->x.rec[1], 0, "new");
+}
+
+/* After a RST, what the peer had in flight is dropped; once the wait is
+ * over, a stream seen without its SYN is picked up again. */
+static void test_time_wait_rst(void **state)
+{
+  struct fx *f = *state;
+  struct pa_reasm_stats st;
+  int64_t later = 100 + PA_TIME_WAIT_US + 1;
+
+  handshake(f, 40031, 0, 0, 1);
+  seg4(f, C, 40031, 1, PA_TCP_ACK, "ab", 2, 2);
+  seg4(f, S, 40031, 1, PA_TCP_RST, NULL, 0, 100);
+  seg4(f, C, 40031, 3, PA_TCP_ACK, "cd", 2, 101);
+  assert_int_equal(f->x.n, 1);
+  pa_reasm_get_stats(f->r, &st);
+  assert_int_equal(st.late_segs, 1);
+  seg4(f, C, 40031, 5000, PA_TCP_ACK, "xy", 2, later);
+  assert_int_equal(f->x.n, 2);
+  assert_stream(&f->x.rec[1], 0, "xy");
+}
+
 static void test_ooo_overflow_gap(void **state)
 {
   struct fx *f = *state;
@@ -568,6 +613,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_synack_first_and_midstream, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rst_flushes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_fin_waits_for_data, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_time_wait_fin, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_time_wait_rst, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ooo_overflow_gap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ooo_byte_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_idle_eviction, setup, teardown),
