@@ -17,6 +17,14 @@
  *                   one row a participant and an object (timed alone)
  *         raw       pa_store_put_raw of each whole line (SHA-256, zlib, the
  *                   raw row and its sha256 UNIQUE index, the hash chain)
+ *         zlib      the raw store's compression alone: one reused deflate
+ *                   stream at the store's settings, reset per message
+ *         floor     the least a SQLite store of the raw rows can cost: the
+ *                   two SHA-256 (message, chain) and one verbatim row a
+ *                   message into a table with no index, 64 KB pages,
+ *                   journal_mode=OFF, synchronous=OFF, one transaction.
+ *                   Not a design (no durability, no dedup); a bound that no
+ *                   tuning of the store can beat
  *       STAGES is a comma list (default all). The store stages each use a
  *       fresh database at PATH (default /tmp/pa_bench_parsers.db; removed
  *       before and after).
@@ -25,12 +33,15 @@
  * (MB = 10^6 bytes of message body for the parse stages, of whole lines for
  * raw; C is the CPU time of the whole stage, for the store stages including
  * the parse that feeds them). */
+#include "analyzer/hash.h"
 #include "analyzer/store.h"
 #include "collectors/atna_xml.h"
 #include "collectors/fhir_audit.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
+#include <sqlite3.h>
+#include <zlib.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -347,6 +358,82 @@ static int stage_raw(const struct lines *L, const char *db)
   return rc;
 }
 
+/* The same deflate settings as the store's compress_raw (analyzer/store.c). */
+static int stage_zlib(const struct lines *L)
+{
+  z_stream z;
+  uint8_t out[1 << 16];
+  uint64_t zbytes = 0;
+  double t0;
+
+  memset(&z, 0, sizeof z);
+  if (deflateInit2(&z, 1, Z_DEFLATED, 15, 5, Z_DEFAULT_STRATEGY) != Z_OK)
+    return -1;
+  cpu_mark = cpu_secs();
+  t0 = now();
+  for (size_t i = 0; i < L->n; i++) {
+    if (L->m[i].line_len > sizeof out / 2 || deflateReset(&z) != Z_OK)
+      continue;
+    z.next_in = (Bytef *)(uintptr_t)L->m[i].line;
+    z.avail_in = (uInt)L->m[i].line_len;
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    if (deflate(&z, Z_FINISH) == Z_STREAM_END)
+      zbytes += z.total_out;
+  }
+  report("zlib", L->n, now() - t0, "msgs/s", L->line_bytes);
+  deflateEnd(&z);
+  fprintf(stderr, "pa_bench_parsers: zlib: stored/original %.3f\n",
+          L->line_bytes ? (double)zbytes / (double)L->line_bytes : 0.0);
+  return 0;
+}
+
+static int stage_floor(const struct lines *L, const char *db)
+{
+  static const char *const setup =
+    "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+    "PRAGMA cache_size=-131072;"
+    "CREATE TABLE raw (id INTEGER PRIMARY KEY, received_ts INTEGER, origin TEXT,"
+    " offset INTEGER, size INTEGER, bytes BLOB, sha256 BLOB, chain_hash BLOB);"
+    "BEGIN";
+  uint8_t link[2 * PA_SHA256_LEN] = {0}, sha[PA_SHA256_LEN];
+  sqlite3 *d = NULL;
+  sqlite3_stmt *q = NULL;
+  double t0;
+  int rc = 0;
+
+  remove_db(db);
+  cpu_mark = cpu_secs();
+  t0 = now();
+  if (sqlite3_open(db, &d) != SQLITE_OK || sqlite3_exec(d, setup, NULL, NULL, NULL) ||
+      sqlite3_prepare_v2(d, "INSERT INTO raw (received_ts, origin, offset, size, bytes,"
+                            " sha256, chain_hash) VALUES (1, 'bench', ?, ?, ?, ?, ?)",
+                         -1, &q, NULL))
+    rc = -1;
+  for (size_t i = 0; i < L->n && !rc; i++) {
+    pa_sha256(L->m[i].line, L->m[i].line_len, sha);
+    memcpy(link + PA_SHA256_LEN, sha, sizeof sha);
+    pa_sha256(link, sizeof link, link); /* chain: H(prev || sha) */
+    sqlite3_bind_int64(q, 1, (int64_t)i);
+    sqlite3_bind_int64(q, 2, (int64_t)L->m[i].line_len);
+    sqlite3_bind_blob(q, 3, L->m[i].line, (int)L->m[i].line_len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, sha, sizeof sha, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 5, link, PA_SHA256_LEN, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE)
+      rc = -1;
+    sqlite3_reset(q);
+  }
+  if (!rc && sqlite3_exec(d, "COMMIT", NULL, NULL, NULL))
+    rc = -1;
+  if (rc)
+    fprintf(stderr, "pa_bench_parsers: floor: %s\n", sqlite3_errmsg(d));
+  sqlite3_finalize(q);
+  sqlite3_close(d);
+  report("floor", L->n, now() - t0, "msgs/s", L->line_bytes);
+  remove_db(db);
+  return rc;
+}
+
 static int want(const char *only, const char *stage)
 {
   size_t n = strlen(stage);
@@ -382,7 +469,7 @@ int main(int argc, char **argv)
   if (!file) {
     fprintf(stderr, "usage: pa_bench_parsers FILE.xml|FILE.json [seconds]\n"
                     "       pa_bench_parsers --lines FILE [--max N] [--db PATH] [--only "
-                    "sax2,atna,events,audit,raw]\n");
+                    "sax2,atna,events,audit,raw,zlib,floor]\n");
     return 2;
   }
   if (load_lines(file, max, &L)) {
@@ -409,6 +496,10 @@ int main(int argc, char **argv)
     rc = stage_store(&L, db, 1);
   if (!rc && want(only, "raw"))
     rc = stage_raw(&L, db);
+  if (!rc && want(only, "zlib"))
+    rc = stage_zlib(&L);
+  if (!rc && want(only, "floor"))
+    rc = stage_floor(&L, db);
   free(L.m);
   return rc ? 1 : 0;
 }
