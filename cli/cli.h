@@ -14,4 +14,12 @@ int pa_cmd_listen(int argc, char **argv);
 /* The database path: --db, else $PACSAUDIT_DB, else "pacsaudit.db". */
 const char *pa_cli_default_db(void);
 
+struct pa_store;
+
+/* Opens the database at db into *s (the caller's, closed with
+ * pa_store_close). Returns PA_EXIT_OK; else logs why and returns
+ * PA_EXIT_INPUT when the file cannot be used (bad path, not a database, a
+ * newer schema, no permission) or PA_EXIT_INTERNAL when memory ran out. */
+int pa_cli_open_store(const char *db, struct pa_store **s);
+
 #endif

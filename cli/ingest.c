@@ -588,7 +588,7 @@ int pa_cmd_ingest(int argc, char **argv)
   const char *db = pa_cli_default_db(), *decoders = NULL, *tz = NULL;
   struct pa_buf args;
   struct pa_err err;
-  int c, worst = 0;
+  int c, r, worst = 0;
 
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     switch (c) {
@@ -610,10 +610,9 @@ int pa_cmd_ingest(int argc, char **argv)
     return PA_EXIT_INTERNAL;
 
   pa_err_clear(&err);
-  if (pa_store_open(db, &in.store, &err)) {
-    pa_log(PA_LOG_ERROR, "%s", err.msg);
+  if ((r = pa_cli_open_store(db, &in.store))) {
     free(in.chunk);
-    return PA_EXIT_INTERNAL;
+    return r;
   }
   join_args(&args, argc - optind, argv + optind);
   if (pa_store_run_begin(in.store, "ingest", pa_buf_str(&args), &in.run_id) ||
@@ -627,7 +626,7 @@ int pa_cmd_ingest(int argc, char **argv)
     worst = -3;
   }
   for (int i = optind; i < argc && worst > -2; i++) {
-    int r = ingest_path(&in, argv[i], 0);
+    r = ingest_path(&in, argv[i], 0);
     if (r < worst)
       worst = r;
   }

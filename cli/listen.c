@@ -90,7 +90,8 @@ static void help(FILE *f)
           "  -h, --help       this text\n"
           "\n"
           "Each endpoint is printed once bound, as 'listening on URL', with the real\n"
-          "port. exit status: 0 stopped cleanly, 2 usage error, 3 internal error\n");
+          "port. exit status: 0 stopped cleanly, 2 usage error or an endpoint or\n"
+          "database that cannot be used, 3 internal error\n");
 }
 
 static void print_counters(const struct listen *L, FILE *f)
@@ -285,7 +286,7 @@ int pa_cmd_listen(int argc, char **argv)
   struct pa_buf detail;
   struct sigaction sa;
   pthread_t cap_thread;
-  int n_urls = 0, c, quiet = 0, have_thread = 0, code = PA_EXIT_OK;
+  int n_urls = 0, c, r, quiet = 0, have_thread = 0, code = PA_EXIT_OK;
   long long v;
   int64_t run_id = 0;
 
@@ -340,10 +341,8 @@ int pa_cmd_listen(int argc, char **argv)
   }
 
   pa_err_clear(&err);
-  if (pa_store_open(L.db, &L.store, &err)) {
-    pa_log(PA_LOG_ERROR, "%s", err.msg);
-    return PA_EXIT_INTERNAL;
-  }
+  if ((r = pa_cli_open_store(L.db, &L.store)))
+    return r;
   pa_store_batch_limits(L.store, L.batch_rows, L.batch_us);
   if (pa_store_run_begin(L.store, "listen", NULL, &run_id) ||
       pa_feed_init(&L.feed, L.store, decoders, tz, run_id, &err) ||

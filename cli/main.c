@@ -1,6 +1,9 @@
 /* main.c — pacsaudit's entry point: dispatches to one subcommand. */
 #include "cli.h"
 
+#include "analyzer/log.h"
+#include "analyzer/store.h"
+
 #include "pa_version.h"
 
 #include <stdio.h>
@@ -41,6 +44,18 @@ const char *pa_cli_default_db(void)
 {
   const char *env = getenv("PACSAUDIT_DB");
   return env && *env ? env : "pacsaudit.db";
+}
+
+int pa_cli_open_store(const char *db, pa_store **s)
+{
+  struct pa_err err;
+  pa_rc rc;
+
+  pa_err_clear(&err);
+  if ((rc = pa_store_open(db, s, &err)) == PA_OK)
+    return PA_EXIT_OK;
+  pa_log(PA_LOG_ERROR, "%s", rc == PA_NOMEM ? "out of memory" : err.msg);
+  return rc == PA_NOMEM ? PA_EXIT_INTERNAL : PA_EXIT_INPUT;
 }
 
 int main(int argc, char **argv)

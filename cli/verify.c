@@ -23,7 +23,7 @@ static void help(FILE *f)
           "  -h, --help   this text\n"
           "\n"
           "exit status: 0 the chain holds, 1 it is broken (the first bad row is named),\n"
-          "2 usage error, 3 internal error\n");
+          "2 usage error or a database that cannot be opened, 3 internal error\n");
 }
 
 int pa_cmd_verify(int argc, char **argv)
@@ -39,7 +39,7 @@ int pa_cmd_verify(int argc, char **argv)
   uint64_t n;
   int64_t bad;
   pa_rc rc;
-  int c;
+  int c, r;
 
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -53,10 +53,8 @@ int pa_cmd_verify(int argc, char **argv)
     return PA_EXIT_INPUT;
   }
   pa_err_clear(&err);
-  if (pa_store_open(db, &s, &err)) {
-    pa_log(PA_LOG_ERROR, "%s", err.msg);
-    return PA_EXIT_INTERNAL;
-  }
+  if ((r = pa_cli_open_store(db, &s)))
+    return r;
   rc = pa_store_verify_raw(s, &n, &bad, &err);
   if (rc == PA_OK)
     printf("%s: raw store intact: %llu messages, hash chain verified\n", db,

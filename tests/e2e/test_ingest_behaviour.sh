@@ -87,4 +87,17 @@ rc=0
 "$PACSAUDIT" ingest --quiet --db "$WORK/g.db" "$WORK/notes.txt" 2>"$WORK/n.err" || rc=$?
 check "unknown file named on the command line exits 2" test "$rc" -eq 2
 check "unknown file error names file and offset" grep -q "notes.txt: offset 0:" "$WORK/n.err"
+
+# A database that cannot be used is the user's input, not an internal error.
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/notes.txt" "$fx/echo.pcap" 2>"$WORK/d.err" || rc=$?
+check "ingest into a file that is not a database exits 2" test "$rc" -eq 2
+check "...and says so" grep -q "notes.txt: file is not a database" "$WORK/d.err"
+rc=0
+"$PACSAUDIT" verify --db "$WORK/notes.txt" 2>"$WORK/d.err" || rc=$?
+check "verify of a file that is not a database exits 2" test "$rc" -eq 2
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/no/such/dir/x.db" "$fx/echo.pcap" 2>"$WORK/d.err" || rc=$?
+check "ingest into a folder that does not exist exits 2" test "$rc" -eq 2
+check "...naming the path and the cause" grep -q "x.db: cannot create: No such file" "$WORK/d.err"
 finish
