@@ -151,6 +151,15 @@ pa_rc pa_time_parse_iso(const char *p, size_t len, const char *tz, int64_t *us_o
     if (!digits(p, len, &i, 2, &zm) || zh > 23 || zm > 59)
       return PA_MALFORMED;
   }
+  if (!used_out) {
+    /* a whole value: anything after the time but blanks is a zone or a word
+     * that was not understood, and reading it as local time would shift it */
+    size_t k = i;
+    while (k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r' || p[k] == '\n'))
+      k++;
+    if (k < len)
+      return PA_MALFORMED;
+  }
   if (sign) {
     rc = pa_time_from_utc(y, mo, d, h, mi, s, frac, us_out);
     if (rc == PA_OK)

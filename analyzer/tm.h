@@ -19,7 +19,9 @@
  * Fraction digits past 6 are truncated; a leap second 60 is read as 59.
  * Without a zone the time is read in zone tz (NULL: PA_DEFAULT_TZ) and
  * *zoned_out (if not NULL) is 0, else 1. *used_out (if not NULL) is the
- * number of bytes consumed. PA_OK or PA_MALFORMED. */
+ * number of bytes consumed, and what follows is the caller's; with used_out
+ * NULL, p is the whole value and anything after the time but blanks (a zone
+ * after a space, "UTC", a word) is PA_MALFORMED. PA_OK or PA_MALFORMED. */
 pa_rc pa_time_parse_iso(const char *p, size_t len, const char *tz, int64_t *us_out,
                         int *zoned_out, size_t *used_out);
 

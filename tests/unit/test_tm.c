@@ -52,6 +52,28 @@ static void test_iso_bad(void **state)
   }
 }
 
+/* A whole value (used_out NULL) must be a time and nothing else: a zone
+ * that is not read would turn the time into local time, hours off. */
+static void test_iso_whole_value(void **state)
+{
+  static const char *const bad[] = {
+    "2026-11-20T10:15:30 -05:00", "2026-11-20T10:15:30 UTC", "2026-11-20T10:15:30Z junk",
+    "2026-11-20T10:15:30+09:00x",
+  };
+  int64_t us;
+  size_t used;
+  (void)state;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(pa_time_parse_iso(bad[i], strlen(bad[i]), NULL, &us, NULL, NULL),
+                     PA_MALFORMED);
+    /* a caller that reads on (a syslog header) gets the time and where it ends */
+    assert_int_equal(pa_time_parse_iso(bad[i], strlen(bad[i]), NULL, &us, NULL, &used), PA_OK);
+    assert_true(used >= 19 && used < strlen(bad[i]));
+  }
+  assert_int_equal(pa_time_parse_iso("2001-12-17T09:30:47Z \n", 22, NULL, &us, NULL, NULL), PA_OK);
+  assert_int_equal(us, 1008581447000000LL);
+}
+
 static void test_format(void **state)
 {
   (void)state;
@@ -67,6 +89,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_iso_variants),
     cmocka_unit_test(test_iso_bad),
+    cmocka_unit_test(test_iso_whole_value),
     cmocka_unit_test(test_format),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
