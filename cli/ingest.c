@@ -48,6 +48,7 @@ struct ingest {
   int progress;           /* stderr is a terminal and not --quiet */
   const char *current;    /* the file being read, for progress lines */
   struct pa_run_counts counts;
+  uint64_t passed_over;   /* files of no known kind met in folders */
   uint8_t *chunk;         /* CHUNK bytes, owned */
 };
 
@@ -95,13 +96,15 @@ static size_t skip_bom_ws(const uint8_t *p, size_t n)
 }
 
 /* NDJSON when the first line is a whole JSON object by itself (ends in '}')
- * and another line starts with '{'; else one JSON text. */
-static int looks_ndjson(const uint8_t *p, size_t n)
+ * and another line starts with '{'; else one JSON text. A first line longer
+ * than the head is NDJSON too: a pretty-printed text breaks its first line
+ * early, and a file of one long line reads the same either way. */
+static int looks_ndjson(const uint8_t *p, size_t n, int head_full)
 {
   const uint8_t *lf = memchr(p, '\n', n);
   size_t e;
   if (!lf)
-    return 0;
+    return head_full;
   e = (size_t)(lf - p);
   while (e > 0 && (p[e - 1] == '\r' || p[e - 1] == ' ' || p[e - 1] == '\t'))
     e--;
@@ -120,6 +123,7 @@ static enum kind sniff(const uint8_t *p, size_t n)
     {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, /* pcap, ns */
     {0x0a, 0x0d, 0x0d, 0x0a},                           /* pcapng SHB */
   };
+  int head_full = n >= PA_STATE_HEAD; /* the file goes on past p[n] */
   size_t i;
 
   if (n >= 4)
@@ -132,7 +136,7 @@ static enum kind sniff(const uint8_t *p, size_t n)
   if (n >= 5 && (!memcmp(p, "<?xml", 5) || (n >= 13 && !memcmp(p, "<AuditMessage", 13))))
     return KIND_ATNA;
   if (n >= 1 && p[0] == '{')
-    return looks_ndjson(p, n) ? KIND_NDJSON : KIND_FHIR;
+    return looks_ndjson(p, n, head_full) ? KIND_NDJSON : KIND_FHIR;
   if (n >= 1 && p[0] == '[')
     return KIND_FHIR; /* JSON, but no resource: the parser says why, quarantine keeps it */
   /* octet counting: MSG-LEN SP '<' */
@@ -140,8 +144,15 @@ static enum kind sniff(const uint8_t *p, size_t n)
     ;
   if (i > 0 && p[0] != '0' && i + 1 < n && p[i] == ' ' && p[i + 1] == '<')
     return KIND_SYSLOG;
-  if (pa_syslog_line_is_header(p, n, 1) == 1)
-    return KIND_SYSLOG;
+  /* A log may begin with a line that is not a syslog header (the tail of a
+   * message cut at rotation, a journal banner): any line of the head that
+   * starts one makes it syslog, and the lines before it go to quarantine. */
+  for (const uint8_t *e = p + n, *l = p; l && l < e;) {
+    if (pa_syslog_line_is_header(l, (size_t)(e - l), 1) == 1)
+      return KIND_SYSLOG;
+    if ((l = memchr(l, '\n', (size_t)(e - l))))
+      l++;
+  }
   return KIND_UNKNOWN;
 }
 
@@ -398,6 +409,7 @@ static int ingest_file(struct ingest *in, const char *path, int named)
      * walking a folder (a README, a script) is passed over. */
     if (!named) {
       pa_log(PA_LOG_INFO, "%s: not a supported input, passed over", path);
+      in->passed_over++;
       return 0;
     }
     pa_log(PA_LOG_ERROR, "%s: offset 0: unrecognised input (not pcap, pcapng, syslog, "
@@ -644,6 +656,9 @@ int pa_cmd_ingest(int argc, char **argv)
            (unsigned long long)in.counts.associations, (unsigned long long)in.counts.dimse,
            (unsigned long long)in.counts.events, (unsigned long long)in.counts.raw,
            (unsigned long long)in.counts.quarantined, (unsigned long long)in.counts.errors);
+  if (!in.quiet && in.passed_over)
+    printf("ingest: %llu files in folders were of no supported kind and passed over\n",
+           (unsigned long long)in.passed_over);
   if (pa_store_close(in.store))
     worst = -2;
   free(in.chunk);

@@ -60,6 +60,22 @@ check "the CRLF-ended NDJSON line parses" \
   test "$(q "select count(*) from events where origin like '%events.ndjson' and event_code='FHIR:rest'")" = 1
 check "the raw store verifies" "$PACSAUDIT" verify --db "$db"
 
+# NDJSON whose first line is longer than the 4 KB that sniffing looks at
+mkdir -p "$WORK/sniff"
+{ printf '{%5000s' ''; head -n 1 "$nd" | cut -c2-; sed -n 4p "$nd"; } > "$WORK/sniff/long.ndjson"
+"$PACSAUDIT" ingest --quiet --db "$WORK/s.db" "$WORK/sniff/long.ndjson"
+check "NDJSON with a first line past the sniffed head is read line by line" \
+  test "$(sqlite3 "$WORK/s.db" "select count(*) from events")" = 2
+# a log that starts with a line that is not a syslog header (a journal
+# banner, the tail of a message cut at rotation) is still a log
+{ echo "-- Journal begins at Thu 2026-11-19 00:00:01 JST. --"; head -n 3 "$fx/syslog/auth.log"; } \
+  > "$WORK/sniff/journal.txt"
+echo "just some notes" > "$WORK/sniff/README"
+out=$("$PACSAUDIT" ingest --db "$WORK/s.db" "$WORK/sniff" 2>&1)
+check "a log beginning with a non-header line is read as syslog" grep -q "journal.txt: syslog" <<<"$out"
+check "files of no known kind in a folder are counted in the summary" \
+  grep -q "1 files in folders were of no supported kind and passed over" <<<"$out"
+
 # re-running adds nothing
 before=$(q "select count(*) from events"); raw_before=$(q "select count(*) from raw")
 "$PACSAUDIT" ingest --quiet --db "$db" "$fx/atna" "$fx/fhir" "$fx/syslog" 2>/dev/null || true
