@@ -371,10 +371,27 @@ void pa_audit_cx_split(struct pa_arena *a, struct pa_object *o)
 
 pa_rc pa_audit_list_add(struct pa_buf *b, const char *sep, const char *item)
 {
+  size_t sl = strlen(sep);
+  const char *hit;
   pa_rc rc;
-  if (b->len && (rc = pa_buf_append(b, sep, strlen(sep))) != PA_OK)
+
+  if (b->len && (rc = pa_buf_append(b, sep, sl)) != PA_OK)
     return rc;
-  return pa_buf_append(b, item ? item : "", item ? strlen(item) : 0);
+  if (!item)
+    return PA_OK;
+  /* the separator inside an item would shift every later index: write it
+   * with its ',' as ';' and its '|' as '/' */
+  while ((hit = strstr(item, sep))) {
+    if ((rc = pa_buf_append(b, item, (size_t)(hit - item))) != PA_OK)
+      return rc;
+    for (size_t k = 0; k < sl; k++) {
+      char c = sep[k] == ',' ? ';' : sep[k] == '|' ? '/' : sep[k];
+      if ((rc = pa_buf_append(b, &c, 1)) != PA_OK)
+        return rc;
+    }
+    item = hit + sl;
+  }
+  return pa_buf_append(b, item, strlen(item));
 }
 
 /* ---- the events row ---- */
@@ -501,11 +518,13 @@ void pa_audit_derive(struct pa_audit *a, struct pa_arena *ar)
         ev->user_role = nth(ar, req->roles, ",", r);
     }
   }
+  /* the requestor stands in for a source that gives no address or AE title,
+   * unless the requestor is the destination */
   ev->src_ip = usable_addr(src);
-  if (!ev->src_ip)
+  if (!ev->src_ip && req != dst)
     ev->src_ip = usable_addr(req);
   ev->src_ae = src ? src->ae_title : NULL;
-  if (!ev->src_ae && req)
+  if (!ev->src_ae && req && req != dst)
     ev->src_ae = req->ae_title;
   ev->dst_ip = usable_addr(dst);
   ev->dst_ae = dst ? dst->ae_title : NULL;

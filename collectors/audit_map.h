@@ -85,7 +85,9 @@ const char *pa_audit_aetitle(struct pa_arena *a, const char *s);
  * is an HL7 CX string (contains '^'). */
 void pa_audit_cx_split(struct pa_arena *a, struct pa_object *o);
 /* Appends item to a separated list in b (no separator before the first).
- * Returns PA_OK or PA_LIMIT/PA_NOMEM. */
+ * The separator inside item is written with ',' as ';' and '|' as '/', so
+ * that the list splits back into the same items. Returns PA_OK or
+ * PA_LIMIT/PA_NOMEM. */
 pa_rc pa_audit_list_add(struct pa_buf *b, const char *sep, const char *item);
 
 /* ---- the events row ---- */

@@ -296,6 +296,45 @@ static void test_inline_variants(void **state)
   assert_int_equal(parse_buf((const uint8_t *)m4, sizeof m4 - 1, &r, &e), PA_MALFORMED);
 }
 
+/* The source is never taken from the destination: a requestor that is the
+ * 110152 destination does not stand in for a source without an address or
+ * AE title. And a display name holding the list separator ' | ' does not
+ * shift which name goes with the RBAC role. */
+static void test_source_and_roles(void **state)
+{
+  struct pa_test_audit r;
+  struct pa_err e;
+  static const char m[] =
+    "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
+    "EventOutcomeIndicator='0'><EventID csd-code='110112' codeSystemName='DCM'/>"
+    "</EventIdentification>"
+    "<ActiveParticipant UserID='WS1' AlternativeUserID='AETITLES=WS1' UserIsRequestor='true' "
+    "NetworkAccessPointID='192.0.2.50' NetworkAccessPointTypeCode='2'>"
+    "<RoleIDCode csd-code='110152' codeSystemName='DCM' originalText='Destination | Role'/>"
+    "</ActiveParticipant>"
+    "<ActiveParticipant UserID='PACS' UserIsRequestor='false'>"
+    "<RoleIDCode csd-code='110153' codeSystemName='DCM' originalText='Source'/>"
+    "</ActiveParticipant></AuditMessage>";
+  static const char m2[] =
+    "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
+    "EventOutcomeIndicator='0'><EventID csd-code='110112' codeSystemName='DCM'/>"
+    "</EventIdentification>"
+    "<ActiveParticipant UserID='dr.b' UserIsRequestor='true'>"
+    "<RoleIDCode csd-code='110150' codeSystemName='DCM' originalText='Application | Launcher'/>"
+    "<RoleIDCode csd-code='DOC' codeSystemName='99LOCAL' originalText='Doctor'/>"
+    "</ActiveParticipant></AuditMessage>";
+  (void)state;
+  assert_int_equal(parse_buf((const uint8_t *)m, sizeof m - 1, &r, &e), PA_OK);
+  assert_string_equal(r.user_id, "WS1");
+  assert_string_equal(r.dst_ip, "192.0.2.50");
+  assert_string_equal(r.dst_ae, "WS1");
+  assert_string_equal(r.src_ip, "(null)");
+  assert_string_equal(r.src_ae, "(null)");
+  assert_int_equal(parse_buf((const uint8_t *)m2, sizeof m2 - 1, &r, &e), PA_OK);
+  assert_string_equal(r.user_id, "dr.b");
+  assert_string_equal(r.user_role, "Doctor");
+}
+
 /* Latin-1 by declaration and UTF-16 with a BOM both come out as UTF-8. */
 static void test_encodings(void **state)
 {
@@ -497,6 +536,7 @@ int main(void)
     cmocka_unit_test(test_cmove_mixed),
     cmocka_unit_test(test_two_requestors),
     cmocka_unit_test(test_inline_variants),
+    cmocka_unit_test(test_source_and_roles),
     cmocka_unit_test(test_encodings),
     cmocka_unit_test(test_warning_cap),
     cmocka_unit_test(test_bad_files),
