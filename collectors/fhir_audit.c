@@ -433,14 +433,44 @@ static void read_agent(struct fx *f, json_t *a, size_t idx)
   add_code_array(f, a, "purposeOfUse", path, &f->purposes, NULL);
 }
 
+/* Where the patient's id starts in a Patient reference, NULL if ref is none:
+ * relative ("Patient/p1"), absolute ("https://ehr/fhir/Patient/p1/_history/2")
+ * or conditional ("Patient?identifier=sys|p1", the identifier's value). */
+static const char *patient_ref_at(const char *ref, size_t *len)
+{
+  const char *id = NULL, *p;
+
+  if (!ref)
+    return NULL;
+  if (ref_is(ref, "Patient")) {
+    id = ref + 8;
+  } else if (!strncmp(ref, "Patient?identifier=", 19)) {
+    id = ref + 19;
+    if ((p = strchr(id, '|')) && (!strchr(id, '&') || p < strchr(id, '&')))
+      id = p + 1;
+    *len = strcspn(id, "&");
+    return *len ? id : NULL;
+  } else if (strstr(ref, "://")) {
+    for (p = ref; (p = strstr(p, "/Patient/")); p++)
+      id = p + 9;
+  }
+  if (!id)
+    return NULL;
+  *len = strcspn(id, "/?#");
+  return *len ? id : NULL;
+}
+
+static int is_patient_ref(const char *ref)
+{
+  size_t n;
+  return patient_ref_at(ref, &n) != NULL;
+}
+
 static const char *patient_ref_id(struct fx *f, const char *ref)
 {
-  const char *id, *e;
-  if (!ref_is(ref, "Patient"))
-    return NULL;
-  id = ref + 8;
-  e = strchr(id, '/');
-  return pa_arena_strndup(&f->ar, id, e ? (size_t)(e - id) : strlen(id));
+  size_t n;
+  const char *id = patient_ref_at(ref, &n);
+  return id ? pa_arena_strndup(&f->ar, id, n) : NULL;
 }
 
 static void read_entity(struct fx *f, json_t *en, size_t idx)
@@ -707,7 +737,7 @@ static pa_rc map_event(struct fx *f, json_t *r, struct pa_err *err)
   pa_audit_derive(a, &f->ar);
 
   /* patient by reference */
-  if (ev->patient_id && ref_is(ev->patient_id, "Patient"))
+  if (ev->patient_id && is_patient_ref(ev->patient_id))
     ev->patient_id = patient_ref_id(f, ev->patient_id);
   for (i = 0; !ev->patient_id && i < f->n_objs; i++) {
     const struct pa_object *o = &f->objs[i];

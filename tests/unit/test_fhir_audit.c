@@ -272,6 +272,31 @@ static void test_wrong_optional_types(void **state)
   assert_non_null(strstr(r->warnings, "requestor: expected a boolean"));
 }
 
+/* One patient, however the reference is written: relative, absolute with a
+ * version, or conditional on an identifier. */
+static void test_patient_references(void **state)
+{
+  static const char *const refs[] = {
+    "Patient/p1", "https://ehr.example/fhir/Patient/p1", "https://ehr.example/fhir/Patient/p1/_history/3",
+    "Patient?identifier=urn:oid:1.2.3|p1", "Patient?identifier=p1&active=true",
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+    char m[512];
+    struct rec rr;
+    struct pa_err e;
+    size_t n;
+    int len = snprintf(m, sizeof m,
+                       "{\"resourceType\":\"AuditEvent\",\"type\":{\"code\":\"110110\"},"
+                       "\"recorded\":\"2026-11-20T01:15:30Z\",\"agent\":[{\"who\":{\"display\":\"u\"},"
+                       "\"requestor\":true}],\"entity\":[{\"what\":"
+                       "{\"reference\":\"%s\"},\"role\":{\"code\":\"1\"}}]}",
+                       refs[i]);
+    assert_int_equal(parse_buf((const uint8_t *)m, (size_t)len, &rr, &n, &e), PA_OK);
+    assert_string_equal(rr.r[0].patient, "p1");
+  }
+}
+
 static void test_deep_and_big(void **state)
 {
   (void)state;
@@ -308,6 +333,7 @@ int main(void)
     cmocka_unit_test(test_bundle),
     cmocka_unit_test(test_bad_files),
     cmocka_unit_test(test_wrong_optional_types),
+    cmocka_unit_test(test_patient_references),
     cmocka_unit_test(test_deep_and_big),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
