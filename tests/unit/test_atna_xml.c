@@ -294,6 +294,15 @@ static void test_inline_variants(void **state)
   assert_string_equal(r.code, "DCM:110100");
   static const char m4[] = "?x<AuditMessage/>";
   assert_int_equal(parse_buf((const uint8_t *)m4, sizeof m4 - 1, &r, &e), PA_MALFORMED);
+
+  /* an xsi: attribute whose prefix nobody declared: kept, with a warning */
+  static const char m5[] =
+    "<AuditMessage xsi:noNamespaceSchemaLocation='audit.xsd'><EventIdentification "
+    "EventDateTime='2026-11-20T01:15:30Z' EventOutcomeIndicator='0'><EventID code='110100'/>"
+    "</EventIdentification></AuditMessage>";
+  assert_int_equal(parse_buf((const uint8_t *)m5, sizeof m5 - 1, &r, &e), PA_OK);
+  assert_string_equal(r.code, "DCM:110100");
+  assert_non_null(strstr(r.warnings, "atna.namespace: Namespace prefix xsi"));
 }
 
 /* The source is never taken from the destination: a requestor that is the
