@@ -11,7 +11,7 @@
 #define PA_REASM_OOO_SEGS     256          /* out-of-order segments held per direction */
 #define PA_FLOW_IDLE_US       (300LL * 1000000) /* evict a flow idle this long */
 #define PA_TIME_WAIT_US       (120LL * 1000000) /* a closed flow's late segments are dropped this long */
-#define PA_MAX_TIME_WAIT      PA_MAX_FLOWS       /* closed flows remembered at once */
+#define PA_MAX_TIME_WAIT      4096         /* closed flows remembered at once (the newest) */
 #define PA_SNIFF_MAX          4096         /* bytes looked at to recognise a protocol */
 
 /* DICOM Upper Layer (PS3.8) */

@@ -84,8 +84,8 @@ struct pa_reasm {
   int64_t now;              /* latest packet time */
   int64_t next_idle_check;
   struct pa_reasm_stats st;
-  struct tw *tw;            /* owned: PA_MAX_TIME_WAIT entries, oldest reused */
-  uint32_t *tw_buckets;     /* owned: index + 1 of a chain's first entry */
+  struct tw *tw;            /* owned, at the first close: PA_MAX_TIME_WAIT entries, oldest reused */
+  uint32_t *tw_buckets;     /* owned, with tw: index + 1 of a chain's first entry */
   uint32_t tw_next;         /* the ring's next slot */
 };
 
@@ -109,12 +109,6 @@ pa_rc pa_reasm_new(const struct pa_reasm_cb *cb, const char *origin, pa_reasm **
   *out = NULL;
   if (!r)
     return PA_NOMEM;
-  r->tw = calloc(PA_MAX_TIME_WAIT, sizeof *r->tw);
-  r->tw_buckets = calloc(TW_NBUCKETS, sizeof *r->tw_buckets);
-  if (!r->tw || !r->tw_buckets) {
-    pa_reasm_free(r);
-    return PA_NOMEM;
-  }
   r->cb = *cb;
   r->origin = origin;
   r->now = INT64_MIN;
@@ -358,8 +352,21 @@ static void tw_remove(pa_reasm *r, uint32_t i)
 
 static void tw_add(pa_reasm *r, const struct flow *f, int64_t ts)
 {
-  uint32_t i = r->tw_next, *head = &r->tw_buckets[f->hash & (TW_NBUCKETS - 1)];
+  uint32_t i = r->tw_next, *head;
 
+  if (!r->tw) {
+    r->tw = calloc(PA_MAX_TIME_WAIT, sizeof *r->tw);
+    r->tw_buckets = calloc(TW_NBUCKETS, sizeof *r->tw_buckets);
+    if (!r->tw || !r->tw_buckets) {
+      free(r->tw);
+      free(r->tw_buckets);
+      r->tw = NULL;
+      r->tw_buckets = NULL;
+      r->st.nomem++; /* no time-wait: a late segment may open a flow */
+      return;
+    }
+  }
+  head = &r->tw_buckets[f->hash & (TW_NBUCKETS - 1)];
   r->tw_next = (r->tw_next + 1) % PA_MAX_TIME_WAIT;
   if (r->tw[i].until)
     tw_remove(r, i); /* the oldest goes first */
@@ -375,7 +382,7 @@ static void tw_add(pa_reasm *r, const struct flow *f, int64_t ts)
 static int tw_late(pa_reasm *r, const struct fkey *k, uint32_t hash,
                    const struct pa_tcp_seg *s, int64_t ts)
 {
-  uint32_t i = r->tw_buckets[hash & (TW_NBUCKETS - 1)];
+  uint32_t i = r->tw ? r->tw_buckets[hash & (TW_NBUCKETS - 1)] : 0;
 
   for (; i; i = r->tw[i - 1].hnext) {
     struct tw *t = &r->tw[i - 1];
