@@ -30,6 +30,8 @@ enum {
   ST_OBJ,
   ST_RAW_FIND,
   ST_RAW_INS,
+  ST_RAW_WHERE,
+  ST_REPEAT,
   ST_QUAR,
   ST_COUNT
 };
@@ -79,6 +81,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     " cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   [ST_RAW_FIND] = "SELECT id FROM raw WHERE sha256=?",
+  [ST_RAW_WHERE] = "SELECT origin, offset FROM raw WHERE id=?",
+  [ST_REPEAT] =
+    "INSERT OR IGNORE INTO raw_repeats (raw_id, received_ts, origin, offset) VALUES (?,?,?,?)",
   [ST_RAW_INS] =
     "INSERT INTO raw (received_ts, origin, offset, size, compressed, bytes, sha256,"
     " prev_hash, chain_hash) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -850,6 +855,42 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   s->chain_empty = 0;
   *id_out = sqlite3_last_insert_rowid(s->db);
   s->counts.raw++;
+  return PA_OK;
+}
+
+pa_rc pa_store_put_repeat(pa_store *s, int64_t raw_id, const char *origin, int64_t offset,
+                          int64_t received_ts, int *new_out)
+{
+  sqlite3_stmt *q;
+  int r, same = 0;
+
+  *new_out = 0;
+  if (!origin || write_begin(s) || !(q = stmt(s, ST_RAW_WHERE)))
+    return origin ? PA_DB : PA_OK;
+  sqlite3_bind_int64(q, 1, raw_id);
+  r = sqlite3_step(q);
+  if (r == SQLITE_ROW) {
+    const char *o = (const char *)sqlite3_column_text(q, 0);
+    same = o && !strcmp(o, origin);
+    /* the same place of the same stream: read again, not received again */
+    if (same && offset >= 0 && sqlite3_column_type(q, 1) == SQLITE_INTEGER &&
+        sqlite3_column_int64(q, 1) == offset)
+      same = 0;
+  }
+  sqlite3_reset(q);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return PA_DB;
+  if (!same) /* another stream: a copy, a rotated file, a relay's resend */
+    return PA_OK;
+  if (!(q = stmt(s, ST_REPEAT)))
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, raw_id);
+  sqlite3_bind_int64(q, 2, received_ts);
+  sqlite3_bind_text(q, 3, origin, -1, SQLITE_STATIC);
+  bind_opt(q, 4, offset);
+  if (step_done(s, q))
+    return PA_DB;
+  *new_out = sqlite3_changes(s->db) > 0;
   return PA_OK;
 }
 

@@ -14,7 +14,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 4
+#define PA_SCHEMA_VERSION 5
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -53,6 +53,15 @@ pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
 /* An audit message: its events row (a->ev), audit_details, and one row a
  * participant and an object. *id_out (may be NULL) is the events id. */
 pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out);
+
+/* A message whose bytes are in raw already (raw_id), met again at offset of
+ * origin. When it comes from the stream that raw_id came from but at
+ * another place (offset < 0: a datagram, every one a new place), it is a
+ * repeat: recorded once in raw_repeats, and *new_out is 1, so the caller
+ * makes its event again. From another origin (a copy, a rotated file) or
+ * at a place already recorded (a file read again), *new_out is 0. */
+pa_rc pa_store_put_repeat(pa_store *s, int64_t raw_id, const char *origin, int64_t offset,
+                          int64_t received_ts, int *new_out);
 
 /* Keeps a received message verbatim in raw, once: if a message with the same
  * SHA-256 is stored already, *id_out is its id and *dup_out 1. Otherwise the

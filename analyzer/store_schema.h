@@ -213,6 +213,17 @@ static const char *const pa__store_migrations[] = {
   /* 3 -> 4: a C-STORE sub-operation names the C-MOVE that caused it */
   ("ALTER TABLE dimse ADD COLUMN move_originator_ae TEXT;"
    "ALTER TABLE dimse ADD COLUMN move_originator_id INTEGER;"),
+
+  /* 4 -> 5: a message received again from the same stream at another place
+   * (sshd writes the same line for each failed try of one connection) is a
+   * new fact; raw keeps its bytes once, this table each further place */
+  ("CREATE TABLE raw_repeats ("
+   "  id INTEGER PRIMARY KEY,"
+   "  raw_id INTEGER NOT NULL REFERENCES raw(id),"
+   "  received_ts INTEGER NOT NULL,"
+   "  origin TEXT NOT NULL,"
+   "  offset INTEGER,"
+   "  UNIQUE (origin, offset));"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

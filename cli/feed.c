@@ -93,14 +93,26 @@ pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *o
   return quarantine(f, p, len, origin, offset, &e, PA_MALFORMED);
 }
 
-/* Keeps the bytes once; *dup_out when they were kept before. */
+/* Keeps the bytes once; *dup_out when they were kept before and this is
+ * not a repeat (the same bytes again at another place of the same stream,
+ * which is parsed again: an event of its own). */
 static pa_rc keep_raw(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                       int64_t offset, int64_t received_ts, int64_t *raw_id, int *dup_out)
 {
+  int repeat = 0;
   pa_rc rc = pa_store_put_raw(f->store, p, len, origin, offset, received_ts, raw_id, dup_out);
+
   f->n.messages++;
   if (rc == PA_OK && *dup_out)
-    f->n.duplicates++;
+    rc = pa_store_put_repeat(f->store, *raw_id, origin, offset, received_ts, &repeat);
+  if (rc == PA_OK && *dup_out) {
+    if (repeat) {
+      *dup_out = 0;
+      f->n.repeats++;
+    } else {
+      f->n.duplicates++;
+    }
+  }
   return rc;
 }
 

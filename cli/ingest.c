@@ -497,7 +497,8 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     if (!in->quiet) {
       const struct pa_feed_counts *n = &in->feed.n;
       printf("%s: %s%s%s, %llu messages, %llu events (%llu ATNA, %llu FHIR, %llu decoded), "
-             "%llu plain lines kept raw only, %llu already stored, %llu quarantined\n",
+             "%llu plain lines kept raw only, %llu already stored, %llu repeated, "
+             "%llu quarantined\n",
              path, kind_name[k], gz ? " (gzip)" : "", start ? " from where it stopped" : "",
              (unsigned long long)(n->messages - fc0.messages),
              (unsigned long long)(sc1.events - sc0.events),
@@ -505,6 +506,7 @@ static int ingest_file(struct ingest *in, const char *path, int named)
              (unsigned long long)(n->decoded - fc0.decoded),
              (unsigned long long)(n->unmatched - fc0.unmatched),
              (unsigned long long)(n->duplicates - fc0.duplicates),
+             (unsigned long long)(n->repeats - fc0.repeats),
              (unsigned long long)(n->quarantined - fc0.quarantined));
     }
     if (rc == PA_IO) {

@@ -148,7 +148,9 @@ static void on_message(void *ctx, const struct pa_listen_msg *m)
   if (L->fatal)
     return;
   peer_origin(m, origin, sizeof origin);
-  rc = pa_feed_syslog(&L->feed, m->p, m->len, origin, (int64_t)m->offset, m->received_ts,
+  /* a datagram has no place in a stream (offset NULL): each is received once */
+  rc = pa_feed_syslog(&L->feed, m->p, m->len, origin,
+                      m->transport == PA_LISTEN_UDP ? -1 : (int64_t)m->offset, m->received_ts,
                       &L->opts);
   if (rc)
     L->fatal = rc;

@@ -99,6 +99,25 @@ sed -n '11,13p' "$fx/syslog/auth.log" > "$log"
 "$PACSAUDIT" ingest --quiet --db "$WORK/g.db" "$log"
 check "a rotated log is read from its start" \
   test "$(sqlite3 "$WORK/g.db" "select count(*) from raw")" -eq $((n1 + 8))
+# sshd writes the same line for each failed try of one connection: each is
+# an event, while reading the file again, or a copy of it, adds none
+rep="$WORK/rep.log"
+for i in 1 2 3; do
+  echo "Nov 20 10:00:00 pacs01 sshd[4242]: Failed password for root from 203.0.113.9 port 50022 ssh2"
+done > "$rep"
+"$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$rep"
+rq() { sqlite3 "$WORK/r.db" "$1"; }
+check "identical lines of one file are one event each" test "$(rq "select count(*) from events")" = 3
+check "...with their bytes kept once and the repeats' places" \
+  test "$(rq "select count(*) from raw")/$(rq "select group_concat(offset) from raw_repeats")" = "1/93,186"
+echo "Nov 20 10:00:01 pacs01 sshd[4242]: Connection closed by 203.0.113.9 port 50022" >> "$rep"
+"$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$rep"
+check "a grown file re-reads its last line without a new event" \
+  test "$(rq "select count(*) from events where user_id='root'")" = 3
+cp "$rep" "$WORK/rep-copy.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$WORK/rep-copy.log"
+check "a copy of the file adds no event" test "$(rq "select count(*) from events where user_id='root'")" = 3
+
 # a multi-line ATNA message still being written when ingest ran
 printf '<85>1 2024-01-12T08:30:00Z pacs01 arc 1 - - <AuditMessage>\n<EventIdentification EventDateTime="2024-01-12T08:30:00Z" EventOutcomeIndicator="0">\n' > "$WORK/part.log"
 "$PACSAUDIT" ingest --quiet --db "$WORK/p.db" "$WORK/part.log" 2>/dev/null || true

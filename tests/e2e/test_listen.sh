@@ -39,6 +39,12 @@ n_endpoints=2
 start --syslog udp://127.0.0.1:0 --syslog tcp://127.0.0.1:0
 up=$(port udp); tp=$(port tcp)
 logger --rfc5424 --udp -n 127.0.0.1 -P "$up" -t sshd "Failed password for root from 192.0.2.1 port 22 ssh2"
+# the same bytes twice from one socket, as a relay forwards two identical lines
+exec 3>"/dev/udp/127.0.0.1/$up"
+for i in 1 2; do
+  printf '<38>Nov 25 10:00:00 pacs01 sshd[42]: Failed password for frank from 192.0.2.9 port 50022 ssh2' >&3
+done
+exec 3>&-
 logger --rfc5424 --tcp --octet-count -n 127.0.0.1 -P "$tp" -t sshd \
   "Accepted password for alice from 192.0.2.2 port 22 ssh2"
 logger --rfc5424 --tcp -n 127.0.0.1 -P "$tp" -t sshd "Accepted publickey for bob from 192.0.2.3 port 22 ssh2"
@@ -62,6 +68,9 @@ check "SIGUSR1 logs counters" grep -q "received" "$WORK/err"
 stop
 check "listen exits 0 on SIGTERM" test $? -eq 0
 check "UDP message decoded" test "$(q "select count(*) from events where user_id='root' and outcome=4 and origin like 'udp://%'")" = 1
+check "two identical datagrams are two events" test "$(q "select count(*) from events where user_id='frank'")" = 2
+check "...with their bytes kept once" \
+  test "$(q "select count(*) from raw r join raw_repeats p on p.raw_id=r.id where p.offset is null")" = 1
 check "TCP octet-counted message decoded" test "$(q "select count(*) from events where user_id='alice' and outcome=0")" = 1
 check "TCP LF message decoded" test "$(q "select count(*) from events where user_id='bob'")" = 1
 check "every message of 8 concurrent clients stored" \
