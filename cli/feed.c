@@ -179,6 +179,8 @@ pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char
       rc = PA_OK;
       info.matched = 0;
     }
+    if (rc == PA_MALFORMED)
+      return quarantine(f, p, len, origin, offset, &e, rc);
     if (rc)
       return rc;
     if (!info.matched) {

@@ -515,11 +515,17 @@ pa_rc pa_decoders_match(const pa_decoders *d, const struct pa_syslog_msg *m,
       ev_out->ts = ev_out->received_ts = m->ts;
     if (m->hostname.p)
       ev_out->host = keep(s->text[N_FIELDS], m->hostname.p, m->hostname.len);
-    /* an empty capture (e.g. "rhost=") leaves the field NULL */
+    /* an empty capture (e.g. "rhost=") leaves the field NULL; one too long
+     * to keep whole is refused, since a cut value could name someone else */
     for (size_t f = 0; f < N_FIELDS; f++) {
       int g = x->group[f];
       if (g < 0 || g >= rc || ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] <= ov[2 * g])
         continue;
+      if (ov[2 * g + 1] - ov[2 * g] > PA_DECODER_MAX_FIELD)
+        return pa_err_set(err, PA_MALFORMED, (uint64_t)ov[2 * g], 0,
+                          "decoder %s: %s is %zu bytes, more than %d", x->name,
+                          field_defs[f].name, (size_t)(ov[2 * g + 1] - ov[2 * g]),
+                          PA_DECODER_MAX_FIELD);
       *(const char **)((char *)ev_out + field_defs[f].off) =
         keep(s->text[f], subj + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
     }

@@ -65,12 +65,13 @@ struct pa_decoded {
  *   header had none: the caller sets receipt time), host = HOSTNAME,
  *   event_code / action / outcome from the decoder, and the fields the
  *   decoder maps from named groups (a group overrides HOSTNAME for "host").
- * ev_out's strings are borrowed from s, valid until the next match with s;
- * each is cut at PA_DECODER_MAX_FIELD bytes. origin, raw_id etc. are left
- * to the caller (pa_event_init values).
+ * ev_out's strings are borrowed from s, valid until the next match with s.
+ * origin, raw_id etc. are left to the caller (pa_event_init values).
  * Returns PA_OK (info_out->matched says whether one matched), PA_LIMIT (a
  * pattern hit the match/depth limit on this line: err names the decoder;
- * treat the line as unmatched), PA_NOMEM. */
+ * treat the line as unmatched), PA_MALFORMED (a decoder matched but a field
+ * it maps is longer than PA_DECODER_MAX_FIELD: err names decoder, field and
+ * length; quarantine the line rather than keep a cut value), PA_NOMEM. */
 pa_rc pa_decoders_match(const pa_decoders *d, const struct pa_syslog_msg *m,
                         pa_decoders_scratch *s, struct pa_event *ev_out,
                         struct pa_decoded *info_out, struct pa_err *err);

@@ -41,7 +41,7 @@ static void match(const struct pa_syslog_msg *m)
   struct pa_decoded info;
   struct pa_err e;
   pa_rc rc = pa_decoders_match(dec, m, scratch, &ev, &info, &e);
-  if (rc != PA_OK && rc != PA_LIMIT)
+  if (rc != PA_OK && rc != PA_LIMIT && rc != PA_MALFORMED)
     abort();
   if (info.matched) {
     const char *s[] = {ev.user_id, ev.src_ip, ev.user_role, ev.host, ev.event_code};

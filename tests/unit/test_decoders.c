@@ -345,7 +345,8 @@ static void test_load_errors_and_limits(void **state)
   assert_non_null(strstr(e.msg, "evil"));
   assert_false(info.matched);
 
-  /* a long capture is cut at PA_DECODER_MAX_FIELD */
+  /* a capture longer than PA_DECODER_MAX_FIELD is refused, not cut (two
+   * ids that differ past the cut would become one); at the cap it is kept */
   pa_decoders *d2 = pa_decoders_new();
   const char *cut = "{\"decoders\":[{\"name\":\"long\",\"pattern\":\"^(?<u>x+)\",\"event\":{"
                     "\"event_code\":\"X\",\"outcome\":0,\"fields\":{\"user_id\":\"u\"}}}]}";
@@ -354,6 +355,11 @@ static void test_load_errors_and_limits(void **state)
   memcpy(big, "<13>1 - h a - - - ", 18);
   memset(big + 18, 'x', 2000);
   assert_int_equal(pa_syslog_parse((const uint8_t *)big, 2018, NULL, &m, &e), PA_OK);
+  assert_int_equal(pa_decoders_match(d2, &m, s, &ev, &info, &e), PA_MALFORMED);
+  assert_string_equal(e.msg, "decoder long: user_id is 2000 bytes, more than 1024");
+  assert_false(info.matched);
+  assert_int_equal(pa_syslog_parse((const uint8_t *)big, 18 + PA_DECODER_MAX_FIELD, NULL, &m, &e),
+                   PA_OK);
   assert_int_equal(pa_decoders_match(d2, &m, s, &ev, &info, &e), PA_OK);
   assert_true(info.matched);
   assert_int_equal(strlen(ev.user_id), PA_DECODER_MAX_FIELD);
