@@ -372,9 +372,10 @@ static void start_ap(pa_atna *x, int na, const xmlChar **at)
     if (ATTR_PREFIX(at, i))
       continue;
     if (!strcmp(n, "UserID")) {
-      p->user_id = attr_dup(x, v, e, 0);
+      /* trimmed: "dr.a&#10;" is dr.a, or the roster would not know it */
+      p->user_id = attr_dup(x, v, e, 1);
     } else if (!strcmp(n, "AlternativeUserID") || !strcmp(n, "AlternateUserID")) {
-      p->alt_user_id = attr_dup(x, v, e, 0);
+      p->alt_user_id = attr_dup(x, v, e, 1);
       if (!strcmp(n, "AlternateUserID"))
         pa_warn_add(&x->warn, "atna.typo: ActiveParticipant@AlternateUserID");
     } else if (!strcmp(n, "UserName")) {

@@ -242,20 +242,42 @@ long pa_audit_int(const char *s, long lo, long hi)
   return v;
 }
 
-int pa_audit_net_class(const char *s, int sent)
+/* Is s an IP address, alone or with a port ("192.0.2.33:104",
+ * "[2001:db8::1]:104")? 1 yes, with the address at s[*off..*off+*len). */
+static int ip_span(const char *s, size_t *off, size_t *len)
 {
   unsigned char tmp[16];
   char host[64];
-  size_t n;
+  const char *c;
+  size_t n = strlen(s), o = 0, l = n;
+
+  if (n && s[0] == '[' && (c = strstr(s, "]:")) && c[2] && strspn(c + 2, "0123456789") == strlen(c + 2)) {
+    o = 1;
+    l = (size_t)(c - s) - 1;
+  } else if ((c = strchr(s, ':')) && !strchr(c + 1, ':') && c[1] &&
+             strspn(c + 1, "0123456789") == strlen(c + 1)) {
+    l = (size_t)(c - s); /* IPv4:port; an IPv6 address has more than one ':' */
+  }
+  if (l >= sizeof host)
+    return 0;
+  memcpy(host, s + o, l);
+  host[l] = 0;
+  if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
+    return 0;
+  *off = o;
+  *len = l;
+  return 1;
+}
+
+int pa_audit_net_class(const char *s, int sent)
+{
+  size_t n, o, l;
 
   if (!s || !*s)
     return -1;
   n = strlen(s);
-  if (n < sizeof host) {
-    memcpy(host, s, n + 1);
-    if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1)
-      return 2;
-  }
+  if (ip_span(s, &o, &l))
+    return 2;
   if (strstr(s, "://") || !strncasecmp(s, "urn:", 4))
     return 5;
   if (strchr(s, '@'))
@@ -474,11 +496,19 @@ static int is_human(const struct pa_participant *p)
   return first_rbac_role(p->roles) >= 0;
 }
 
-static const char *usable_addr(const struct pa_participant *p)
+/* The participant's address for the events row: a DNS name or an IP, an
+ * IP without the port some senders append. */
+static const char *usable_addr(struct pa_arena *ar, const struct pa_participant *p)
 {
+  size_t o, l;
+
   if (!p || !p->net_id || !*p->net_id)
     return NULL;
-  return (p->net_type_effective == 1 || p->net_type_effective == 2) ? p->net_id : NULL;
+  if (p->net_type_effective != 1 && p->net_type_effective != 2)
+    return NULL;
+  if (ip_span(p->net_id, &o, &l) && (o || p->net_id[l]))
+    return pa_arena_strndup(ar, p->net_id + o, l);
+  return p->net_id;
 }
 
 void pa_audit_derive(struct pa_audit *a, struct pa_arena *ar)
@@ -520,13 +550,13 @@ void pa_audit_derive(struct pa_audit *a, struct pa_arena *ar)
   }
   /* the requestor stands in for a source that gives no address or AE title,
    * unless the requestor is the destination */
-  ev->src_ip = usable_addr(src);
+  ev->src_ip = usable_addr(ar, src);
   if (!ev->src_ip && req != dst)
-    ev->src_ip = usable_addr(req);
+    ev->src_ip = usable_addr(ar, req);
   ev->src_ae = src ? src->ae_title : NULL;
   if (!ev->src_ae && req && req != dst)
     ev->src_ae = req->ae_title;
-  ev->dst_ip = usable_addr(dst);
+  ev->dst_ip = usable_addr(ar, dst);
   ev->dst_ae = dst ? dst->ae_title : NULL;
 
   for (size_t i = 0; i < a->n_objects; i++) {

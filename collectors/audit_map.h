@@ -65,7 +65,9 @@ const char *pa_warn_json(struct pa_warn *w, struct pa_arena *a);
 int pa_audit_bool(const char *s);
 /* Decimal integer in [lo, hi] (surrounding whitespace allowed); else -1. */
 long pa_audit_int(const char *s, long lo, long hi);
-/* Re-classifies a network access point by content: 2 IPv4/IPv6 address,
+/* Re-classifies a network access point by content: 2 IPv4/IPv6 address
+ * (also with a port: "192.0.2.33:104", "[2001:db8::1]:104"; the events row
+ * gets the address alone),
  * 5 URI ("scheme://"), 4 e-mail, 3 phone, 1 DNS name; -1 empty. sent is
  * the type as sent (-1 absent), used only for phone/e-mail hints. */
 int pa_audit_net_class(const char *s, int sent);

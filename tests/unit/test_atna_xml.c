@@ -307,8 +307,9 @@ static void test_inline_variants(void **state)
 
 /* The source is never taken from the destination: a requestor that is the
  * 110152 destination does not stand in for a source without an address or
- * AE title. And a display name holding the list separator ' | ' does not
- * shift which name goes with the RBAC role. */
+ * AE title. A display name holding the list separator ' | ' does not shift
+ * which name goes with the RBAC role. An address sent with a port is an
+ * address. */
 static void test_source_and_roles(void **state)
 {
   struct pa_test_audit r;
@@ -328,7 +329,8 @@ static void test_source_and_roles(void **state)
     "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
     "EventOutcomeIndicator='0'><EventID csd-code='110112' codeSystemName='DCM'/>"
     "</EventIdentification>"
-    "<ActiveParticipant UserID='dr.b' UserIsRequestor='true'>"
+    "<ActiveParticipant UserID=' dr.b&#10;' UserIsRequestor='true' "
+    "NetworkAccessPointID='[2001:db8::5]:104' NetworkAccessPointTypeCode='1'>"
     "<RoleIDCode csd-code='110150' codeSystemName='DCM' originalText='Application | Launcher'/>"
     "<RoleIDCode csd-code='DOC' codeSystemName='99LOCAL' originalText='Doctor'/>"
     "</ActiveParticipant></AuditMessage>";
@@ -342,6 +344,8 @@ static void test_source_and_roles(void **state)
   assert_int_equal(parse_buf((const uint8_t *)m2, sizeof m2 - 1, &r, &e), PA_OK);
   assert_string_equal(r.user_id, "dr.b");
   assert_string_equal(r.user_role, "Doctor");
+  assert_string_equal(r.src_ip, "2001:db8::5"); /* an address with a port: the address */
+  assert_int_equal(r.p_net_eff[0], 2);
 }
 
 /* Latin-1 by declaration and UTF-16 with a BOM both come out as UTF-8. */
