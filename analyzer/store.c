@@ -3,6 +3,7 @@
 #include "store_schema.h"
 #include "limits.h"
 #include "hash.h"
+#include "log.h"
 #include "tm.h"
 
 #include <zlib.h>
@@ -101,11 +102,16 @@ struct pa_store {
   int version_found;
   int in_batch;                     /* batch mode: writes gather in transactions */
   int in_txn;                       /* a batch transaction is open (we hold the write lock) */
+  int txn_failed;                   /* a write of the open batch failed: it will roll back */
+  uint64_t commits;                 /* batch transactions committed */
+  char err[256];                    /* why the last batch failed, "" if it did not */
+  int64_t busy_since, busy_said;    /* on_busy: when the wait began, when last logged */
   uint64_t batch_rows;
   uint64_t batch_max_rows;          /* tick commits after this many rows */
   int64_t batch_max_us;             /* or this long */
   int64_t batch_started;
-  struct pa_store_counts counts;
+  struct pa_store_counts counts;    /* rows written, the open batch's included */
+  struct pa_store_counts pending;   /* of those, the open batch's: undone if it rolls back */
   int have_chain;                   /* chain_tip loaded from the last raw row */
   uint8_t chain_tip[PA_SHA256_LEN]; /* chain_hash of the last raw row */
   int chain_empty;                  /* raw holds no row yet */
@@ -114,6 +120,9 @@ struct pa_store {
   z_stream z;                       /* deflate state, reused for every message */
   int z_ready;                      /* z holds a deflateInit2'd stream */
 };
+
+/* Counts a row written; a row of the open batch is also pending. */
+#define COUNT(s, f) ((s)->counts.f++, (s)->in_txn ? (void)(s)->pending.f++ : (void)0)
 
 static int64_t mono_us(void)
 {
@@ -124,7 +133,22 @@ static int64_t mono_us(void)
 
 const char *pa_store_errmsg(const pa_store *s)
 {
+  if (s && s->err[0])
+    return s->err;
   return s && s->db ? sqlite3_errmsg(s->db) : "no database";
+}
+
+uint64_t pa_store_commits(const pa_store *s) { return s->commits; }
+
+/* A write of the open batch failed: keep SQLite's reason, and make the
+ * batch roll back as a whole when it ends. */
+static void txn_fail(pa_store *s)
+{
+  if (!s->in_txn)
+    return;
+  if (!s->txn_failed)
+    snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+  s->txn_failed = 1;
 }
 
 int pa_store_version_found(const pa_store *s) { return s->version_found; }
@@ -138,8 +162,10 @@ static sqlite3_stmt *stmt(pa_store *s, int which)
 {
   if (!s->st[which] &&
       sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
-                         &s->st[which], NULL) != SQLITE_OK)
+                         &s->st[which], NULL) != SQLITE_OK) {
+    txn_fail(s);
     return NULL;
+  }
   sqlite3_reset(s->st[which]);
   sqlite3_clear_bindings(s->st[which]);
   return s->st[which];
@@ -195,8 +221,10 @@ static pa_rc step_done(pa_store *s, sqlite3_stmt *q)
   }
   rc = sqlite3_step(q);
   sqlite3_reset(q);
-  if (rc != SQLITE_DONE)
+  if (rc != SQLITE_DONE) {
+    txn_fail(s);
     return PA_DB;
+  }
   s->batch_rows++;
   return PA_OK;
 }
@@ -248,6 +276,28 @@ static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
   return PA_OK;
 }
 
+/* Another writer holds the lock (a listener and a nightly ingest take turns
+ * batch by batch, so a wait is short): wait, say so every 10 s, and give up
+ * after PA_STORE_BUSY_MAX_MS, which only a writer that is stuck reaches. */
+static int on_busy(void *ctx, int n)
+{
+  pa_store *s = ctx;
+  int64_t now = mono_us();
+  struct timespec ts = {0, 20 * 1000 * 1000};
+
+  if (n == 0)
+    s->busy_since = s->busy_said = now;
+  if (now - s->busy_since >= PA_STORE_BUSY_MAX_MS * 1000LL)
+    return 0;
+  if (now - s->busy_said >= 10000000) {
+    s->busy_said = now;
+    pa_log(PA_LOG_WARN, "the database is locked by another writer; waiting (%lld s)",
+           (long long)((now - s->busy_since) / 1000000));
+  }
+  nanosleep(&ts, NULL);
+  return 1;
+}
+
 pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
 {
   pa_store *s;
@@ -268,7 +318,7 @@ pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
     pa_store_close(s);
     return PA_DB;
   }
-  sqlite3_busy_timeout(s->db, 10000);
+  sqlite3_busy_handler(s->db, on_busy, s);
   /* WAL lets readers (query, report) work during a long ingest; NORMAL is
    * durable across application crashes, and a batch is the unit of loss on
    * power failure. The cache is an upper bound: it only grows when used. */
@@ -318,12 +368,36 @@ void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us)
   s->batch_max_us = max_us;
 }
 
+/* Ends the open batch. A batch is all or nothing: after a failed write, or
+ * a failed COMMIT, it rolls back whole, so that no message is kept half
+ * (its raw row without its event) and skipped as "already stored" when it
+ * is read again. */
 static pa_rc txn_commit(pa_store *s)
 {
   if (!s->in_txn)
     return PA_OK;
-  s->in_txn = 0;
-  return exec(s, "COMMIT");
+  if (!s->txn_failed && exec(s, "COMMIT") == PA_OK) {
+    s->in_txn = 0;
+    s->commits++;
+    s->err[0] = 0;
+    memset(&s->pending, 0, sizeof s->pending);
+    return PA_OK;
+  }
+  if (!s->txn_failed)
+    snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+  if (!sqlite3_get_autocommit(s->db))
+    exec(s, "ROLLBACK");
+  s->in_txn = s->txn_failed = 0;
+  s->have_chain = 0;
+  s->counts.associations -= s->pending.associations;
+  s->counts.duplicates -= s->pending.duplicates;
+  s->counts.pctx -= s->pending.pctx;
+  s->counts.dimse -= s->pending.dimse;
+  s->counts.events -= s->pending.events;
+  s->counts.raw -= s->pending.raw;
+  s->counts.quarantined -= s->pending.quarantined;
+  memset(&s->pending, 0, sizeof s->pending);
+  return PA_DB;
 }
 
 pa_rc pa_store_batch_commit(pa_store *s)
@@ -360,11 +434,11 @@ pa_rc pa_store_assoc_begin(pa_store *s, const struct pa_assoc *a, int64_t *id_ou
   if ((rc = step_done(s, q)))
     return rc;
   if (sqlite3_changes(s->db) == 0) {
-    s->counts.duplicates++;
+    COUNT(s, duplicates);
     return PA_OK;
   }
   *id_out = sqlite3_last_insert_rowid(s->db);
-  s->counts.associations++;
+  COUNT(s, associations);
   return pa_store_assoc_update(s, *id_out, a);
 }
 
@@ -413,7 +487,7 @@ pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc)
   bind_opt(q, 5, pc->result);
   bind_text(q, 6, pc->accepted_ts);
   if ((rc = step_done(s, q)) == PA_OK)
-    s->counts.pctx++;
+    COUNT(s, pctx);
   return rc;
 }
 
@@ -444,7 +518,7 @@ pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out)
   bind_opt(q, 18, d->move_originator_id);
   if ((rc = step_done(s, q)))
     return rc;
-  s->counts.dimse++;
+  COUNT(s, dimse);
   if (id_out)
     *id_out = sqlite3_last_insert_rowid(s->db);
   return PA_OK;
@@ -481,7 +555,7 @@ pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
   bind_opt(q, 21, e->raw_id ? e->raw_id : -1);
   if ((rc = step_done(s, q)))
     return rc;
-  s->counts.events++;
+  COUNT(s, events);
   if (id_out)
     *id_out = sqlite3_last_insert_rowid(s->db);
   return PA_OK;
@@ -739,8 +813,10 @@ static pa_rc load_chain_tip(pa_store *s)
     s->chain_empty = 0;
   }
   sqlite3_finalize(q);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    txn_fail(s);
     return PA_DB;
+  }
   s->have_chain = 1;
   return PA_OK;
 }
@@ -803,12 +879,11 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
     if ((rc = pa_store_batch_begin(s)) || (rc = write_begin(s)))
       return rc;
     rc = pa_store_put_raw(s, p, len, origin, offset, received_ts, id_out, dup_out);
-    if (rc) {
-      exec(s, "ROLLBACK");
-      s->in_txn = s->in_batch = 0;
-      return rc;
-    }
-    return pa_store_batch_commit(s);
+    if (rc)
+      txn_fail(s); /* the commit below rolls back */
+    if (pa_store_batch_commit(s) && !rc)
+      rc = PA_DB;
+    return rc;
   }
   if ((rc = write_begin(s)))
     return rc;
@@ -821,8 +896,10 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
     *dup_out = 1;
   }
   sqlite3_reset(q);
-  if (r != SQLITE_ROW && r != SQLITE_DONE)
+  if (r != SQLITE_ROW && r != SQLITE_DONE) {
+    txn_fail(s);
     return PA_DB;
+  }
   if (*dup_out)
     return PA_OK;
   if ((rc = load_chain_tip(s)))
@@ -854,7 +931,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   memcpy(s->chain_tip, chain, sizeof chain);
   s->chain_empty = 0;
   *id_out = sqlite3_last_insert_rowid(s->db);
-  s->counts.raw++;
+  COUNT(s, raw);
   return PA_OK;
 }
 
@@ -878,8 +955,10 @@ pa_rc pa_store_put_repeat(pa_store *s, int64_t raw_id, const char *origin, int64
       same = 0;
   }
   sqlite3_reset(q);
-  if (r != SQLITE_ROW && r != SQLITE_DONE)
+  if (r != SQLITE_ROW && r != SQLITE_DONE) {
+    txn_fail(s);
     return PA_DB;
+  }
   if (!same) /* another stream: a copy, a rotated file, a relay's resend */
     return PA_OK;
   if (!(q = stmt(s, ST_REPEAT)))
@@ -915,7 +994,7 @@ pa_rc pa_store_quarantine(pa_store *s, const void *p, size_t len, const char *or
   if ((rc = step_done(s, q)))
     return rc;
   if (sqlite3_changes(s->db))
-    s->counts.quarantined++;
+    COUNT(s, quarantined);
   return PA_OK;
 }
 

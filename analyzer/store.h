@@ -28,12 +28,17 @@ pa_rc pa_store_close(pa_store *s);
 /* The schema version found on disk when opened (0 for a new file). */
 int pa_store_version_found(const pa_store *s);
 
-/* Last SQLite error text; borrowed, valid until the next store call. */
+/* Why the last batch failed (until one commits), else the last SQLite
+ * error text; borrowed, valid until the next store call. */
 const char *pa_store_errmsg(const pa_store *s);
 
 /* Batches: begin opens a transaction; tick commits and reopens it once
  * PA_STORE_BATCH_ROWS rows or PA_STORE_BATCH_US have gone by (bulk ingest);
- * commit ends it. Writes outside a batch autocommit one by one. */
+ * commit ends it. Writes outside a batch autocommit one by one.
+ * A batch is all or nothing: once a write in it has failed, tick, commit
+ * and close roll it back whole and return PA_DB, and the counts drop what
+ * it had written. Waiting for another writer's lock is logged every 10 s
+ * and given up after PA_STORE_BUSY_MAX_MS. */
 pa_rc pa_store_batch_begin(pa_store *s);
 /* Sets when tick commits: after max_rows rows or max_us µs (defaults
  * PA_STORE_BATCH_ROWS / PA_STORE_BATCH_US, for bulk ingest; a listener
@@ -41,6 +46,9 @@ pa_rc pa_store_batch_begin(pa_store *s);
 void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us);
 pa_rc pa_store_batch_tick(pa_store *s);
 pa_rc pa_store_batch_commit(pa_store *s);
+/* Batches committed so far: a caller that counts what it handed over can
+ * tell when that became durable. */
+uint64_t pa_store_commits(const pa_store *s);
 
 /* Inserts an association unless one with the same addresses, ports and
  * started_at exists: then *id_out = 0 (a re-ingest). */

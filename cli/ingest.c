@@ -645,9 +645,13 @@ int pa_cmd_ingest(int argc, char **argv)
       worst = r;
   }
   pa_feed_cleanup(&in.feed);
-  if (worst > -2 && pa_store_batch_commit(in.store))
+  /* after a store error this rolls the open batch back; the run row still
+   * says how the run ended */
+  if (pa_store_batch_commit(in.store) && worst > -2) {
+    pa_log(PA_LOG_ERROR, "%s: %s", db, pa_store_errmsg(in.store));
     worst = -2;
-  if (worst != -2 &&
+  }
+  if (in.run_id &&
       pa_store_run_end(in.store, in.run_id,
                        worst <= -2 ? "error" : worst ? "input-error" : "ok", &in.counts, NULL))
     worst = -2;

@@ -118,6 +118,24 @@ cp "$rep" "$WORK/rep-copy.log"
 "$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$WORK/rep-copy.log"
 check "a copy of the file adds no event" test "$(rq "select count(*) from events where user_id='root'")" = 3
 
+# a write that fails takes its whole batch back: no message is kept half
+# (its raw row without its event), so the next run parses it again
+echo "Jan 12 08:00:00 pacs01 foo: nothing" > "$WORK/wf-a.log"
+echo "Jan 12 08:01:02 pacs01 sshd[2211]: Accepted password for alice from 192.0.2.10 port 52144 ssh2" \
+  > "$WORK/wf-b.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/wf.db" "$WORK/wf-a.log"
+sqlite3 "$WORK/wf.db" "CREATE TRIGGER fail_ev BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$WORK/wf.db" "$WORK/wf-b.log" 2>"$WORK/wf.err" || rc=$?
+check "a failed write exits 3 with SQLite's reason" \
+  bash -c '[ "$0" -eq 3 ] && grep -q "simulated write failure" "$1"' "$rc" "$WORK/wf.err"
+check "...keeps nothing of the failed batch" test "$(sqlite3 "$WORK/wf.db" "select count(*) from raw")" = 1
+check "...and its run says error" test "$(sqlite3 "$WORK/wf.db" "select status from runs order by id desc limit 1")" = error
+sqlite3 "$WORK/wf.db" "DROP TRIGGER fail_ev"
+"$PACSAUDIT" ingest --quiet --db "$WORK/wf.db" "$WORK/wf-b.log"
+check "the next run stores the message and its event" \
+  test "$(sqlite3 "$WORK/wf.db" "select count(*) from events where user_id='alice'")" = 1
+
 # a multi-line ATNA message still being written when ingest ran
 printf '<85>1 2024-01-12T08:30:00Z pacs01 arc 1 - - <AuditMessage>\n<EventIdentification EventDateTime="2024-01-12T08:30:00Z" EventOutcomeIndicator="0">\n' > "$WORK/part.log"
 "$PACSAUDIT" ingest --quiet --db "$WORK/p.db" "$WORK/part.log" 2>/dev/null || true
