@@ -40,10 +40,13 @@ static void on_usr1(int sig)
   usr1_flag = 1;
 }
 
-/* What one endpoint received and what became of it. */
+/* What one endpoint received and what became of it. stored and
+ * quarantined count what a commit made durable; pend what the open batch
+ * holds. lost: received, but the store failed before it was committed. */
 struct source {
   char url[160];
-  uint64_t received, stored, duplicates, quarantined, dropped;
+  uint64_t received, stored, duplicates, quarantined, dropped, lost;
+  uint64_t pend_stored, pend_quarantined;
 };
 
 struct listen {
@@ -53,6 +56,7 @@ struct listen {
   struct source src[MAX_SOURCES];
   int n_src;
   pa_rc fatal;              /* the store failed: stop */
+  uint64_t commits;         /* pa_store_commits when pend was last settled */
   struct pa_syslog_opts opts; /* RFC 3164 reference time: now, renewed each tick */
   /* live capture */
   const char *iface, *bpf, *db;
@@ -99,9 +103,10 @@ static void print_counters(const struct listen *L, FILE *f)
   for (int i = 0; i < L->n_src; i++) {
     const struct source *s = &L->src[i];
     fprintf(f, "pacsaudit: %s: received %llu, stored %llu, already stored %llu, "
-            "quarantined %llu, dropped %llu\n", s->url, (unsigned long long)s->received,
-            (unsigned long long)s->stored, (unsigned long long)s->duplicates,
-            (unsigned long long)s->quarantined, (unsigned long long)s->dropped);
+            "quarantined %llu, dropped %llu, lost %llu\n", s->url,
+            (unsigned long long)s->received, (unsigned long long)s->stored,
+            (unsigned long long)s->duplicates, (unsigned long long)s->quarantined,
+            (unsigned long long)s->dropped, (unsigned long long)s->lost);
   }
   if (L->iface)
     fprintf(f, "pacsaudit: iface:%s: packets %llu, DICOM associations %llu, TLS %llu, "
@@ -111,7 +116,29 @@ static void print_counters(const struct listen *L, FILE *f)
   fflush(f);
 }
 
-/* Counts what one call to feed did, for the source it came from. */
+/* Moves what the open batch held to stored once the store committed it,
+ * or to lost once the store failed (the batch rolled back). */
+static void settle(struct listen *L)
+{
+  uint64_t c = pa_store_commits(L->store);
+
+  if (c == L->commits && !L->fatal)
+    return;
+  L->commits = c;
+  for (int i = 0; i < L->n_src; i++) {
+    struct source *s = &L->src[i];
+    if (L->fatal) {
+      s->lost += s->pend_stored + s->pend_quarantined;
+    } else {
+      s->stored += s->pend_stored;
+      s->quarantined += s->pend_quarantined;
+    }
+    s->pend_stored = s->pend_quarantined = 0;
+  }
+}
+
+/* Counts what one call to feed did, for the source it came from. A commit
+ * inside the call took this message with it. */
 static void account(struct listen *L, int ep, const struct pa_feed_counts *before)
 {
   const struct pa_feed_counts *n = &L->feed.n;
@@ -124,10 +151,14 @@ static void account(struct listen *L, int ep, const struct pa_feed_counts *befor
   q = n->quarantined - before->quarantined;
   d = n->duplicates - before->duplicates;
   s->received++;
-  s->quarantined += q;
   s->duplicates += d;
-  if (!q && !d)
-    s->stored++;
+  if (L->fatal)
+    s->lost += !d;
+  else if (q)
+    s->pend_quarantined += q;
+  else if (!d)
+    s->pend_stored++;
+  settle(L);
 }
 
 static void peer_origin(const struct pa_listen_msg *m, char *out, size_t len)
@@ -145,15 +176,19 @@ static void on_message(void *ctx, const struct pa_listen_msg *m)
   char origin[256];
   pa_rc rc;
 
-  if (L->fatal)
+  if (L->fatal) {
+    account(L, m->endpoint_index, &before); /* received, and lost */
     return;
+  }
   peer_origin(m, origin, sizeof origin);
   /* a datagram has no place in a stream (offset NULL): each is received once */
   rc = pa_feed_syslog(&L->feed, m->p, m->len, origin,
                       m->transport == PA_LISTEN_UDP ? -1 : (int64_t)m->offset, m->received_ts,
                       &L->opts);
-  if (rc)
+  if (rc) {
     L->fatal = rc;
+    stop_flag = 1;
+  }
   account(L, m->endpoint_index, &before);
 }
 
@@ -164,12 +199,16 @@ static void on_bad(void *ctx, const struct pa_listen_msg *m, const char *why)
   char origin[256];
   pa_rc rc;
 
-  if (L->fatal)
+  if (L->fatal) {
+    account(L, m->endpoint_index, &before);
     return;
+  }
   peer_origin(m, origin, sizeof origin);
   rc = pa_feed_bad(&L->feed, m->p, m->len, origin, (int64_t)m->offset, why);
-  if (rc)
+  if (rc) {
     L->fatal = rc;
+    stop_flag = 1;
+  }
   account(L, m->endpoint_index, &before);
 }
 
@@ -185,6 +224,7 @@ static void on_tick(void *ctx)
   }
   if (!L->fatal && pa_store_batch_tick(L->store))
     L->fatal = PA_DB;
+  settle(L);
   if (L->fatal)
     stop_flag = 1;
 }
@@ -240,12 +280,13 @@ static void detail_json(const struct listen *L, struct pa_buf *b)
   pa_buf_appendf(b, "{\"sources\":[");
   for (int i = 0; i < L->n_src; i++)
     pa_buf_appendf(b, "%s{\"url\":\"%s\",\"received\":%llu,\"stored\":%llu,"
-                   "\"already_stored\":%llu,\"quarantined\":%llu,\"dropped\":%llu}",
+                   "\"already_stored\":%llu,\"quarantined\":%llu,\"dropped\":%llu,"
+                   "\"lost\":%llu}",
                    i ? "," : "", L->src[i].url, (unsigned long long)L->src[i].received,
                    (unsigned long long)L->src[i].stored,
                    (unsigned long long)L->src[i].duplicates,
                    (unsigned long long)L->src[i].quarantined,
-                   (unsigned long long)L->src[i].dropped);
+                   (unsigned long long)L->src[i].dropped, (unsigned long long)L->src[i].lost);
   pa_buf_appendf(b, "]");
   if (L->iface)
     pa_buf_appendf(b, ",\"capture\":{\"iface\":\"%s\",\"packets\":%llu,\"dicom\":%llu,"
@@ -418,12 +459,17 @@ out:
       L.src[i].dropped = pa_listen_endpoint_dropped(L.l, i);
   pa_listen_free(L.l);
   pa_feed_cleanup(&L.feed);
+  if (pa_store_batch_commit(L.store) && !L.fatal)
+    L.fatal = PA_DB;
+  settle(&L);
   if (L.fatal) {
-    pa_log(PA_LOG_ERROR, "%s: %s", L.db, pa_store_errmsg(L.store));
+    uint64_t lost = 0;
+    for (int i = 0; i < L.n_src; i++)
+      lost += L.src[i].lost;
+    pa_log(PA_LOG_ERROR, "%s: %s; %llu received messages were not stored", L.db,
+           pa_store_errmsg(L.store), (unsigned long long)lost);
     code = PA_EXIT_INTERNAL;
   }
-  if (pa_store_batch_commit(L.store))
-    code = PA_EXIT_INTERNAL;
   pa_store_counts(L.store, &sc);
   rc_counts.inputs = (uint64_t)L.n_src + (L.iface ? 1 : 0);
   rc_counts.events = sc.events;

@@ -111,6 +111,43 @@ sleep 0.3
 stop
 check "TLS without --ca takes any client" test "$(q "select count(*) from events where user_id='eve'")" = 1
 
+# --- another writer holds the lock longer than a busy timeout -------------
+n_endpoints=1
+start --syslog tcp://127.0.0.1:0
+tp=$(port tcp)
+printf 'BEGIN IMMEDIATE;\n.shell sleep 12\nCOMMIT;\n' | sqlite3 "$db" &
+locker=$!
+sleep 0.5
+exec 3>"/dev/tcp/127.0.0.1/$tp"
+for i in 1 2 3; do
+  printf '<38>Nov 25 10:00:0%d pacs01 sshd[43]: Accepted password for gina from 192.0.2.7 port 5000%d ssh2\n' \
+    "$i" "$i" >&3
+  sleep 1
+done
+wait "$locker"
+exec 3>&-
+sleep 0.5
+stop
+check "a listener waits out another writer's long lock" \
+  test "$(q "select count(*) from events where user_id='gina'")" = 3
+check "...and says that it waits" grep -q "locked by another writer; waiting" "$WORK/err"
+
+# --- the store fails: what was received and not stored is counted ---------
+sqlite3 "$db" "CREATE TRIGGER fail_ev BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+start --syslog tcp://127.0.0.1:0
+tp=$(port tcp)
+printf '<38>Nov 25 10:00:00 pacs01 sshd[44]: Accepted password for hal from 192.0.2.8 port 50001 ssh2\n' \
+  | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" || true
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+rc=0; wait "$pid" || rc=$?; pid=
+check "a store failure stops the listener with exit 3" test "$rc" -eq 3
+check "...says how many received messages were not stored" \
+  grep -q "simulated write failure; 1 received messages were not stored" "$WORK/err"
+check "...and counts them as lost, not stored" grep -q "stored 0, .*lost 1" "$WORK/out"
+check "...and the run row says so" \
+  bash -c 'sqlite3 "$0" "select detail from runs where command=\"listen\" order by id desc limit 1" | grep -q "\"lost\":1"' "$db"
+sqlite3 "$db" "DROP TRIGGER fail_ev"
+
 # --- usage errors ---------------------------------------------------------
 rc=0; "$PACSAUDIT" listen --db "$db" 2>/dev/null || rc=$?
 check "listen without endpoints exits 2" test "$rc" -eq 2
