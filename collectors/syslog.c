@@ -904,9 +904,11 @@ static void scan_lf(const struct pa_syslog_framer *f, const uint8_t *b, size_t n
 }
 
 /* Resync in an octet-counted stream: the garbage ends at a trailer or where
- * a plausible MSG-LEN SP '<' begins. */
+ * a plausible MSG-LEN SP '<' begins. hint: where the last call, short of
+ * bytes, stopped; resuming there keeps a peer that sends garbage a byte at a
+ * time from costing a rescan of everything it sent. */
 static void scan_garbage(const struct pa_syslog_framer *f, const uint8_t *b, size_t n, int eof,
-                         struct scan *r)
+                         size_t hint, struct scan *r)
 {
   size_t q, v, hdr, lim = n < f->cap ? n : f->cap;
   r->framing = PA_SYSLOG_LF;
@@ -915,7 +917,7 @@ static void scan_garbage(const struct pa_syslog_framer *f, const uint8_t *b, siz
     r->rc = PA_MALFORMED;
   if (!r->why)
     r->why = "syslog: no octet count at frame start, resynchronised";
-  for (q = 1; q < lim; q++) {
+  for (q = hint > 1 ? hint : 1; q < lim; q++) {
     if (b[q] == '\n' || b[q] == '\0') {
       r->plen = q;
       r->consumed = q + 1;
@@ -925,6 +927,7 @@ static void scan_garbage(const struct pa_syslog_framer *f, const uint8_t *b, siz
       int h = octet_hdr(b, n, q, f->cap, eof, &v, &hdr, NULL);
       if (h < 0) {
         r->need_more = 1;
+        r->hint = q;
         return;
       }
       if (h > 0) {
@@ -942,6 +945,7 @@ static void scan_garbage(const struct pa_syslog_framer *f, const uint8_t *b, siz
     return;
   }
   r->need_more = 1;
+  r->hint = lim;
 }
 
 static void scan(struct pa_syslog_framer *f, const uint8_t *b, size_t n, int eof, size_t hint,
@@ -989,7 +993,7 @@ static void scan(struct pa_syslog_framer *f, const uint8_t *b, size_t n, int eof
       r->rc = PA_LIMIT;
       r->why = "syslog: MSG-LEN over the cap, resynchronised";
     }
-    scan_garbage(f, b, n, eof, r);
+    scan_garbage(f, b, n, eof, hint, r);
     return;
   }
   scan_lf(f, b, n, eof, hint, r);
