@@ -144,12 +144,16 @@ static enum kind sniff(const uint8_t *p, size_t n)
     ;
   if (i > 0 && p[0] != '0' && i + 1 < n && p[i] == ' ' && p[i + 1] == '<')
     return KIND_SYSLOG;
-  /* A log may begin with a line that is not a syslog header (the tail of a
-   * message cut at rotation, a journal banner): any line of the head that
-   * starts one makes it syslog, and the lines before it go to quarantine. */
+  /* A log may begin with lines that are not a syslog header: the tail of a
+   * message cut at rotation (XML, an indented stack trace) or a journal
+   * banner ("-- Journal begins ..."). Such lines may come before the first
+   * header; any other line (a script's "#!", prose) means it is no log. */
   for (const uint8_t *e = p + n, *l = p; l && l < e;) {
     if (pa_syslog_line_is_header(l, (size_t)(e - l), 1) == 1)
       return KIND_SYSLOG;
+    if (!(l[0] == '<' || l[0] == ' ' || l[0] == '\t' || l[0] == '\r' || l[0] == '\n' ||
+          (e - l >= 3 && !memcmp(l, "-- ", 3))))
+      break;
     if ((l = memchr(l, '\n', (size_t)(e - l))))
       l++;
   }

@@ -71,10 +71,13 @@ check "NDJSON with a first line past the sniffed head is read line by line" \
 { echo "-- Journal begins at Thu 2026-11-19 00:00:01 JST. --"; head -n 3 "$fx/syslog/auth.log"; } \
   > "$WORK/sniff/journal.txt"
 echo "just some notes" > "$WORK/sniff/README"
+printf '#!/bin/sh\n%s\n' "echo 'Nov 20 10:00:00 pacs01 sshd[1]: Failed password for x from 192.0.2.1'" \
+  > "$WORK/sniff/gen.sh"
 out=$("$PACSAUDIT" ingest --db "$WORK/s.db" "$WORK/sniff" 2>&1)
 check "a log beginning with a non-header line is read as syslog" grep -q "journal.txt: syslog" <<<"$out"
+check "a script that quotes a syslog line is not" bash -c '! grep -q "gen.sh" <<<"$0"' "$out"
 check "files of no known kind in a folder are counted in the summary" \
-  grep -q "1 files in folders were of no supported kind and passed over" <<<"$out"
+  grep -q "2 files in folders were of no supported kind and passed over" <<<"$out"
 
 # re-running adds nothing
 before=$(q "select count(*) from events"); raw_before=$(q "select count(*) from raw")
