@@ -318,10 +318,7 @@ static int int_attr(pa_atna *x, const char *el, const char *name, const char *v,
 
 static void start_event(pa_atna *x, int na, const xmlChar **at)
 {
-  if (x->seen_event++) {
-    pa_warn_add(&x->warn, "atna.duplicate: EventIdentification");
-    return;
-  }
+  x->seen_event = 1;
   for (int i = 0; i < na; i++) {
     const char *n = ATTR_NAME(at, i);
     if (ATTR_PREFIX(at, i))
@@ -564,6 +561,10 @@ static void start_element(void *ud, const xmlChar *localname, const xmlChar *pre
     e = EL_OTHER;
   } else if (e == EL_OTHER && parent != EL_OTHER && parent != EL_MEDIA && parent != EL_PODETAIL) {
     pa_warn_add(&x->warn, "atna.unknown_element: %.80s", name);
+  }
+  if (e == EL_EVENT && x->seen_event) {
+    pa_warn_add(&x->warn, "atna.duplicate: EventIdentification");
+    e = EL_OTHER; /* its children describe another event: none of them is read */
   }
   x->stack[x->depth] = (uint8_t)e;
 
@@ -920,7 +921,7 @@ static void normalize_login(pa_atna *x, const char *sys)
   if (!c || strcmp(sys ? sys : "", "DCM") != 0 || (strcmp(c, "110122") && strcmp(c, "110123")))
     return;
   disp = !strcmp(c, "110122") ? "Login" : "Logout";
-  if (!strstr(pa_buf_str(&x->ev_types), c)) {
+  if (!pa_audit_list_has(pa_buf_str(&x->ev_types), c)) {
     struct pa_buf t = x->ev_types, tn = x->ev_type_names;
     const char *old = pa_arena_buf(&x->ar, &t), *oldn = pa_arena_buf(&x->ar, &tn);
     pa_buf_reset(&x->ev_types);

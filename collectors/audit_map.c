@@ -418,8 +418,7 @@ pa_rc pa_audit_list_add(struct pa_buf *b, const char *sep, const char *item)
 
 /* ---- the events row ---- */
 
-/* Does the comma-separated list have code? */
-static int has_code(const char *list, const char *code)
+int pa_audit_list_has(const char *list, const char *code)
 {
   size_t n = strlen(code);
   for (const char *p = list; p && *p;) {
@@ -529,9 +528,9 @@ void pa_audit_derive(struct pa_audit *a, struct pa_arena *ar)
       req = &a->participants[i];
   for (size_t i = 0; i < a->n_participants; i++) {
     const struct pa_participant *p = &a->participants[i];
-    if (!src && has_code(p->roles, "110153"))
+    if (!src && pa_audit_list_has(p->roles, "110153"))
       src = p;
-    if (!dst && has_code(p->roles, "110152"))
+    if (!dst && pa_audit_list_has(p->roles, "110152"))
       dst = p;
   }
   if (!src)

@@ -91,6 +91,8 @@ void pa_audit_cx_split(struct pa_arena *a, struct pa_object *o);
  * that the list splits back into the same items. Returns PA_OK or
  * PA_LIMIT/PA_NOMEM. */
 pa_rc pa_audit_list_add(struct pa_buf *b, const char *sep, const char *item);
+/* 1 when the comma-separated list (may be NULL) holds code as one item. */
+int pa_audit_list_has(const char *list, const char *code);
 
 /* ---- the events row ---- */
 

@@ -303,6 +303,19 @@ static void test_inline_variants(void **state)
   assert_int_equal(parse_buf((const uint8_t *)m5, sizeof m5 - 1, &r, &e), PA_OK);
   assert_string_equal(r.code, "DCM:110100");
   assert_non_null(strstr(r.warnings, "atna.namespace: Namespace prefix xsi"));
+
+  /* a second EventIdentification is skipped whole, its children too */
+  static const char m6[] =
+    "<AuditMessage><EventIdentification EventDateTime='2026-11-20T01:15:30Z' "
+    "EventOutcomeIndicator='0'><EventID code='110114'/><EventTypeCode code='110122'/>"
+    "</EventIdentification><EventIdentification EventDateTime='2026-11-21T01:15:30Z' "
+    "EventOutcomeIndicator='8'><EventID code='110113'/><EventTypeCode code='110127'/>"
+    "</EventIdentification></AuditMessage>";
+  assert_int_equal(parse_buf((const uint8_t *)m6, sizeof m6 - 1, &r, &e), PA_OK);
+  assert_string_equal(r.code, "DCM:110114");
+  assert_string_equal(r.types, "110122");
+  assert_int_equal(r.outcome, 0);
+  assert_non_null(strstr(r.warnings, "atna.duplicate: EventIdentification"));
 }
 
 /* The source is never taken from the destination: a requestor that is the
