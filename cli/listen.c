@@ -94,8 +94,12 @@ static void help(FILE *f)
           "  -h, --help       this text\n"
           "\n"
           "Each endpoint is printed once bound, as 'listening on URL', with the real\n"
-          "port. exit status: 0 stopped cleanly, 2 usage error or an endpoint or\n"
-          "database that cannot be used, 3 internal error\n");
+          "port. Counters per endpoint: received, stored (committed), already stored,\n"
+          "quarantined, dropped (clients cut off), lost (received but not stored\n"
+          "because the database failed). While another writer holds the database\n"
+          "the listener waits, up to 10 minutes. A database failure stops it.\n"
+          "exit status: 0 stopped cleanly, 2 usage error or an endpoint or database\n"
+          "that cannot be used, 3 the database failed or internal error\n");
 }
 
 static void print_counters(const struct listen *L, FILE *f)
