@@ -46,6 +46,7 @@
 /* syslog */
 #define PA_MAX_SYSLOG_MSG       (256u * 1024) /* one syslog message (frame payload) */
 #define PA_SYSLOG_MAX_LEN_DIGITS 7            /* RFC 6587 MSG-LEN digits read before giving up */
+#define PA_SYSLOG_KEEP_BUF      (64u * 1024)  /* a framer frees a larger buffer once it is empty */
 #define PA_SYSLOG_MAX_HOSTNAME  255           /* RFC 5424 HOSTNAME; longer fields are malformed */
 #define PA_SYSLOG_MAX_SD_ELEMS  64            /* SD-ELEMENTs in one message */
 #define PA_SYSLOG_MAX_SD_PARAMS 256           /* SD-PARAMs in one message, all elements */

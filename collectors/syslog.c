@@ -1131,7 +1131,15 @@ pa_rc pa_syslog_framer_next(struct pa_syslog_framer *f, struct pa_syslog_frame *
                             struct pa_err *err)
 {
   pa_rc rc = next_inner(f, out, err);
-  if (rc == PA_NEED_MORE)
+  if (rc == PA_NEED_MORE) {
     f->acc_from_chunk = 0; /* the chunk goes back to the caller: never read it again */
+    /* a long message leaves no large buffer behind: a listener holds one
+     * framer per client, and a peer must not pin 512 KiB until it leaves */
+    if (f->acc.len == 0 && f->acc.size > PA_SYSLOG_KEEP_BUF) {
+      size_t cap = f->acc.cap;
+      pa_buf_cleanup(&f->acc);
+      pa_buf_init(&f->acc, cap);
+    }
+  }
   return rc;
 }

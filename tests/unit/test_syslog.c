@@ -624,6 +624,32 @@ static void test_cap(void **state)
   got_free(&g);
 }
 
+/* A long message that had to be gathered across reads leaves no buffer
+ * behind once it is handed out: a listener keeps one framer per client. */
+static void test_buffer_released(void **state)
+{
+  struct pa_syslog_framer f;
+  struct pa_syslog_frame fr;
+  size_t n = 200 * 1024;
+  uint8_t *s = malloc(n + 1);
+  (void)state;
+  assert_non_null(s);
+  memcpy(s, "<13>", 4);
+  memset(s + 4, 'x', n - 4);
+  s[n] = '\n';
+  pa_syslog_framer_init(&f, 0, PA_SYSLOG_FRAMING_AUTO);
+  assert_int_equal(pa_syslog_framer_feed(&f, s, n / 2), PA_OK);
+  assert_int_equal(pa_syslog_framer_next(&f, &fr, NULL), PA_NEED_MORE);
+  assert_true(f.acc.size >= n / 2); /* the first half, held */
+  assert_int_equal(pa_syslog_framer_feed(&f, s + n / 2, n + 1 - n / 2), PA_OK);
+  assert_int_equal(pa_syslog_framer_next(&f, &fr, NULL), PA_OK);
+  assert_int_equal(fr.len, n);
+  assert_int_equal(pa_syslog_framer_next(&f, &fr, NULL), PA_NEED_MORE);
+  assert_int_equal(f.acc.size, 0);
+  pa_syslog_framer_cleanup(&f);
+  free(s);
+}
+
 static void test_joiner(void **state)
 {
   (void)state;
@@ -881,6 +907,7 @@ int main(void)
     cmocka_unit_test(test_lf_crlf_nul),
     cmocka_unit_test(test_fallback_and_resync),
     cmocka_unit_test(test_cap),
+    cmocka_unit_test(test_buffer_released),
     cmocka_unit_test(test_joiner),
     cmocka_unit_test(test_body_kind),
     cmocka_unit_test(test_corpus_streams),
