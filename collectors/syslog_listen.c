@@ -50,6 +50,7 @@ struct conn {
   int more;                      /* stopped reading at READS_PER_ROUND: data may be waiting */
   int64_t since;                 /* accept time, µs */
   int64_t last;                  /* last bytes received, µs */
+  int64_t last_msg;              /* last whole message (or bad frame) handed out, µs */
   char peer[64];
   char tls_peer[128];
   struct pa_syslog_framer framer;/* owned */
@@ -287,6 +288,7 @@ static void drain(pa_listen *l, struct conn *c)
     rc = pa_syslog_framer_next(&c->framer, &fr, &err);
     if (rc == PA_NEED_MORE)
       return;
+    c->last_msg = pa_time_now();
     msg_init(l, c, c->ep, &m);
     if (rc == PA_NOMEM) {
       c->drop = 1;
@@ -340,16 +342,17 @@ static void conn_close(pa_listen *l, int slot)
 
 static void conn_close(pa_listen *l, int slot);
 
-/* At MAX_CONNS: closes the client silent the longest, if it has been silent
- * for EVICT_IDLE_US, so that idle connections cannot lock senders out. */
+/* At MAX_CONNS: closes the client that has sent no whole message for the
+ * longest, if that is EVICT_IDLE_US, so that idle connections cannot lock
+ * senders out; nor can clients that trickle a byte now and then. */
 static void evict_idle(pa_listen *l)
 {
   int64_t now = pa_time_now(), oldest = now;
   int victim = -1;
 
   for (int i = 0; i < MAX_CONNS; i++)
-    if (l->conns[i] && l->conns[i]->last < oldest) {
-      oldest = l->conns[i]->last;
+    if (l->conns[i] && l->conns[i]->last_msg < oldest) {
+      oldest = l->conns[i]->last_msg;
       victim = i;
     }
   if (victim >= 0 && now - oldest >= EVICT_IDLE_US) {
@@ -390,7 +393,7 @@ static void accept_conn(pa_listen *l, int ep)
     ;
   c->fd = fd;
   c->ep = ep;
-  c->since = c->last = pa_time_now();
+  c->since = c->last = c->last_msg = pa_time_now();
   peer_name(&sa, c->peer, sizeof c->peer);
   pa_syslog_framer_init(&c->framer, 0,
                         l->ep[ep].transport == PA_LISTEN_TLS ? PA_SYSLOG_FRAMING_OCTET
