@@ -93,26 +93,32 @@ pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *o
   return quarantine(f, p, len, origin, offset, &e, PA_MALFORMED);
 }
 
-/* Keeps the bytes once; *dup_out when they were kept before and this is
- * not a repeat (the same bytes again at another place of the same stream,
- * which is parsed again: an event of its own). */
+/* Keeps the bytes once; *dup_out when they were kept before. */
 static pa_rc keep_raw(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                       int64_t offset, int64_t received_ts, int64_t *raw_id, int *dup_out)
 {
-  int repeat = 0;
-  pa_rc rc = pa_store_put_raw(f->store, p, len, origin, offset, received_ts, raw_id, dup_out);
-
   f->n.messages++;
-  if (rc == PA_OK && *dup_out)
-    rc = pa_store_put_repeat(f->store, *raw_id, origin, offset, received_ts, &repeat);
-  if (rc == PA_OK && *dup_out) {
-    if (repeat) {
-      *dup_out = 0;
-      f->n.repeats++;
-    } else {
-      f->n.duplicates++;
-    }
-  }
+  return pa_store_put_raw(f->store, p, len, origin, offset, received_ts, raw_id, dup_out);
+}
+
+/* A syslog message whose bytes are stored already: is it a repeat, a new
+ * fact to parse again? Only a plain text line can be: sshd writes the same
+ * line for each failed try within a second. An audit message (ATNA, FHIR)
+ * carries its own event time and ids, so the same bytes again are the same
+ * event sent twice. */
+static pa_rc is_repeat(struct pa_feed *f, const struct pa_syslog_msg *m, pa_rc parsed,
+                       int64_t raw_id, const char *origin, int64_t offset, int64_t received_ts,
+                       int *repeat)
+{
+  enum pa_syslog_body k = parsed == PA_OK ? pa_syslog_body_kind(m->msg.p, m->msg.len)
+                                          : PA_SYSLOG_BODY_ATNA_XML;
+  pa_rc rc = PA_OK;
+
+  *repeat = 0;
+  if (k == PA_SYSLOG_BODY_TEXT || k == PA_SYSLOG_BODY_XML_OTHER)
+    rc = pa_store_put_repeat(f->store, raw_id, origin, offset, received_ts, repeat);
+  if (rc == PA_OK)
+    *repeat ? f->n.repeats++ : f->n.duplicates++;
   return rc;
 }
 
@@ -145,10 +151,16 @@ pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char
   int dup;
   pa_rc rc;
 
-  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)) || dup)
+  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)))
     return rc;
   pa_err_clear(&e);
   rc = pa_syslog_parse(p, len, o, &m, &e);
+  if (dup) {
+    int repeat;
+    pa_rc r2 = is_repeat(f, &m, rc, raw_id, origin, offset, received_ts, &repeat);
+    if (r2 || !repeat)
+      return r2;
+  }
   if (rc != PA_OK)
     return fatal(rc) ? rc : quarantine(f, p, len, origin, offset, &e, rc);
   pa_syslog_str_copy(host, sizeof host, m.hostname);
@@ -212,8 +224,12 @@ pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, 
   int dup;
   pa_rc rc;
 
-  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)) || dup)
+  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)))
     return rc;
+  if (dup) { /* an audit message again: the same event (is_repeat) */
+    f->n.duplicates++;
+    return PA_OK;
+  }
   memset(&ctx, 0, sizeof ctx);
   ctx.origin = origin;
   ctx.raw_id = raw_id;

@@ -9,10 +9,11 @@
  *            └─ what fails ─► quarantine, with the error, origin and offset
  *
  * A message already in raw (same SHA-256) is not parsed again, so re-reading
- * a file, a copy of it or a client re-sending adds nothing; but the same
- * bytes at another place of the same file or connection, or in another
- * datagram from the same peer, are a repeat (raw_repeats) and make their
- * event again: sshd writes one identical line for each failed try. */
+ * a file, a copy of it or a client re-sending adds nothing; but a plain text
+ * line again at another place of the same file or connection, or in another
+ * datagram from the same peer, is a repeat (raw_repeats) and makes its event
+ * again: sshd writes one identical line for each failed try. An ATNA or FHIR
+ * message carries its own time and ids: the same bytes are the same event. */
 #ifndef PA_FEED_H
 #define PA_FEED_H
 
@@ -27,7 +28,7 @@
 struct pa_feed_counts {
   uint64_t messages;     /* messages offered */
   uint64_t duplicates;   /* already in raw: skipped */
-  uint64_t repeats;      /* in raw, but again at another place of its stream: parsed */
+  uint64_t repeats;      /* a text line in raw, again at another place of its stream: parsed */
   uint64_t atna, fhir;   /* audit messages stored as events */
   uint64_t decoded;      /* plain lines a decoder turned into an event */
   uint64_t unmatched;    /* plain lines kept in raw only */

@@ -120,6 +120,11 @@ check "a grown file re-reads its last line without a new event" \
 cp "$rep" "$WORK/rep-copy.log"
 "$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$WORK/rep-copy.log"
 check "a copy of the file adds no event" test "$(rq "select count(*) from events where user_id='root'")" = 3
+# an audit message sent twice is one event: it carries its own time and ids
+atna='<85>1 2024-01-12T08:30:00Z pacs01 arc 1 - - <AuditMessage><EventIdentification EventDateTime="2024-01-12T08:30:00Z" EventOutcomeIndicator="0"><EventID csd-code="110112" codeSystemName="DCM"/></EventIdentification><ActiveParticipant UserID="ivy" UserIsRequestor="true"/></AuditMessage>'
+printf '%s\n%s\n' "$atna" "$atna" > "$WORK/atna-twice.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$WORK/atna-twice.log"
+check "an ATNA message sent twice is one event" test "$(rq "select count(*) from events where user_id='ivy'")" = 1
 
 # a write that fails takes its whole batch back: no message is kept half
 # (its raw row without its event), so the next run parses it again
