@@ -34,6 +34,7 @@
 #define PA_STORE_BATCH_ROWS   100000       /* rows per bulk-ingest commit */
 #define PA_STORE_BATCH_US     (1000000LL)  /* or this long, whichever first */
 #define PA_STORE_BUSY_MAX_MS  (10 * 60 * 1000) /* wait this long for another writer's lock */
+#define PA_STORE_BUSY_STOP_MS (30 * 1000)      /* or this long once asked to stop */
 
 /* ATNA / FHIR */
 #define PA_MAX_ATNA_MSG       (1024u * 1024)     /* one ATNA XML message */

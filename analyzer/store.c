@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -106,6 +107,8 @@ struct pa_store {
   uint64_t commits;                 /* batch transactions committed */
   char err[256];                    /* why the last batch failed, "" if it did not */
   int64_t busy_since, busy_said;    /* on_busy: when the wait began, when last logged */
+  int64_t stop_seen;                /* on_busy: when *stop was first seen set, 0 not yet */
+  volatile sig_atomic_t *stop;      /* borrowed: set when the process is to stop */
   uint64_t batch_rows;
   uint64_t batch_max_rows;          /* tick commits after this many rows */
   int64_t batch_max_us;             /* or this long */
@@ -285,9 +288,19 @@ static int on_busy(void *ctx, int n)
   int64_t now = mono_us();
   struct timespec ts = {0, 20 * 1000 * 1000};
 
-  if (n == 0)
+  if (n == 0) {
     s->busy_since = s->busy_said = now;
+    s->stop_seen = 0;
+  }
   if (now - s->busy_since >= PA_STORE_BUSY_MAX_MS * 1000LL)
+    return 0;
+  /* asked to stop: wait a little longer for the batch, not 10 minutes */
+  if (s->stop && *s->stop && !s->stop_seen) {
+    s->stop_seen = now;
+    pa_log(PA_LOG_WARN, "stopping: waiting up to %d s more for the database lock",
+           PA_STORE_BUSY_STOP_MS / 1000);
+  }
+  if (s->stop_seen && now - s->stop_seen >= PA_STORE_BUSY_STOP_MS * 1000LL)
     return 0;
   if (now - s->busy_said >= 10000000) {
     s->busy_said = now;
@@ -597,6 +610,34 @@ static pa_rc sink_audit(void *ctx, const struct pa_audit *a)
 {
   pa_rc rc = pa_store_put_audit(ctx, a, NULL);
   return rc ? rc : pa_store_batch_tick(ctx);
+}
+
+static pa_rc put_event(void *ctx, const struct pa_event *e)
+{
+  return pa_store_put_event(ctx, e, NULL);
+}
+
+static pa_rc put_audit(void *ctx, const struct pa_audit *a)
+{
+  return pa_store_put_audit(ctx, a, NULL);
+}
+
+void pa_store_msg_sink(pa_store *s, struct pa_sink *out)
+{
+  memset(out, 0, sizeof *out);
+  out->ctx = s;
+  out->audit = put_audit;
+  out->event = put_event;
+}
+
+void pa_store_batch_fail(pa_store *s)
+{
+  txn_fail(s);
+}
+
+void pa_store_interrupt(pa_store *s, volatile sig_atomic_t *stop)
+{
+  s->stop = stop;
 }
 
 void pa_store_sink(pa_store *s, struct pa_sink *out)

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "event.h"
 
+#include <signal.h>
 #include <stdint.h>
 
 typedef struct pa_store pa_store;
@@ -96,8 +97,19 @@ struct pa_store_counts {
 };
 void pa_store_counts(const pa_store *s, struct pa_store_counts *out);
 
-/* A sink (event.h) that writes every record into s. s must outlive it. */
+/* A sink (event.h) that writes every record into s, each followed by a
+ * batch tick. s must outlive it. For records that make no whole by
+ * themselves (a capture's associations and DIMSE rows). */
 void pa_store_sink(pa_store *s, struct pa_sink *out);
+/* A sink for the events and audit records of one message: no tick, so a
+ * batch never ends inside a message; the caller ticks after it. */
+void pa_store_msg_sink(pa_store *s, struct pa_sink *out);
+/* Marks the open batch failed: it rolls back whole when it ends. For a
+ * caller whose own step failed after it had written part of a message. */
+void pa_store_batch_fail(pa_store *s);
+/* While *stop is set, a wait for another writer's lock lasts at most
+ * PA_STORE_BUSY_STOP_MS more (a listener told to stop). stop is borrowed. */
+void pa_store_interrupt(pa_store *s, volatile sig_atomic_t *stop);
 
 /* runs: one row per command run. */
 pa_rc pa_store_run_begin(pa_store *s, const char *command, const char *args,

@@ -223,7 +223,7 @@ static const char *const pa__store_migrations[] = {
    "  received_ts INTEGER NOT NULL,"
    "  origin TEXT NOT NULL,"
    "  offset INTEGER,"
-   "  UNIQUE (origin, offset));"),
+   "  UNIQUE (raw_id, origin, offset));"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -37,6 +37,7 @@ pa_rc pa_feed_init(struct pa_feed *f, pa_store *s, const char *site_decoders, co
   f->tz = tz;
   f->run_id = run_id;
   pa_store_sink(s, &f->sink);
+  pa_store_msg_sink(s, &f->msg_sink);
   if ((rc = pa_atna_new(&f->atna)))
     return rc;
   f->decoders = pa_decoders_new();
@@ -77,10 +78,28 @@ static pa_rc quarantine(struct pa_feed *f, const uint8_t *p, size_t len, const c
   if (e->offset != UINT64_MAX && e->msg[0])
     snprintf(msg, sizeof msg, "%s (at byte %llu of the message)", e->msg,
              (unsigned long long)e->offset);
-  f->n.quarantined++;
+  struct pa_store_counts c0, c1;
+  pa_rc rc;
+
   pa_log(PA_LOG_INFO, "%s: offset %lld: quarantined: %s", origin ? origin : "-",
          (long long)offset, msg);
-  return pa_store_quarantine(f->store, p, len, origin, offset, msg, f->run_id);
+  pa_store_counts(f->store, &c0);
+  rc = pa_store_quarantine(f->store, p, len, origin, offset, msg, f->run_id);
+  pa_store_counts(f->store, &c1);
+  f->n.quarantined += c1.quarantined - c0.quarantined; /* the same bytes are kept once */
+  return rc;
+}
+
+/* Ends one message: a batch may commit now, never inside a message. After
+ * a fatal error the open batch is marked failed, so that the part of the
+ * message already written (its raw row) rolls back with it. */
+static pa_rc message_done(struct pa_feed *f, pa_rc rc)
+{
+  if (fatal(rc)) {
+    pa_store_batch_fail(f->store);
+    return rc;
+  }
+  return rc ? rc : pa_store_batch_tick(f->store);
 }
 
 pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
@@ -90,7 +109,7 @@ pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *o
   pa_err_clear(&e);
   snprintf(e.msg, sizeof e.msg, "%s", why);
   f->n.messages++;
-  return quarantine(f, p, len, origin, offset, &e, PA_MALFORMED);
+  return message_done(f, quarantine(f, p, len, origin, offset, &e, PA_MALFORMED));
 }
 
 /* Keeps the bytes once; *dup_out when they were kept before. */
@@ -130,18 +149,18 @@ static pa_rc parse_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t
   pa_rc rc;
 
   if (kind == PA_FEED_ATNA) {
-    rc = pa_atna_parse(f->atna, p, len, ctx, &f->sink, e);
+    rc = pa_atna_parse(f->atna, p, len, ctx, &f->msg_sink, e);
     if (rc == PA_OK)
       f->n.atna++;
     return rc;
   }
-  rc = pa_fhir_parse(p, len, ctx, &f->sink, &n, e);
+  rc = pa_fhir_parse(p, len, ctx, &f->msg_sink, &n, e);
   f->n.fhir += n;
   return rc;
 }
 
-pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
-                     int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o)
+static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                         int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o)
 {
   struct pa_syslog_msg m;
   struct pa_msg_ctx ctx;
@@ -205,7 +224,7 @@ pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char
       ev.ts = received_ts;
     if (!ev.received_ts)
       ev.received_ts = received_ts;
-    if ((rc = f->sink.event(f->sink.ctx, &ev)) == PA_OK)
+    if ((rc = f->msg_sink.event(f->msg_sink.ctx, &ev)) == PA_OK)
       f->n.decoded++;
     return rc;
   }
@@ -215,8 +234,14 @@ pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char
   return quarantine(f, p, len, origin, offset, &e, rc);
 }
 
-pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
-                   const char *origin, int64_t offset, int64_t received_ts)
+pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                     int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o)
+{
+  return message_done(f, feed_syslog(f, p, len, origin, offset, received_ts, o));
+}
+
+static pa_rc feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+                       const char *origin, int64_t offset, int64_t received_ts)
 {
   struct pa_msg_ctx ctx;
   struct pa_err e;
@@ -240,4 +265,10 @@ pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, 
   if (rc == PA_OK || fatal(rc))
     return rc;
   return quarantine(f, p, len, origin, offset, &e, rc);
+}
+
+pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+                   const char *origin, int64_t offset, int64_t received_ts)
+{
+  return message_done(f, feed_body(f, kind, p, len, origin, offset, received_ts));
 }

@@ -37,7 +37,8 @@ struct pa_feed_counts {
 
 struct pa_feed {
   pa_store *store;            /* borrowed */
-  struct pa_sink sink;
+  struct pa_sink sink;         /* ticks after each record: for captures */
+  struct pa_sink msg_sink;     /* no tick: the records of one message, then a tick */
   pa_atna *atna;              /* owned */
   pa_decoders *decoders;      /* owned */
   pa_decoders_scratch *scratch; /* owned */

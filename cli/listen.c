@@ -125,17 +125,18 @@ static void print_counters(const struct listen *L, FILE *f)
 static void settle(struct listen *L)
 {
   uint64_t c = pa_store_commits(L->store);
+  int committed = c != L->commits;
 
-  if (c == L->commits && !L->fatal)
+  if (!committed && !L->fatal)
     return;
   L->commits = c;
   for (int i = 0; i < L->n_src; i++) {
     struct source *s = &L->src[i];
-    if (L->fatal) {
-      s->lost += s->pend_stored + s->pend_quarantined;
-    } else {
+    if (committed) {
       s->stored += s->pend_stored;
       s->quarantined += s->pend_quarantined;
+    } else {
+      s->lost += s->pend_stored + s->pend_quarantined;
     }
     s->pend_stored = s->pend_quarantined = 0;
   }
@@ -263,6 +264,7 @@ static void *capture_main(void *arg)
   pa_err_clear(&L->cap_err);
   L->cap_rc = pa_store_open(L->db, &s, &L->cap_err);
   if (L->cap_rc == PA_OK) {
+    pa_store_interrupt(s, &stop_flag);
     pa_store_batch_limits(s, L->batch_rows, L->batch_us);
     pa_store_sink(s, &sink);
     o.tick = cap_tick;
@@ -390,6 +392,7 @@ int pa_cmd_listen(int argc, char **argv)
   pa_err_clear(&err);
   if ((r = pa_cli_open_store(L.db, &L.store)))
     return r;
+  pa_store_interrupt(L.store, &stop_flag);
   pa_store_batch_limits(L.store, L.batch_rows, L.batch_us);
   if (pa_store_run_begin(L.store, "listen", NULL, &run_id) ||
       pa_feed_init(&L.feed, L.store, decoders, tz, run_id, &err) ||
