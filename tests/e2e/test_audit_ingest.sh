@@ -120,6 +120,13 @@ check "a grown file re-reads its last line without a new event" \
 cp "$rep" "$WORK/rep-copy.log"
 "$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$WORK/rep-copy.log"
 check "a copy of the file adds no event" test "$(rq "select count(*) from events where user_id='root'")" = 3
+# a new file under the same name, its repeats at the places the old one had
+for i in 1 2 3; do
+  echo "Nov 20 10:00:00 pacs01 sshd[4243]: Failed password for toor from 203.0.113.8 port 50022 ssh2"
+done > "$rep"
+"$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$rep"
+check "a rotated file's repeats at the old places are events too" \
+  test "$(rq "select count(*) from events where user_id='toor'")" = 3
 # an audit message sent twice is one event: it carries its own time and ids
 atna='<85>1 2024-01-12T08:30:00Z pacs01 arc 1 - - <AuditMessage><EventIdentification EventDateTime="2024-01-12T08:30:00Z" EventOutcomeIndicator="0"><EventID csd-code="110112" codeSystemName="DCM"/></EventIdentification><ActiveParticipant UserID="ivy" UserIsRequestor="true"/></AuditMessage>'
 printf '%s\n%s\n' "$atna" "$atna" > "$WORK/atna-twice.log"

@@ -148,6 +148,30 @@ check "...and the run row says so" \
   bash -c 'sqlite3 "$0" "select detail from runs where command=\"listen\" order by id desc limit 1" | grep -q "\"lost\":1"' "$db"
 sqlite3 "$db" "DROP TRIGGER fail_ev"
 
+# --- a message is all or nothing, even with a batch of one row -------------
+# a FHIR Bundle of two events whose second cannot be written: neither the
+# first event nor the message's raw row may stay, or the message would be
+# skipped as "already stored" when it comes again
+sqlite3 "$db" "CREATE TRIGGER fail_r BEFORE INSERT ON events WHEN NEW.action='R' BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+raw_before=$(q "select count(*) from raw"); ev_before=$(q "select count(*) from events")
+bundle="<14>1 2026-11-20T01:20:00Z host pacs - - - $(tr -d '\n' < "$PA_SRC/fixtures/fhir/bundle.json")"
+start --syslog tcp://127.0.0.1:0 --batch 1
+tp=$(port tcp)
+printf '%s\n' "$bundle" | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" || true
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+rc=0; wait "$pid" || rc=$?; pid=
+check "a message that fails half way stops the listener" test "$rc" -eq 3
+check "...and leaves nothing of itself" \
+  test "$(q "select count(*) from raw")/$(q "select count(*) from events")" = "$raw_before/$ev_before"
+sqlite3 "$db" "DROP TRIGGER fail_r"
+start --syslog tcp://127.0.0.1:0
+tp=$(port tcp)
+printf '%s\n' "$bundle" | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" || true
+sleep 0.5
+stop
+check "...so that when it comes again both its events are stored" \
+  test "$(q "select count(*) from events")" = "$((ev_before + 2))"
+
 # --- usage errors ---------------------------------------------------------
 rc=0; "$PACSAUDIT" listen --db "$db" 2>/dev/null || rc=$?
 check "listen without endpoints exits 2" test "$rc" -eq 2
