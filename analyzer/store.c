@@ -107,7 +107,8 @@ struct pa_store {
   uint64_t commits;                 /* batch transactions committed */
   char err[256];                    /* why the last batch failed, "" if it did not */
   int64_t busy_since, busy_said;    /* on_busy: when the wait began, when last logged */
-  int64_t stop_seen;                /* on_busy: when *stop was first seen set, 0 not yet */
+  int64_t stop_seen;                /* on_busy: when *stop was first seen set (for all
+                                       later waits too: the process is stopping), 0 not yet */
   volatile sig_atomic_t *stop;      /* borrowed: set when the process is to stop */
   uint64_t batch_rows;
   uint64_t batch_max_rows;          /* tick commits after this many rows */
@@ -288,10 +289,8 @@ static int on_busy(void *ctx, int n)
   int64_t now = mono_us();
   struct timespec ts = {0, 20 * 1000 * 1000};
 
-  if (n == 0) {
+  if (n == 0)
     s->busy_since = s->busy_said = now;
-    s->stop_seen = 0;
-  }
   if (now - s->busy_since >= PA_STORE_BUSY_MAX_MS * 1000LL)
     return 0;
   /* asked to stop: wait a little longer for the batch, not 10 minutes */
