@@ -72,15 +72,14 @@ static int fatal(pa_rc rc) { return rc == PA_DB || rc == PA_NOMEM || rc == PA_IO
 static pa_rc quarantine(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                         int64_t offset, const struct pa_err *e, pa_rc why)
 {
+  struct pa_store_counts c0, c1;
   char msg[320];
+  pa_rc rc;
 
   snprintf(msg, sizeof msg, "%s", e->msg[0] ? e->msg : pa_strerror(why));
   if (e->offset != UINT64_MAX && e->msg[0])
     snprintf(msg, sizeof msg, "%s (at byte %llu of the message)", e->msg,
              (unsigned long long)e->offset);
-  struct pa_store_counts c0, c1;
-  pa_rc rc;
-
   pa_log(PA_LOG_INFO, "%s: offset %lld: quarantined: %s", origin ? origin : "-",
          (long long)offset, msg);
   pa_store_counts(f->store, &c0);
