@@ -327,15 +327,7 @@ section() {
 section >"$OUT/audit-section.md"
 cat "$OUT/audit-section.md"
 if [ "$DOC" = 1 ]; then
-  if grep -q '^<!-- audit-ingest:begin' "$DOC_FILE"; then
-    awk -v sec="$OUT/audit-section.md" '
-      /^<!-- audit-ingest:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-      /^<!-- audit-ingest:end/ { skip = 0; next }
-      !skip { print }' "$DOC_FILE" >"$WORK/doc.new"
-    cat "$WORK/doc.new" >"$DOC_FILE"
-  else
-    { echo; cat "$OUT/audit-section.md"; } >>"$DOC_FILE"
-  fi
+  write_section audit-ingest "$OUT/audit-section.md" "$DOC_FILE"
   log "wrote the section into $DOC_FILE"
 fi
 [ "$LISTEN_RESULT" != FAIL ] || exit 1

@@ -524,18 +524,7 @@ if [ "$DOC" = 1 ]; then
     fi
     echo '<!-- dicom-ingest:end -->'
   } >"$SECTION"
-  if [ ! -f "$DOC_FILE" ]; then
-    printf '# Performance\n\nMeasured figures of the benchmarks in `bench/`. Each section is written by its script;\nre-run the script to refresh it.\n\n' >"$DOC_FILE"
-  fi
-  if grep -q '^<!-- dicom-ingest:begin' "$DOC_FILE"; then
-    awk -v sec="$SECTION" '
-      /^<!-- dicom-ingest:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-      /^<!-- dicom-ingest:end/ { skip = 0; next }
-      !skip { print }' "$DOC_FILE" >"$WORK/doc.new"
-    cat "$WORK/doc.new" >"$DOC_FILE"
-  else
-    cat "$SECTION" >>"$DOC_FILE"
-  fi
+  write_section dicom-ingest "$SECTION" "$DOC_FILE"
   log "wrote the section into $DOC_FILE"
 fi
 log "results: $RESULTS, $TABLE, captures in $OUT"

@@ -26,3 +26,25 @@ wait_idle() {
   local msg="measuring with the CPU only $IDLE% idle: other jobs run on this machine, timings are pessimistic"
   if declare -F warn >/dev/null; then warn "$msg"; else log "$msg"; fi
 }
+
+# write_section NAME SECTION DOC: puts the file SECTION, which starts with
+# "<!-- NAME:begin" and ends with "<!-- NAME:end", into DOC in place of the
+# block between the same markers, or at DOC's end when it has none yet
+# (creating DOC with a title). The rest of DOC is kept as it is.
+write_section() {
+  local name=$1 sec=$2 doc=$3 tmp
+  if [ ! -f "$doc" ]; then
+    printf '# Performance\n\nMeasured figures of the benchmarks in `bench/`. Each section is written by its script;\nre-run the script to refresh it.\n' >"$doc"
+  fi
+  if grep -q "^<!-- $name:begin" "$doc"; then
+    tmp=$(mktemp)
+    awk -v sec="$sec" -v b="^<!-- $name:begin" -v e="^<!-- $name:end" '
+      $0 ~ b { while ((getline l < sec) > 0) print l; skip = 1; next }
+      $0 ~ e { skip = 0; next }
+      !skip { print }' "$doc" >"$tmp"
+    cat "$tmp" >"$doc"
+    rm -f "$tmp"
+  else
+    { echo; cat "$sec"; } >>"$doc"
+  fi
+}
