@@ -128,12 +128,12 @@ static pa_rc is_repeat(struct pa_feed *f, const struct pa_syslog_msg *m, pa_rc p
                        int64_t raw_id, const char *origin, int64_t offset, int64_t received_ts,
                        int *repeat)
 {
-  enum pa_syslog_body k = parsed == PA_OK ? pa_syslog_body_kind(m->msg.p, m->msg.len)
-                                          : PA_SYSLOG_BODY_ATNA_XML;
+  enum pa_syslog_body k;
   pa_rc rc = PA_OK;
 
   *repeat = 0;
-  if (k == PA_SYSLOG_BODY_TEXT || k == PA_SYSLOG_BODY_XML_OTHER)
+  if (parsed == PA_OK && ((k = pa_syslog_body_kind(m->msg.p, m->msg.len)) == PA_SYSLOG_BODY_TEXT ||
+                          k == PA_SYSLOG_BODY_XML_OTHER))
     rc = pa_store_put_repeat(f->store, raw_id, origin, offset, received_ts, repeat);
   if (rc == PA_OK)
     *repeat ? f->n.repeats++ : f->n.duplicates++;
