@@ -605,12 +605,6 @@ static pa_rc sink_event(void *ctx, const struct pa_event *e)
   return rc ? rc : pa_store_batch_tick(ctx);
 }
 
-static pa_rc sink_audit(void *ctx, const struct pa_audit *a)
-{
-  pa_rc rc = pa_store_put_audit(ctx, a, NULL);
-  return rc ? rc : pa_store_batch_tick(ctx);
-}
-
 static pa_rc put_event(void *ctx, const struct pa_event *e)
 {
   return pa_store_put_event(ctx, e, NULL);
@@ -641,7 +635,7 @@ void pa_store_interrupt(pa_store *s, volatile sig_atomic_t *stop)
 
 void pa_store_sink(pa_store *s, struct pa_sink *out)
 {
-  out->audit = sink_audit;
+  out->audit = put_audit; /* one message may make several: the caller ticks */
   out->ctx = s;
   out->assoc_begin = sink_assoc_begin;
   out->assoc_update = sink_assoc_update;

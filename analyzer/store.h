@@ -98,8 +98,8 @@ struct pa_store_counts {
 void pa_store_counts(const pa_store *s, struct pa_store_counts *out);
 
 /* A sink (event.h) that writes every record into s, each followed by a
- * batch tick. s must outlive it. For records that make no whole by
- * themselves (a capture's associations and DIMSE rows). */
+ * batch tick, except audit records (one message may make several). s must
+ * outlive it. For a capture's associations, DIMSE rows and their events. */
 void pa_store_sink(pa_store *s, struct pa_sink *out);
 /* A sink for the events and audit records of one message: no tick, so a
  * batch never ends inside a message; the caller ticks after it. */

@@ -180,7 +180,7 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null; then
       sed -E 's#\[[^]]*/([^]/]*)\]$#[\1]#; s#\./[^:]*/##'
     echo
     echo "inclusive, the stages:"
-    grep -E 'PROGRAM TOTALS|pa_feed_syslog|pa_store_put_raw|[?:]deflate |pa_sha256|pa_atna_parse|xmlParseChunk|sink_audit|pa_store_put_audit|pa_store_put_event|pa_syslog_parse|read_syslog|pa_store_batch_tick' \
+    grep -E 'PROGRAM TOTALS|pa_feed_syslog|pa_store_put_raw|[?:]deflate |pa_sha256|pa_atna_parse|xmlParseChunk|put_audit|pa_store_put_audit|pa_store_put_event|pa_syslog_parse|read_syslog|pa_store_batch_tick' \
       "$OUT/callgrind-audit-incl.txt" | sed -E 's#\[[^]]*/([^]/]*)\]$#[\1]#' | sed -n 1,14p
   } >"$PROF"
 fi
