@@ -224,6 +224,69 @@ static const char *const pa__store_migrations[] = {
    "  origin TEXT NOT NULL,"
    "  offset INTEGER,"
    "  UNIQUE (raw_id, origin, offset));"),
+  /* 5 -> 6: what the rules need (docs/schema.md, "version 6").
+   * event_type: the subtype (EventTypeCode) of an audit event, so a login
+   * and a logout are told apart in events itself; auth_method: how a login
+   * was made, where the data says it. op: the one operation of the policy's
+   * vocabulary each event is (policy.md), defined here once, as a virtual
+   * column, so that every rule joins on the same mapping and old rows get it
+   * too. dimse_results: what a C-FIND returned (its pending responses).
+   * rule_runs: what each check run decided, rule by rule. */
+  ("ALTER TABLE events ADD COLUMN event_type TEXT;"
+   "ALTER TABLE events ADD COLUMN auth_method TEXT;"
+   "UPDATE events SET event_type = (SELECT CASE"
+   "   WHEN d.event_types GLOB '110[0-9][0-9][0-9]*' THEN 'DCM:' ||"
+   "     substr(d.event_types, 1, instr(d.event_types || ',', ',') - 1)"
+   "   ELSE substr(d.event_types, 1, instr(d.event_types || ',', ',') - 1) END"
+   "   FROM audit_details d WHERE d.event_id = events.id AND d.event_types <> '')"
+   " WHERE source IN ('atna', 'fhir');"
+   "ALTER TABLE events ADD COLUMN op TEXT GENERATED ALWAYS AS (CASE"
+   "   WHEN event_code = 'DIMSE:C-FIND-RQ' THEN 'query'"
+   "   WHEN event_code IN ('DIMSE:C-MOVE-RQ', 'DIMSE:C-GET-RQ') THEN 'retrieve'"
+   "   WHEN event_code = 'DIMSE:C-STORE-RQ' THEN 'store'"
+   "   WHEN event_code IN ('DIMSE:N-DELETE-RQ') THEN 'delete'"
+   "   WHEN event_code IN ('DIMSE:N-SET-RQ') THEN 'modify'"
+   "   WHEN event_code = 'DCM:110114' THEN"
+   "     CASE WHEN event_type = 'DCM:110123' THEN 'logout' ELSE 'login' END"
+   "   WHEN event_code = 'DCM:110112' THEN 'query'"
+   "   WHEN event_code = 'DCM:110106' THEN 'export'"
+   "   WHEN event_code = 'DCM:110107' THEN 'import'"
+   "   WHEN event_code = 'DCM:110101' THEN 'audit-read'"
+   "   WHEN event_code = 'DCM:110104' THEN"
+   "     CASE action WHEN 'C' THEN 'store' ELSE 'retrieve' END"
+   "   WHEN event_code IN ('DCM:110103', 'DCM:110110', 'DCM:110105', 'DCM:110109',"
+   "                       'DCM:110111', 'DCM:110108', 'FHIR:rest') THEN"
+   "     CASE action WHEN 'C' THEN 'store' WHEN 'R' THEN 'view' WHEN 'U' THEN 'modify'"
+   "       WHEN 'D' THEN 'delete' ELSE"
+   "       CASE WHEN event_code = 'FHIR:rest' THEN 'query' ELSE 'view' END END"
+   "   WHEN event_code IN ('DCM:110100', 'DCM:110113', 'SYSLOG:sudo') THEN 'admin'"
+   "   END) VIRTUAL;"
+   "CREATE INDEX events_code ON events(event_code, ts);"
+   "CREATE TABLE dimse_results ("
+   "  dimse_id INTEGER NOT NULL REFERENCES dimse(id),"
+   "  seq INTEGER NOT NULL,"
+   "  patient_id TEXT,"
+   "  study_uid TEXT,"
+   "  PRIMARY KEY (dimse_id, seq)) WITHOUT ROWID;"
+   "ALTER TABLE findings ADD COLUMN strength TEXT;"
+   "ALTER TABLE findings ADD COLUMN updated_run INTEGER REFERENCES runs(id);"
+   "ALTER TABLE findings ADD COLUMN reason TEXT;"
+   "ALTER TABLE findings ADD COLUMN assoc_evidence TEXT;"
+   "ALTER TABLE findings ADD COLUMN detail TEXT;"
+   "UPDATE findings SET status = 'open' WHERE status = 'new';"
+   "CREATE INDEX findings_rule ON findings(rule_id, subject, first_ts);"
+   "CREATE TABLE rule_runs ("
+   "  run_id INTEGER NOT NULL REFERENCES runs(id),"
+   "  rule_id TEXT NOT NULL,"
+   "  decided INTEGER NOT NULL,"
+   "  why TEXT,"
+   "  since_ts INTEGER,"
+   "  until_ts INTEGER,"
+   "  new INTEGER NOT NULL DEFAULT 0,"
+   "  known INTEGER NOT NULL DEFAULT 0,"
+   "  excepted INTEGER NOT NULL DEFAULT 0,"
+   "  ms INTEGER,"
+   "  PRIMARY KEY (run_id, rule_id));"),
 };
 
 #define PA__STORE_N_MIGRATIONS \
