@@ -58,4 +58,10 @@
 #define PA_DECODER_MATCH_LIMIT  100000        /* PCRE2 match limit per line and decoder */
 #define PA_DECODER_DEPTH_LIMIT  1000          /* PCRE2 depth (backtracking) limit */
 
+/* Rules: the SQL functions of rules/sqlfn */
+#define PA_SQLFN_MATCH_LIMIT  1000000      /* PCRE2 match limit per REGEXP row */
+#define PA_SQLFN_DEPTH_LIMIT  10000        /* PCRE2 depth (backtracking) limit per row */
+#define PA_SQLFN_REGEX_CACHE  64           /* compiled patterns kept per connection */
+#define PA_SQLFN_MAX_REGEX    4096         /* bytes of one rule pattern */
+
 #endif
