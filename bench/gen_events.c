@@ -774,8 +774,9 @@ int main(int argc, char **argv)
   if (policy_out && write_policy(&g, policy_out, (int)k))
     goto out;
 
-  /* bulk load: the events indexes are dropped for it and built again after
-   * (the store's own definitions, read back from sqlite_master) */
+  /* bulk load: no journal (a failed load leaves a file to throw away), and
+   * the events indexes dropped for it and built again after (the store's
+   * own definitions, read back from sqlite_master) */
   if (sqlite3_prepare_v2(g.db,
                          "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
                          " AND tbl_name = 'events' AND sql IS NOT NULL",
@@ -790,7 +791,7 @@ int main(int argc, char **argv)
   }
   sqlite3_finalize(st);
   st = NULL;
-  if (db_exec(g.db, "PRAGMA synchronous = OFF; PRAGMA cache_size = -262144"))
+  if (db_exec(g.db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536"))
     goto out;
   for (int i = 0; i < n_index; i++) {
     char drop[160];
@@ -808,6 +809,9 @@ int main(int argc, char **argv)
   for (int i = 0; i < n_index; i++)
     if (db_exec(g.db, index_sql[i]))
       goto out;
+  /* back to the store's journal (pa_store_open sets WAL) */
+  if (db_exec(g.db, "PRAGMA journal_mode = WAL"))
+    goto out;
   clock_gettime(CLOCK_MONOTONIC, &t2);
   {
     double load = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
