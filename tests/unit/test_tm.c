@@ -92,8 +92,8 @@ static void test_duration(void **state)
     {"1d", PA_OK, 86400000000LL}, {"0s", PA_OK, 0}, {"", PA_MALFORMED, 0},
     {"10", PA_MALFORMED, 0}, {"m", PA_MALFORMED, 0}, {"-1h", PA_MALFORMED, 0},
     {"1.5h", PA_MALFORMED, 0}, {"10 m", PA_MALFORMED, 0}, {"10mm", PA_MALFORMED, 0},
-    {"1w", PA_MALFORMED, 0}, {"99999999999999999999999d", PA_LIMIT, 0}, {"40000d", PA_OK,
-    40000LL * 86400000000LL}, {"40000000d", PA_LIMIT, 0},
+    {"1w", PA_MALFORMED, 0}, {"99999999999999999999999d", PA_LIMIT, 0}, {"30000d", PA_OK,
+    30000LL * 86400000000LL}, {"40000000d", PA_LIMIT, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int64_t us = -1;
