@@ -259,7 +259,8 @@ static struct q quote(const char *v)
   struct q q;
   size_t o = 0, i;
   q.s[o++] = '"';
-  for (i = 0; v[i] && i < 60; i++) {
+  /* 60 bytes, then to the end of a UTF-8 sequence */
+  for (i = 0; v[i] && (i < 60 || ((unsigned char)v[i] & 0xC0) == 0x80); i++) {
     unsigned char ch = (unsigned char)v[i];
     if (ch < 0x20 || ch == 0x7f)
       o += (size_t)snprintf(q.s + o, sizeof q.s - o, "\\x%02x", ch);
@@ -750,12 +751,12 @@ static void fields_free(char **f, size_t n)
     free(f[i]);
 }
 
-/* One record into f[0..*nf) (malloc'd strings). 1 a record, 0 the end,
+/* One record into f[0..*nf) (malloc'd strings), fld a scratch buffer of
+ * PA_MAX_CSV_FIELD + 1 bytes. 1 a record, 0 the end,
  * -1 an error (msg), -2 out of memory. *start_line is the line it began. */
-static int csv_record(struct csv *r, char **f, size_t *nf, size_t *start_line, char *msg,
-                      size_t msz)
+static int csv_record(struct csv *r, char *fld, char **f, size_t *nf, size_t *start_line,
+                      char *msg, size_t msz)
 {
-  static char fld[PA_MAX_CSV_FIELD + 1];
   size_t n = 0;
 
   *nf = 0;
@@ -915,7 +916,7 @@ static void roster_row(struct ctx *c, const char *file, size_t line, char **f,
   check_validity(c, u, w, from_s, to_s);
 }
 
-static void parse_roster(struct ctx *c, const char *file, const char *data, size_t len)
+static void parse_rows(struct ctx *c, const char *file, const char *data, size_t len, char *fld)
 {
   struct csv r = {data, len, 0, 1};
   char *f[PA_MAX_CSV_FIELDS];
@@ -928,7 +929,7 @@ static void parse_roster(struct ctx *c, const char *file, const char *data, size
     r.off = 3;
   for (size_t k = 0; k < N_RCOLS; k++)
     col_of[k] = -1;
-  rc = csv_record(&r, f, &nf, &line, msg, sizeof msg);
+  rc = csv_record(&r, fld, f, &nf, &line, msg, sizeof msg);
   wfmt(w, sizeof w, "%s: line 1", file);
   if (rc == -2) {
     c->nomem = 1;
@@ -963,7 +964,7 @@ static void parse_roster(struct ctx *c, const char *file, const char *data, size
     if (bad)
       return;
   }
-  while ((rc = csv_record(&r, f, &nf, &line, msg, sizeof msg)) != 0) {
+  while ((rc = csv_record(&r, fld, f, &nf, &line, msg, sizeof msg)) != 0) {
     wfmt(w, sizeof w, "%s: line %zu", file, line);
     if (rc == -2) {
       c->nomem = 1;
@@ -990,6 +991,17 @@ static void parse_roster(struct ctx *c, const char *file, const char *data, size
     if (c->nomem)
       return;
   }
+}
+
+static void parse_roster(struct ctx *c, const char *file, const char *data, size_t len)
+{
+  char *fld = malloc(PA_MAX_CSV_FIELD + 1);
+  if (!fld) {
+    c->nomem = 1;
+    return;
+  }
+  parse_rows(c, file, data, len, fld);
+  free(fld);
 }
 
 static void load_roster(struct ctx *c, json_t *root)
