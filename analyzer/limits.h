@@ -64,4 +64,12 @@
 #define PA_SQLFN_REGEX_CACHE  64           /* compiled patterns kept per connection */
 #define PA_SQLFN_MAX_REGEX    4096         /* bytes of one rule pattern */
 
+/* Site policy */
+#define PA_MAX_POLICY_FILE    (4u * 1024 * 1024) /* the policy JSON */
+#define PA_MAX_ROSTER_CSV     (16u * 1024 * 1024) /* the roster CSV */
+#define PA_MAX_ROSTER_ROWS    200000       /* data rows in the roster CSV */
+#define PA_MAX_CSV_FIELD      4096         /* bytes in one CSV field */
+#define PA_MAX_CSV_FIELDS     64           /* fields in one CSV row */
+#define PA_MAX_POLICY_ERRORS  1000         /* error lines kept; later ones are counted */
+
 #endif

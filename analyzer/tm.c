@@ -197,3 +197,31 @@ void pa_time_format(int64_t us, const char *tz, char out[40])
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &t);
   snprintf(out, 40, "%s.%06lld%s", date, (long long)frac, zone);
 }
+
+pa_rc pa_duration_parse(const char *s, int64_t *us_out)
+{
+  const int64_t max_s = 100LL * 366 * 86400;
+  int64_t n = 0, unit;
+  size_t i = 0;
+
+  if (!s || s[0] < '0' || s[0] > '9')
+    return PA_MALFORMED;
+  for (; s[i] >= '0' && s[i] <= '9'; i++) {
+    if (n > max_s)
+      return PA_LIMIT;
+    n = n * 10 + (s[i] - '0');
+  }
+  switch (s[i]) {
+  case 's': unit = 1; break;
+  case 'm': unit = 60; break;
+  case 'h': unit = 3600; break;
+  case 'd': unit = 86400; break;
+  default: return PA_MALFORMED;
+  }
+  if (s[i + 1] != '\0')
+    return PA_MALFORMED;
+  if (n > max_s / unit)
+    return PA_LIMIT;
+  *us_out = n * unit * 1000000;
+  return PA_OK;
+}

@@ -38,6 +38,11 @@ pa_rc pa_time_from_utc(int year, int mon, int day, int hour, int min, int sec,
  * with "Z"). out must hold 40 bytes. */
 void pa_time_format(int64_t us, const char *tz, char out[40]);
 
+/* Parses a duration: decimal digits and one unit, s m h or d ("90s",
+ * "10m", "1h", "1d"), nothing else (no sign, blanks or fraction), into µs.
+ * PA_MALFORMED for anything else, PA_LIMIT past 100 years. */
+pa_rc pa_duration_parse(const char *s, int64_t *us_out);
+
 /* Now, µs UTC. */
 int64_t pa_time_now(void);
 

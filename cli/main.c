@@ -18,6 +18,7 @@ static const struct {
 } commands[] = {
   {"ingest", pa_cmd_ingest, "read captures, syslog, ATNA and FHIR files (incremental)"},
   {"listen", pa_cmd_listen, "receive syslog (UDP, TCP, TLS) and capture DICOM live"},
+  {"policy", pa_cmd_policy, "check a site policy file (policy lint FILE)"},
   {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
 

@@ -14,3 +14,11 @@ for cap in *.pcap; do
   dump_dicom "$WORK/$name.db" > "$src/tests/e2e/expected/dicom/$name.txt"
 done
 echo "updated $(ls "$src/tests/e2e/expected/dicom" | wc -l) expectations"
+
+# policy lint: the error lines of each bad policy (run from fixtures/policy)
+cd "$src/fixtures/policy"
+for f in bad-users.json bad-network.json bad-roster/policy.json; do
+  name=$(echo "${f%.json}" | tr / -)
+  "$PACSAUDIT" policy lint "$f" 2> "$src/tests/e2e/expected/policy/$name.txt" >/dev/null || true
+done
+echo "updated $(ls "$src/tests/e2e/expected/policy" | wc -l) policy expectations"

@@ -84,6 +84,25 @@ static void test_format(void **state)
   assert_string_equal(out, "2001-12-17T18:30:47.000001+09:00");
 }
 
+static void test_duration(void **state)
+{
+  (void)state;
+  static const struct { const char *in; pa_rc rc; int64_t us; } cases[] = {
+    {"90s", PA_OK, 90000000LL}, {"10m", PA_OK, 600000000LL}, {"1h", PA_OK, 3600000000LL},
+    {"1d", PA_OK, 86400000000LL}, {"0s", PA_OK, 0}, {"", PA_MALFORMED, 0},
+    {"10", PA_MALFORMED, 0}, {"m", PA_MALFORMED, 0}, {"-1h", PA_MALFORMED, 0},
+    {"1.5h", PA_MALFORMED, 0}, {"10 m", PA_MALFORMED, 0}, {"10mm", PA_MALFORMED, 0},
+    {"1w", PA_MALFORMED, 0}, {"99999999999999999999999d", PA_LIMIT, 0}, {"30000d", PA_OK,
+    30000LL * 86400000000LL}, {"40000000d", PA_LIMIT, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int64_t us = -1;
+    assert_int_equal(pa_duration_parse(cases[i].in, &us), cases[i].rc);
+    if (cases[i].rc == PA_OK)
+      assert_int_equal(us, cases[i].us);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -91,6 +110,7 @@ int main(void)
     cmocka_unit_test(test_iso_bad),
     cmocka_unit_test(test_iso_whole_value),
     cmocka_unit_test(test_format),
+    cmocka_unit_test(test_duration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
