@@ -192,11 +192,21 @@ static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
     return pa_err_set(err, PA_DB, UINT64_MAX, 0,
                       "%s: schema version %d is newer than this pacsaudit knows (%d)",
                       path, v, PA__STORE_N_MIGRATIONS);
+  if (v == 0 && (s->flags & PA_STORE_NOMIGRATE))
+    return pa_err_set(err, PA_DB, UINT64_MAX, 0,
+                      "%s: not a pacsaudit database (no schema); ingest into it first",
+                      path);
+  if (v < PA__STORE_N_MIGRATIONS && (s->flags & PA_STORE_NOMIGRATE))
+    return pa_err_set(err, PA_DB, UINT64_MAX, 0,
+                      "%s: schema version %d is older than this pacsaudit reads (%d);"
+                      " run pacsaudit ingest on it once to migrate it",
+                      path, v, PA__STORE_N_MIGRATIONS);
   for (; v < PA__STORE_N_MIGRATIONS; v++) {
     char setv[64];
     snprintf(setv, sizeof setv, "PRAGMA user_version=%d", v + 1);
-    if (pa__store_exec(s, "BEGIN IMMEDIATE") || pa__store_exec(s, pa__store_migrations[v]) ||
-        pa__store_exec(s, setv) || pa__store_exec(s, "COMMIT")) {
+    if (pa__store_exec(s, "BEGIN IMMEDIATE") ||
+        pa__store_exec(s, pa__store_migrations[v]) || pa__store_exec(s, setv) ||
+        pa__store_exec(s, "COMMIT")) {
       pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: migration to schema %d failed: %s",
                  path, v + 1, sqlite3_errmsg(s->db));
       pa__store_exec(s, "ROLLBACK");
@@ -238,18 +248,35 @@ static int on_busy(void *ctx, int n)
 
 pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
 {
+  return pa_store_open_mode(path, 0, out, err);
+}
+
+pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_err *err)
+{
+  struct stat sb;
   pa_store *s;
   pa_rc rc;
 
   *out = NULL;
-  if ((rc = create_private(path, err)))
+  if (flags & PA_STORE_RDONLY)
+    flags |= PA_STORE_NOCREATE | PA_STORE_NOMIGRATE;
+  if (flags & PA_STORE_NOCREATE) {
+    /* SQLite's own "unable to open database file" does not say which or why */
+    if (stat(path, &sb) != 0)
+      return pa_err_set(err, PA_IO, UINT64_MAX, 0, "%s: %s", path,
+                        errno == ENOENT ? "no such database" : strerror(errno));
+  } else if ((rc = create_private(path, err))) {
     return rc;
+  }
   s = calloc(1, sizeof *s);
   if (!s)
     return PA_NOMEM;
+  s->flags = flags;
   s->batch_max_rows = PA_STORE_BATCH_ROWS;
   s->batch_max_us = PA_STORE_BATCH_US;
-  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path, &s->db,
+                      ((flags & PA_STORE_RDONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                          SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: cannot open: %s", path,
                s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -259,9 +286,13 @@ pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
   sqlite3_busy_handler(s->db, on_busy, s);
   /* WAL lets readers (query, report) work during a long ingest; NORMAL is
    * durable across application crashes, and a batch is the unit of loss on
-   * power failure. The cache is an upper bound: it only grows when used. */
-  if (pa__store_exec(s, "PRAGMA journal_mode=WAL") || pa__store_exec(s, "PRAGMA synchronous=NORMAL") ||
-      pa__store_exec(s, "PRAGMA foreign_keys=OFF") || pa__store_exec(s, "PRAGMA cache_size=-131072") ||
+   * power failure. The cache is an upper bound: it only grows when used.
+   * A reader leaves the journal mode alone: changing it is a write, and
+   * the writer that made the file set WAL already. */
+  if ((!(flags & PA_STORE_RDONLY) && (pa__store_exec(s, "PRAGMA journal_mode=WAL") ||
+                                      pa__store_exec(s, "PRAGMA synchronous=NORMAL"))) ||
+      pa__store_exec(s, "PRAGMA foreign_keys=OFF") ||
+      pa__store_exec(s, "PRAGMA cache_size=-131072") ||
       pa__store_exec(s, "PRAGMA temp_store=MEMORY")) {
     pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, sqlite3_errmsg(s->db));
     pa_store_close(s);
@@ -275,12 +306,44 @@ pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
   return PA_OK;
 }
 
+sqlite3 *pa_store_handle(pa_store *s) { return s->db; }
+
+/* BEGIN alone takes no snapshot until the first read; reading the schema
+ * cookie takes it now, so every query until read_end sees the database as
+ * it is at read_begin. */
+pa_rc pa_store_read_begin(pa_store *s)
+{
+  if (s->in_read || s->in_txn)
+    return PA_DB;
+  if (pa__store_exec(s, "BEGIN"))
+    return PA_DB;
+  if (pa__store_exec(s, "PRAGMA schema_version")) {
+    pa__store_exec(s, "ROLLBACK");
+    return PA_DB;
+  }
+  s->in_read = 1;
+  return PA_OK;
+}
+
+pa_rc pa_store_read_end(pa_store *s)
+{
+  if (!s->in_read)
+    return PA_OK;
+  s->in_read = 0;
+  if (pa__store_exec(s, "COMMIT") == PA_OK)
+    return PA_OK;
+  pa__store_exec(s, "ROLLBACK");
+  return PA_DB;
+}
+
 pa_rc pa_store_close(pa_store *s)
 {
   pa_rc rc = PA_OK;
 
   if (!s)
     return PA_OK;
+  if (s->in_read)
+    pa_store_read_end(s);
   if (s->in_batch)
     rc = pa_store_batch_commit(s);
   for (int i = 0; i < PA__ST_COUNT; i++)

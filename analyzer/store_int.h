@@ -42,6 +42,8 @@ struct pa_store {
   sqlite3 *db;
   sqlite3_stmt *st[PA__ST_COUNT]; /* prepared lazily, finalized at close */
   int version_found;
+  int flags;                        /* PA_STORE_* it was opened with */
+  int in_read;                      /* a pa_store_read_begin transaction is open */
   int in_batch;                     /* batch mode: writes gather in transactions */
   int in_txn;                       /* a batch transaction is open (we hold the write lock) */
   int txn_failed;                   /* a write of the open batch failed: it will roll back */
