@@ -91,6 +91,12 @@ struct pa_event {
   const char *source;       /* "dicom" "atna" "fhir" "syslog" */
   const char *origin;
   const char *event_code;   /* "DCM:110114", "DIMSE:C-MOVE-RQ", "ASSOC:reject" */
+  const char *event_type;   /* the subtype: "DCM:110122" login, "DCM:110123" logout; for
+                               audit messages the first EventTypeCode ("DCM:<code>" for
+                               a 110xxx code, else the code as sent); NULL none */
+  const char *auth_method;  /* how a login was made where the data says it: sshd's
+                               "password", "publickey"...; DICOM user identity
+                               "username" "password" "kerberos" "saml" "jwt"; NULL */
   char action;              /* 'C' 'R' 'U' 'D' 'E', 0 unknown */
   int outcome;              /* 0, 4, 8, 12; -1 unknown */
   const char *user_id, *user_name, *user_role;

@@ -40,8 +40,9 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
   [PA__ST_EVENT] =
     "INSERT INTO events (ts, received_ts, source, origin, event_code, action,"
     " outcome, user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae,"
-    " host, patient_id, study_uid, object_count, secure, assoc_id, raw_id)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " host, patient_id, study_uid, object_count, secure, assoc_id, raw_id,"
+    " event_type, auth_method)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   [PA__ST_STATE_GET] =
     "SELECT kind, inode, size, mtime, head_sha256, offset FROM ingest_state"
     " WHERE path=?",

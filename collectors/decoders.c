@@ -28,6 +28,7 @@ static const struct field_def {
   {"host", offsetof(struct pa_event, host)},
   {"patient_id", offsetof(struct pa_event, patient_id)},
   {"study_uid", offsetof(struct pa_event, study_uid)},
+  {"auth_method", offsetof(struct pa_event, auth_method)},
 };
 #define N_FIELDS (sizeof field_defs / sizeof field_defs[0])
 
@@ -509,6 +510,7 @@ pa_rc pa_decoders_match(const pa_decoders *d, const struct pa_syslog_msg *m,
     pa_event_init(ev_out);
     ev_out->source = "syslog";
     ev_out->event_code = x->event_code;
+    ev_out->event_type = x->event_type;
     ev_out->action = x->action;
     ev_out->outcome = x->outcome;
     if (m->has_ts)

@@ -221,6 +221,16 @@ static pa_rc ctrl_reserve(struct side *s, size_t need)
 
 /* ---- sink wrappers ------------------------------------------------------ */
 
+/* events.auth_method of an A-ASSOCIATE-RQ's user identity type (PS3.7
+ * D.3.3.7); NULL when it carried none (or a type not defined). */
+static const char *auth_method(int user_identity_type)
+{
+  static const char *const names[] = {NULL, "username", "password", "kerberos", "saml", "jwt"};
+  if (user_identity_type < 1 || user_identity_type > 5)
+    return NULL;
+  return names[user_identity_type];
+}
+
 static pa_rc emit_event(pa_dicom *d, const char *code, char action, int outcome,
                         int64_t ts, int src_dir, const char *patient_id,
                         const char *study_uid, int64_t count)
@@ -238,6 +248,9 @@ static pa_rc emit_event(pa_dicom *d, const char *code, char action, int outcome,
   e.action = action;
   e.outcome = outcome;
   e.user_id = d->a.user_identity[0] ? d->a.user_identity : NULL;
+  /* the association's start is its login: how it authenticated */
+  if (!strcmp(code, "ASSOC:start"))
+    e.auth_method = auth_method(d->a.user_identity_type);
   if (src_dir == 0) {
     e.src_ip = d->conn.client_ip;
     e.src_ae = d->a.calling_ae;

@@ -380,6 +380,7 @@ static void tr_assoc(struct tr *t, const struct pcspec *pcs, size_t n, const str
 struct evc {
   int64_t ts, count, assoc_id;
   char code[64], src_ip[64], src_ae[32], dst_ip[64], dst_ae[32], user_id[300], pid[80], suid[80];
+  char auth[32];
   char action;
   int outcome, secure;
 };
@@ -493,12 +494,24 @@ static pa_rc s_event(void *ctx, const struct pa_event *e)
   PA_TEST_CP(c->user_id, e->user_id);
   PA_TEST_CP(c->pid, e->patient_id);
   PA_TEST_CP(c->suid, e->study_uid);
+  PA_TEST_CP(c->auth, e->auth_method);
   const char *all[] = { e->event_code, e->user_id, e->user_name, e->user_role, e->src_ip,
                         e->src_ae, e->dst_ip, e->dst_ae, e->host, e->patient_id, e->study_uid };
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     scan_s(r, all[i]);
   logc(r, 'E');
   return PA_OK;
+}
+
+/* The auth_method of the recorded ASSOC:start event ("(null)" none); fails
+ * when there is no such event. */
+static const char *start_auth(const struct rec *r)
+{
+  for (int i = 0; i < r->n_ev; i++)
+    if (!strcmp(r->ev[i].code, "ASSOC:start"))
+      return r->ev[i].auth;
+  fail_msg("no ASSOC:start event");
+  return NULL;
 }
 
 static struct rec *rec_new(void)
@@ -700,6 +713,7 @@ static void check_find(const struct rec *r)
   assert_int_equal(r->last.max_pdu_rq, 16384);
   assert_int_equal(r->last.max_pdu_ac, 65536);
   assert_int_equal(r->last.user_identity_type, 0);
+  assert_string_equal(start_auth(r), "(null)");
   assert_true(r->last.ended_at > 0);
   assert_int_equal(r->n_pc, 1);
   assert_int_equal(r->pc[0].pc_id, 1);
@@ -1111,6 +1125,7 @@ static void test_user_identity_passcode(void **state)
     assert_string_equal(r->last.user_identity, "alice");
     assert_string_equal(r->last.user_identity_sha256, "");
     assert_string_equal(r->ev[1].user_id, "alice");
+    assert_string_equal(start_auth(r), "password"); /* type 2: user name and passcode */
     assert_int_equal(r->secret_seen, 0);
     assert_null(strstr(err.msg, secret));
     assert_null(strstr(pa__dicom_anomalies(d), secret));
@@ -1174,6 +1189,7 @@ static void test_user_identity_jwt(void **state)
   sha_hex(tok.p, strlen((const char *)tok.p), want);
   assert_int_equal(r->last.user_identity_type, 5);
   assert_string_equal(r->last.user_identity, "dr.tanaka@h");
+  assert_string_equal(start_auth(r), "jwt");
   assert_string_equal(r->last.user_identity_sha256, want);
   assert_int_equal(r->secret_seen, 0);
   pa_dicom_free(d);

@@ -7,6 +7,7 @@
 
 #include "analyzer/store.h"
 #include "analyzer/store_schema.h"
+#include "collectors/audit_map.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -578,6 +579,77 @@ static void test_read_snapshot(void **state)
   assert_int_equal(pa_store_close(r), PA_OK);
 }
 
+/* event_type and auth_method reach events, and op reads them: a logout
+ * is told from a login. */
+static void test_event_type_and_op(void **state)
+{
+  struct fx *f = *state;
+  struct pa_event e;
+
+  pa_event_init(&e);
+  e.ts = 6;
+  e.source = "syslog";
+  e.event_code = "DCM:110114";
+  e.event_type = "DCM:110122";
+  e.auth_method = "publickey";
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  e.event_type = "DCM:110123";
+  e.auth_method = NULL;
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE op='login' AND"
+                                  " event_type='DCM:110122' AND auth_method='publickey'"), 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE op='logout' AND"
+                                  " auth_method IS NULL"), 1);
+}
+
+/* Migration 6 computes event_type for rows stored before it exactly as
+ * ingest computes it now (pa_audit_event_type), so old and new rows agree. */
+static void test_migration6_event_type_agrees(void **state)
+{
+  static const char *const lists[] = {"110122", "110123,110122", "A777", "search-type,ITI-67",
+                                      "1101", "110122x,9", "113871", "read"};
+  struct fx *f = *state;
+  struct pa_arena ar;
+  char path[160], sql[256];
+  sqlite3 *db;
+  pa_store *s;
+  struct pa_err err;
+
+  snprintf(path, sizeof path, "%s/v5.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  for (int v = 0; v < 5; v++)
+    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, ts, source) VALUES (%zu, 1, 'atna');"
+             "INSERT INTO audit_details (event_id, event_types) VALUES (%zu, '%s');",
+             i + 1, i + 1, lists[i]);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  pa_arena_init(&ar, 4096);
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    sqlite3_stmt *q;
+    const char *want = pa_audit_event_type(&ar, lists[i]);
+    assert_int_equal(sqlite3_prepare_v2(pa_store_handle(s),
+                                        "SELECT event_type FROM events WHERE id=?", -1, &q,
+                                        NULL), SQLITE_OK);
+    sqlite3_bind_int64(q, 1, (int64_t)i + 1);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    if (!want)
+      assert_int_equal(sqlite3_column_type(q, 0), SQLITE_NULL);
+    else if (strcmp((const char *)sqlite3_column_text(q, 0), want))
+      fail_msg("%s: migration %s, ingest %s", lists[i], sqlite3_column_text(q, 0), want);
+    sqlite3_finalize(q);
+  }
+  pa_arena_cleanup(&ar);
+  pa_store_close(s);
+  unlink(path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -599,6 +671,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_rdonly_beside_writer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_nomigrate, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_event_type_and_op, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migration6_event_type_agrees, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
