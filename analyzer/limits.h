@@ -29,6 +29,9 @@
 #define PA_MAX_PENDING_DIMSE  1024         /* requests awaiting a response per association */
 #define PA_MAX_DS_DEPTH       8            /* nested sequences in an identifier */
 #define PA_MAX_QUERY_JSON     (64u * 1024)
+#define PA_MAX_FIND_RESULTS   10000        /* C-FIND results kept per request (dimse_results) */
+#define PA_MAX_FIND_RESULTS_HELD 20000     /* results held at once per association, all its
+                                              pending requests together (memory bound) */
 
 /* Store */
 #define PA_STORE_BATCH_ROWS   100000       /* rows per bulk-ingest commit */

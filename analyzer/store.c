@@ -37,6 +37,8 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     " sop_instance_uid, status, patient_id, study_uid, query, move_destination,"
     " rsp_ts, by_acceptor, completed, failed, warning, move_originator_ae,"
     " move_originator_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [PA__ST_DRES] =
+    "INSERT INTO dimse_results (dimse_id, seq, patient_id, study_uid) VALUES (?,?,?,?)",
   [PA__ST_EVENT] =
     "INSERT INTO events (ts, received_ts, source, origin, event_code, action,"
     " outcome, user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae,"

@@ -87,6 +87,8 @@ uint64_t pa_store_commits(const pa_store *s);
 pa_rc pa_store_assoc_begin(pa_store *s, const struct pa_assoc *a, int64_t *id_out);
 pa_rc pa_store_assoc_update(pa_store *s, int64_t id, const struct pa_assoc *a);
 pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc);
+/* A dimse row and, for a C-FIND, one dimse_results row per d->results
+ * (seq 0, 1, ... in the order the responses came). */
 pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out);
 pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out);
 

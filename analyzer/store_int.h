@@ -22,6 +22,7 @@ enum {
   PA__ST_ASSOC_UPD,
   PA__ST_PCTX,
   PA__ST_DIMSE,
+  PA__ST_DRES,
   PA__ST_EVENT,
   PA__ST_STATE_GET,
   PA__ST_STATE_PUT,

@@ -84,6 +84,7 @@ pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc)
 pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out)
 {
   sqlite3_stmt *q = pa__store_stmt(s, PA__ST_DIMSE);
+  int64_t id;
   pa_rc rc;
 
   if (!q)
@@ -109,8 +110,20 @@ pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out)
   if ((rc = pa__store_step_done(s, q)))
     return rc;
   PA__STORE_COUNT(s, dimse);
+  id = sqlite3_last_insert_rowid(s->db);
   if (id_out)
-    *id_out = sqlite3_last_insert_rowid(s->db);
+    *id_out = id;
+  for (size_t i = 0; i < d->n_results; i++) {
+    const struct pa_dimse_result *r = &d->results[i];
+    if (!(q = pa__store_stmt(s, PA__ST_DRES)))
+      return PA_DB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, (int64_t)i);
+    pa__store_bind_text(q, 3, r->patient_id);
+    pa__store_bind_text(q, 4, r->study_uid);
+    if ((rc = pa__store_step_done(s, q)))
+      return rc;
+  }
   return PA_OK;
 }
 

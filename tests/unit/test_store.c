@@ -650,6 +650,35 @@ static void test_migration6_event_type_agrees(void **state)
   unlink(path);
 }
 
+/* A C-FIND's results become dimse_results rows, in order, under its id. */
+static void test_dimse_results(void **state)
+{
+  struct fx *f = *state;
+  struct pa_assoc a = sample_assoc();
+  struct pa_dimse_result res[3] = {{"PA-0001", ""}, {"PA-0002", "1.2.3"}, {"", "1.2.4"}};
+  struct pa_dimse d;
+  int64_t aid, id;
+
+  assert_int_equal(pa_store_assoc_begin(f->s, &a, &aid), PA_OK);
+  memset(&d, 0, sizeof d);
+  d.assoc_id = aid;
+  d.ts = 10;
+  d.command = "C-FIND-RQ";
+  d.status = 0;
+  d.move_originator_id = d.completed = d.failed = d.warning = -1;
+  d.results = res;
+  d.n_results = 3;
+  assert_int_equal(pa_store_put_dimse(f->s, &d, &id), PA_OK);
+  d.n_results = 0;
+  assert_int_equal(pa_store_put_dimse(f->s, &d, NULL), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM dimse_results"), 3);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM dimse_results WHERE dimse_id=1 AND"
+                                  " ((seq=0 AND patient_id='PA-0001' AND study_uid IS NULL) OR"
+                                  "  (seq=1 AND patient_id='PA-0002' AND study_uid='1.2.3') OR"
+                                  "  (seq=2 AND patient_id IS NULL AND study_uid='1.2.4'))"), 3);
+  assert_int_equal(id, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -672,6 +701,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_open_nomigrate, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
     cmocka_unit_test_setup_teardown(test_event_type_and_op, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_dimse_results, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migration6_event_type_agrees, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
