@@ -60,5 +60,11 @@
 #define PA_DECODER_MAX_FIELD    1024          /* bytes kept of one captured field */
 #define PA_DECODER_MATCH_LIMIT  100000        /* PCRE2 match limit per line and decoder */
 #define PA_DECODER_DEPTH_LIMIT  1000          /* PCRE2 depth (backtracking) limit */
+#define PA_DECODER_TRY_KEYS     4             /* groups in a decoder's same_try.key */
+#define PA_DECODER_TRY_KEY_LEN  256           /* bytes of one try's key (decoder, host, pid,
+                                                 groups); a longer one is not joined */
+#define PA_FEED_TRY_SLOTS       4096          /* open tries remembered by a feed (direct-mapped:
+                                                 a newer try may push an older one out) */
+#define PA_FEED_TRY_WINDOW_US   (120LL * 1000000) /* a joining line comes this soon after */
 
 #endif

@@ -45,6 +45,9 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     " host, patient_id, study_uid, object_count, secure, assoc_id, raw_id,"
     " event_type, auth_method)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [PA__ST_EVENT_JOIN] =
+    "UPDATE events SET auth_method = coalesce(auth_method, ?),"
+    " user_id = coalesce(user_id, ?) WHERE id = ?",
   [PA__ST_STATE_GET] =
     "SELECT kind, inode, size, mtime, head_sha256, offset FROM ingest_state"
     " WHERE path=?",

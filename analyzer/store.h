@@ -92,6 +92,11 @@ pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc)
 pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out);
 pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out);
 
+/* A later line of the fact that event id already records (one sshd try
+ * written as two lines): fills in what the row lacks from e (auth_method,
+ * user_id); writes no new row. */
+pa_rc pa_store_event_join(pa_store *s, int64_t id, const struct pa_event *e);
+
 /* An audit message: its events row (a->ev), audit_details, and one row a
  * participant and an object. *id_out (may be NULL) is the events id. */
 pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out);

@@ -167,6 +167,18 @@ pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
 }
 
 
+pa_rc pa_store_event_join(pa_store *s, int64_t id, const struct pa_event *e)
+{
+  sqlite3_stmt *q = pa__store_stmt(s, PA__ST_EVENT_JOIN);
+
+  if (!q)
+    return PA_DB;
+  pa__store_bind_text(q, 1, e->auth_method);
+  pa__store_bind_text(q, 2, e->user_id);
+  sqlite3_bind_int64(q, 3, id);
+  return pa__store_step_done(s, q);
+}
+
 /* The sink: each callback writes one record, then lets the batch roll. */
 static pa_rc sink_assoc_begin(void *ctx, const struct pa_assoc *a, int64_t *id_out)
 {
