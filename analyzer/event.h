@@ -64,6 +64,13 @@ struct pa_pctx {
                  3 abstract-syntax-not-supported, 4 transfer-syntaxes-not-supported */
 };
 
+/* What one pending C-FIND response returned (its identifier): a
+ * dimse_results row. "" when the identifier did not hold the element. */
+struct pa_dimse_result {
+  char patient_id[65];           /* (0010,0020) */
+  char study_uid[PA_UID_STRLEN]; /* (0020,000D) */
+};
+
 /* A dimse row: one request, with the final status of its response. */
 struct pa_dimse {
   int64_t assoc_id;
@@ -82,6 +89,10 @@ struct pa_dimse {
   int move_originator_id;   /* that C-MOVE's Message ID, -1 none */
   int by_acceptor;          /* 1 when the association acceptor (SCP) sent the request */
   int64_t completed, failed, warning; /* sub-operations of C-MOVE/C-GET, -1 unknown */
+  const struct pa_dimse_result *results; /* C-FIND: each pending response's identifier,
+                                            in order; borrowed for the sink call */
+  size_t n_results;                      /* at most PA_MAX_FIND_RESULTS */
+  uint64_t results_dropped;              /* pending responses not in results (over a cap) */
 };
 
 /* An events row. Strings may be NULL (stored as NULL). */
@@ -91,6 +102,12 @@ struct pa_event {
   const char *source;       /* "dicom" "atna" "fhir" "syslog" */
   const char *origin;
   const char *event_code;   /* "DCM:110114", "DIMSE:C-MOVE-RQ", "ASSOC:reject" */
+  const char *event_type;   /* the subtype: "DCM:110122" login, "DCM:110123" logout; for
+                               audit messages the first EventTypeCode ("DCM:<code>" for
+                               a 110xxx code, else the code as sent); NULL none */
+  const char *auth_method;  /* how a login was made where the data says it: sshd's
+                               "password", "publickey"...; DICOM user identity
+                               "username" "password" "kerberos" "saml" "jwt"; NULL */
   char action;              /* 'C' 'R' 'U' 'D' 'E', 0 unknown */
   int outcome;              /* 0, 4, 8, 12; -1 unknown */
   const char *user_id, *user_name, *user_role;

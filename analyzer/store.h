@@ -20,8 +20,39 @@ typedef struct pa_store pa_store;
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
  * version than this program knows is refused (PA_DB). *out is owned by the
- * caller: pa_store_close. err names the file and the cause on failure. */
+ * caller: pa_store_close. err names the file and the cause on failure.
+ * The same as pa_store_open_mode(path, 0, out, err). */
 pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err);
+
+/* How pa_store_open_mode opens, OR-ed together (0: pa_store_open). */
+enum {
+  /* SQLITE_OPEN_READONLY; implies NOCREATE and NOMIGRATE. Writes nothing,
+   * not even the journal mode, so it reads a WAL database while a writer
+   * runs; a write through the handle fails (PA_DB). For check, report,
+   * query and verify. */
+  PA_STORE_RDONLY = 1,
+  /* A missing file is PA_IO, err "PATH: no such database"; nothing is
+   * created. */
+  PA_STORE_NOCREATE = 2,
+  /* A schema older than PA_SCHEMA_VERSION is PA_DB, err naming the file,
+   * both versions and how to migrate it, instead of migrating it. */
+  PA_STORE_NOMIGRATE = 4,
+};
+
+/* pa_store_open with flags (PA_STORE_*); the rest as pa_store_open. */
+pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_err *err);
+
+/* The SQLite handle, for the read side (rules, reports, query): borrowed,
+ * valid until pa_store_close. Statements the caller prepares on it are the
+ * caller's to finalize before closing. Writes belong in store calls. */
+struct sqlite3 *pa_store_handle(pa_store *s);
+
+/* One read transaction around several queries: they all see one snapshot
+ * of the database, whatever another process commits meanwhile (WAL). Not
+ * inside a batch with writes open (PA_DB). read_end ends it (PA_OK when
+ * none is open). */
+pa_rc pa_store_read_begin(pa_store *s);
+pa_rc pa_store_read_end(pa_store *s);
 
 /* Commits any open batch and closes (NULL ok). */
 pa_rc pa_store_close(pa_store *s);
@@ -56,8 +87,15 @@ uint64_t pa_store_commits(const pa_store *s);
 pa_rc pa_store_assoc_begin(pa_store *s, const struct pa_assoc *a, int64_t *id_out);
 pa_rc pa_store_assoc_update(pa_store *s, int64_t id, const struct pa_assoc *a);
 pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc);
+/* A dimse row and, for a C-FIND, one dimse_results row per d->results
+ * (seq 0, 1, ... in the order the responses came). */
 pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out);
 pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out);
+
+/* A later line of the fact that event id already records (one sshd try
+ * written as two lines): fills in what the row lacks from e (auth_method,
+ * user_id); writes no new row. */
+pa_rc pa_store_event_join(pa_store *s, int64_t id, const struct pa_event *e);
 
 /* An audit message: its events row (a->ev), audit_details, and one row a
  * participant and an object. *id_out (may be NULL) is the events id. */

@@ -1,4 +1,4 @@
-/* store_schema.h — the schema, one migration per version (private to store.c).
+/* store_schema.h — the schema, one migration per version (private to the store: store.c runs them).
  *
  * Migration N takes a database at version N-1 to N. Never edit a released
  * migration: add the next one. docs/schema.md documents every column. */

@@ -22,5 +22,8 @@ struct pa_store;
  * PA_EXIT_INPUT when the file cannot be used (bad path, not a database, a
  * newer schema, no permission) or PA_EXIT_INTERNAL when memory ran out. */
 int pa_cli_open_store(const char *db, struct pa_store **s);
+/* The same with pa_store_open_mode's flags (PA_STORE_RDONLY for a command
+ * that only reads: a missing file is then an input error, not created). */
+int pa_cli_open_store_mode(const char *db, int flags, struct pa_store **s);
 
 #endif

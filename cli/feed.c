@@ -61,9 +61,54 @@ void pa_feed_cleanup(struct pa_feed *f)
   pa_atna_free(f->atna);
   pa_decoders_free(f->decoders);
   pa_decoders_scratch_free(f->scratch);
+  free(f->tries);
+  f->tries = NULL;
   f->atna = NULL;
   f->decoders = NULL;
   f->scratch = NULL;
+}
+
+/* The slot of a try's key: FNV-1a, direct-mapped, so memory is fixed and a
+ * lookup is one comparison; a newer try may take an older one's slot (that
+ * older try's second line then counts on its own, as before). */
+static struct pa_feed_try *try_slot(struct pa_feed *f, const char *key)
+{
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return &f->tries[h % PA_FEED_TRY_SLOTS];
+}
+
+/* A decoded line's event: joined to the try it completes, or stored (and
+ * remembered when a later line may join it). */
+static pa_rc decoded_event(struct pa_feed *f, const struct pa_event *ev,
+                           const struct pa_decoded *info)
+{
+  struct pa_feed_try *t;
+  int64_t id;
+  pa_rc rc;
+
+  if (info->join_key && f->tries) {
+    t = try_slot(f, info->join_key);
+    if (!strcmp(t->key, info->join_key) && ev->ts >= t->ts &&
+        ev->ts - t->ts <= PA_FEED_TRY_WINDOW_US) {
+      t->key[0] = 0; /* one line joins; the connection's next failures are tries */
+      if ((rc = pa_store_event_join(f->store, t->event_id, ev)) == PA_OK)
+        f->n.joined++;
+      return rc;
+    }
+  }
+  if (!info->try_key)
+    return f->msg_sink.event(f->msg_sink.ctx, ev);
+  if (!f->tries && !(f->tries = calloc(PA_FEED_TRY_SLOTS, sizeof *f->tries)))
+    return PA_NOMEM;
+  if ((rc = pa_store_put_event(f->store, ev, &id)))
+    return rc;
+  t = try_slot(f, info->try_key);
+  snprintf(t->key, sizeof t->key, "%s", info->try_key);
+  t->event_id = id;
+  t->ts = ev->ts;
+  return PA_OK;
 }
 
 /* The store failing is fatal; everything else about a message is its own. */
@@ -223,7 +268,7 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
       ev.ts = received_ts;
     if (!ev.received_ts)
       ev.received_ts = received_ts;
-    if ((rc = f->msg_sink.event(f->msg_sink.ctx, &ev)) == PA_OK)
+    if ((rc = decoded_event(f, &ev, &info)) == PA_OK)
       f->n.decoded++;
     return rc;
   }

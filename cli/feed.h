@@ -18,6 +18,7 @@
 #define PA_FEED_H
 
 #include "analyzer/err.h"
+#include "analyzer/limits.h"
 #include "analyzer/store.h"
 #include "collectors/atna_xml.h"
 #include "collectors/decoders.h"
@@ -31,8 +32,17 @@ struct pa_feed_counts {
   uint64_t repeats;      /* a text line in raw, again at another place of its stream: parsed */
   uint64_t atna, fhir;   /* audit messages stored as events */
   uint64_t decoded;      /* plain lines a decoder turned into an event */
+  uint64_t joined;       /* of those, lines that joined an earlier line's event (one
+                            try written as two lines: no event of their own) */
   uint64_t unmatched;    /* plain lines kept in raw only */
   uint64_t quarantined;  /* messages (or lines) that could not be parsed */
+};
+
+/* A try a later line may join (pa_decoded.try_key): its event's id. */
+struct pa_feed_try {
+  char key[PA_DECODER_TRY_KEY_LEN]; /* "" free */
+  int64_t event_id;
+  int64_t ts;                       /* the event's time, µs */
 };
 
 struct pa_feed {
@@ -45,6 +55,7 @@ struct pa_feed {
   const char *tz;             /* borrowed: zone of zone-less times, NULL = site default */
   int64_t run_id;
   struct pa_feed_counts n;
+  struct pa_feed_try *tries;  /* owned: PA_FEED_TRY_SLOTS, allocated at the first try */
 };
 
 /* Loads the built-in decoders, then those of site_decoders (a folder or a

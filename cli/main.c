@@ -49,11 +49,16 @@ const char *pa_cli_default_db(void)
 
 int pa_cli_open_store(const char *db, pa_store **s)
 {
+  return pa_cli_open_store_mode(db, 0, s);
+}
+
+int pa_cli_open_store_mode(const char *db, int flags, pa_store **s)
+{
   struct pa_err err;
   pa_rc rc;
 
   pa_err_clear(&err);
-  if ((rc = pa_store_open(db, s, &err)) == PA_OK)
+  if ((rc = pa_store_open_mode(db, flags, s, &err)) == PA_OK)
     return PA_EXIT_OK;
   pa_log(PA_LOG_ERROR, "%s", rc == PA_NOMEM ? "out of memory" : err.msg);
   return rc == PA_NOMEM ? PA_EXIT_INTERNAL : PA_EXIT_INPUT;

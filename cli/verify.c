@@ -53,7 +53,8 @@ int pa_cmd_verify(int argc, char **argv)
     return PA_EXIT_INPUT;
   }
   pa_err_clear(&err);
-  if ((r = pa_cli_open_store(db, &s)))
+  /* a reader: a typo in --db must not leave an empty database behind */
+  if ((r = pa_cli_open_store_mode(db, PA_STORE_RDONLY, &s)))
     return r;
   rc = pa_store_verify_raw(s, &n, &bad, &err);
   if (rc == PA_OK)

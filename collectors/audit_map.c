@@ -510,11 +510,36 @@ static const char *usable_addr(struct pa_arena *ar, const struct pa_participant 
   return p->net_id;
 }
 
+const char *pa_audit_event_type(struct pa_arena *a, const char *event_types)
+{
+  size_t n;
+  char *out;
+
+  if (!event_types)
+    return NULL;
+  n = strcspn(event_types, ",");
+  if (!n)
+    return NULL;
+  /* the same test as migration 6: GLOB '110[0-9][0-9][0-9]*' */
+  if (n >= 6 && !strncmp(event_types, "110", 3) && strspn(event_types + 3, "0123456789") >= 3) {
+    out = arena_alloc(a, n + 5);
+    if (!out)
+      return NULL;
+    memcpy(out, "DCM:", 4);
+    memcpy(out + 4, event_types, n);
+    out[n + 4] = 0;
+    return out;
+  }
+  return pa_arena_strndup(a, event_types, n);
+}
+
 void pa_audit_derive(struct pa_audit *a, struct pa_arena *ar)
 {
   const struct pa_participant *req = NULL, *src = NULL, *dst = NULL;
   struct pa_event *ev = &a->ev;
   int64_t count = -1;
+
+  ev->event_type = pa_audit_event_type(ar, a->event_types);
 
   for (size_t i = 0; i < a->n_participants; i++) {
     const struct pa_participant *p = &a->participants[i];

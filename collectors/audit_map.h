@@ -96,7 +96,14 @@ int pa_audit_list_has(const char *list, const char *code);
 
 /* ---- the events row ---- */
 
-/* Fills a->ev.user_id/user_name/user_role, src_ip/src_ae, dst_ip/dst_ae,
+/* The events row's event_type of an EventTypeCode list (a->event_types):
+ * its first item, written "DCM:<code>" when it is a DICOM 110xxx code
+ * (what schema migration 6 computes for rows stored before it), else as
+ * sent. An arena string; NULL when the list is NULL or empty. */
+const char *pa_audit_event_type(struct pa_arena *a, const char *event_types);
+
+/* Fills a->ev.event_type (pa_audit_event_type of a->event_types), and
+ * a->ev.user_id/user_name/user_role, src_ip/src_ae, dst_ip/dst_ae,
  * patient_id, study_uid and object_count from a->participants and
  * a->objects (formats.md §1.5):
  *  - requestor: among participants with is_requestor, the first human one

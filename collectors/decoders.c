@@ -28,6 +28,7 @@ static const struct field_def {
   {"host", offsetof(struct pa_event, host)},
   {"patient_id", offsetof(struct pa_event, patient_id)},
   {"study_uid", offsetof(struct pa_event, study_uid)},
+  {"auth_method", offsetof(struct pa_event, auth_method)},
 };
 #define N_FIELDS (sizeof field_defs / sizeof field_defs[0])
 
@@ -42,6 +43,15 @@ struct decoder {
   char action;
   int outcome;
   int group[N_FIELDS];       /* capture group number filling each field, -1 none */
+  /* same_try: this decoder's line joins an earlier line of decoder `after`
+   * (same host, process id and key groups) as one try */
+  char *after_name;          /* owned: same_try.after, NULL none */
+  char *key_names[PA_DECODER_TRY_KEYS]; /* owned: same_try.key group names */
+  size_t n_key;
+  int after;                 /* index of that decoder, -1 none (resolved at load) */
+  int key_groups[PA_DECODER_TRY_KEYS];   /* the key groups in this pattern */
+  int after_groups[PA_DECODER_TRY_KEYS]; /* the same groups in `after`'s pattern */
+  int joined_by;             /* index of the decoder whose same_try.after names this, -1 */
 };
 
 struct pa_decoders {
@@ -56,6 +66,7 @@ struct pa_decoders_scratch {
   pcre2_match_data *md;
   uint32_t md_groups;
   char text[N_FIELDS + 1][PA_DECODER_MAX_FIELD + 1];
+  char try_key[PA_DECODER_TRY_KEY_LEN]; /* pa_decoded.try_key / join_key */
 };
 
 static void decoder_cleanup(struct decoder *x)
@@ -69,6 +80,9 @@ static void decoder_cleanup(struct decoder *x)
   pcre2_code_free(x->re);
   free(x->event_code);
   free(x->event_type);
+  free(x->after_name);
+  for (size_t i = 0; i < x->n_key; i++)
+    free(x->key_names[i]);
   memset(x, 0, sizeof *x);
 }
 
@@ -204,6 +218,84 @@ static pa_rc load_event(struct ld *l, size_t i, json_t *ev, struct decoder *x)
   return PA_OK;
 }
 
+/* "same_try": {"after": "NAME", "key": ["group", ...]}: names only; the
+ * decoder and its groups are resolved once the whole file is read. */
+static pa_rc load_same_try(struct ld *l, size_t i, json_t *v, struct decoder *x)
+{
+  const char *key;
+  json_t *w;
+  char path[96];
+
+  if (!json_is_object(v))
+    return bad(l, i, "same_try", "expected an object {\"after\": ..., \"key\": [...]}");
+  json_object_foreach(v, key, w) {
+    if (strcmp(key, "after") && strcmp(key, "key")) {
+      snprintf(path, sizeof path, "same_try.%s", key);
+      return bad(l, i, path, "unknown key");
+    }
+  }
+  w = json_object_get(v, "after");
+  if (!json_is_string(w) || json_string_length(w) == 0 || json_string_length(w) > 64)
+    return bad(l, i, "same_try.after", "expected a decoder name of 1..64 bytes");
+  if (!(x->after_name = dup_str(json_string_value(w))))
+    return PA_NOMEM;
+  w = json_object_get(v, "key");
+  if (!json_is_array(w) || json_array_size(w) == 0 || json_array_size(w) > PA_DECODER_TRY_KEYS) {
+    snprintf(path, sizeof path, "expected an array of 1..%d group names", PA_DECODER_TRY_KEYS);
+    return bad(l, i, "same_try.key", path);
+  }
+  for (size_t k = 0; k < json_array_size(w); k++) {
+    json_t *s = json_array_get(w, k);
+    int g;
+    snprintf(path, sizeof path, "same_try.key[%zu]", k);
+    if (!json_is_string(s))
+      return bad(l, i, path, "expected the name of a capture group");
+    g = pcre2_substring_number_from_name(x->re, (PCRE2_SPTR)json_string_value(s));
+    if (g <= 0)
+      return bad(l, i, path, "the pattern has no group of that name");
+    x->key_groups[k] = g;
+    if (!(x->key_names[k] = dup_str(json_string_value(s))))
+      return PA_NOMEM;
+    x->n_key = k + 1;
+  }
+  return PA_OK;
+}
+
+/* Resolves the same_try of the file's new decoders v[first..first+n) against
+ * every decoder loaded so far and those of the file; writes nothing of
+ * the old ones (that is done at commit, once the file is good). */
+static pa_rc resolve_tries(struct ld *l, size_t first, size_t n)
+{
+  pa_decoders *d = l->d;
+  char path[96];
+
+  for (size_t k = 0; k < n; k++) {
+    struct decoder *x = &d->v[first + k];
+    size_t t;
+    if (!x->after_name)
+      continue;
+    for (t = 0; t < first + n && strcmp(d->v[t].name, x->after_name); t++)
+      ;
+    if (t == first + n || t == first + k)
+      return bad(l, k, "same_try.after", "no other decoder of that name is loaded");
+    for (size_t j = 0; j < first + n; j++)
+      if (j < first + k && d->v[j].after_name && !strcmp(d->v[j].after_name, x->after_name))
+        return bad(l, k, "same_try.after", "another decoder already joins that one");
+    if (d->v[t].after_name)
+      return bad(l, k, "same_try.after", "that decoder joins another itself");
+    for (size_t g = 0; g < x->n_key; g++) {
+      int n_g = pcre2_substring_number_from_name(d->v[t].re, (PCRE2_SPTR)x->key_names[g]);
+      if (n_g <= 0) {
+        snprintf(path, sizeof path, "same_try.key[%zu]", g);
+        return bad(l, k, path, "the decoder it joins has no group of that name");
+      }
+      x->after_groups[g] = n_g;
+    }
+    x->after = (int)t;
+  }
+  return PA_OK;
+}
+
 static pa_rc load_one(struct ld *l, size_t i, json_t *o, struct decoder *x)
 {
   json_t *v;
@@ -213,11 +305,13 @@ static pa_rc load_one(struct ld *l, size_t i, json_t *o, struct decoder *x)
 
   for (size_t f = 0; f < N_FIELDS; f++)
     x->group[f] = -1;
+  x->after = x->joined_by = -1;
   if (!json_is_object(o))
     return bad(l, i, "", "expected an object");
   json_object_foreach(o, key, v) {
     if (strcmp(key, "name") && strcmp(key, "description") && strcmp(key, "program") &&
-        strcmp(key, "program_regex") && strcmp(key, "pattern") && strcmp(key, "event")) {
+        strcmp(key, "program_regex") && strcmp(key, "pattern") && strcmp(key, "event") &&
+        strcmp(key, "same_try")) {
       snprintf(path, sizeof path, "%s", key);
       return bad(l, i, path, "unknown key");
     }
@@ -262,6 +356,8 @@ static pa_rc load_one(struct ld *l, size_t i, json_t *o, struct decoder *x)
   if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 4096)
     return bad(l, i, "pattern", "expected a string of 1..4096 bytes");
   if ((rc = compile(l, i, "pattern", json_string_value(v), &x->re)))
+    return rc;
+  if ((v = json_object_get(o, "same_try")) != NULL && (rc = load_same_try(l, i, v, x)))
     return rc;
   if (!(v = json_object_get(o, "event")))
     return bad(l, i, "", "missing \"event\"");
@@ -324,6 +420,8 @@ static pa_rc load_json(pa_decoders *d, const char *label, json_t *root, struct p
     if (rc)
       break;
   }
+  if (!rc)
+    rc = resolve_tries(&l, d->n, n);
   if (rc) {
     for (size_t k = 0; k < done; k++)
       decoder_cleanup(&d->v[d->n + k]);
@@ -334,6 +432,8 @@ static pa_rc load_json(pa_decoders *d, const char *label, json_t *root, struct p
     pcre2_pattern_info(d->v[d->n + k].re, PCRE2_INFO_CAPTURECOUNT, &g);
     if (g > d->max_groups)
       d->max_groups = g;
+    if (d->v[d->n + k].after >= 0)
+      d->v[d->v[d->n + k].after].joined_by = (int)(d->n + k);
   }
   d->n += n;
   return PA_OK;
@@ -474,6 +574,45 @@ static int program_ok(const pa_decoders *d, const struct decoder *x, struct pa_s
   return 1;
 }
 
+/* The key of one try, in s->try_key: the name of the decoder that opens it,
+ * the host, the process id and the key groups' values, 0x1F-separated.
+ * NULL when the line lacks a process id or a key group, or the key is too
+ * long: such a line is never joined. */
+static int key_add(char *dst, size_t *len, size_t cap, const void *p, size_t n)
+{
+  if (n >= cap - *len)
+    return -1;
+  memcpy(dst + *len, p, n);
+  *len += n;
+  return 0;
+}
+
+static const char *try_key(pa_decoders_scratch *s, const char *opener,
+                           const struct pa_syslog_msg *m, const uint8_t *subj,
+                           const PCRE2_SIZE *ov, int n_ov, const int *groups, size_t n)
+{
+  const size_t cap = sizeof s->try_key;
+  char *k = s->try_key;
+  size_t len = 0;
+
+  if (!m->procid.p || !m->procid.len)
+    return NULL;
+  if (key_add(k, &len, cap, opener, strlen(opener)) || key_add(k, &len, cap, "\x1f", 1) ||
+      (m->hostname.p && key_add(k, &len, cap, m->hostname.p, m->hostname.len)) ||
+      key_add(k, &len, cap, "\x1f", 1) || key_add(k, &len, cap, m->procid.p, m->procid.len))
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    int g = groups[i];
+    if (g >= n_ov || ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] <= ov[2 * g])
+      return NULL;
+    if (key_add(k, &len, cap, "\x1f", 1) ||
+        key_add(k, &len, cap, subj + ov[2 * g], ov[2 * g + 1] - ov[2 * g]))
+      return NULL;
+  }
+  k[len] = 0;
+  return k;
+}
+
 pa_rc pa_decoders_match(const pa_decoders *d, const struct pa_syslog_msg *m,
                         pa_decoders_scratch *s, struct pa_event *ev_out,
                         struct pa_decoded *info_out, struct pa_err *err)
@@ -509,6 +648,7 @@ pa_rc pa_decoders_match(const pa_decoders *d, const struct pa_syslog_msg *m,
     pa_event_init(ev_out);
     ev_out->source = "syslog";
     ev_out->event_code = x->event_code;
+    ev_out->event_type = x->event_type;
     ev_out->action = x->action;
     ev_out->outcome = x->outcome;
     if (m->has_ts)
@@ -532,6 +672,13 @@ pa_rc pa_decoders_match(const pa_decoders *d, const struct pa_syslog_msg *m,
     info_out->matched = 1;
     info_out->decoder = x->name;
     info_out->event_type = x->event_type;
+    if (x->joined_by >= 0) {
+      const struct decoder *j = &d->v[x->joined_by];
+      info_out->try_key = try_key(s, x->name, m, subj, ov, rc, j->after_groups, j->n_key);
+    } else if (x->after >= 0) {
+      info_out->join_key = try_key(s, d->v[x->after].name, m, subj, ov, rc, x->key_groups,
+                                   x->n_key);
+    }
     return PA_OK;
   }
   return PA_OK;

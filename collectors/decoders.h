@@ -57,6 +57,17 @@ struct pa_decoded {
   const char *decoder;     /* its name (borrowed from d) */
   const char *event_type;  /* EventTypeCode-like subtype, e.g. "DCM:110122" (Login),
                               "DCM:110123" (Logout); NULL if the decoder sets none */
+  /* One try written as two lines (sshd: "Invalid user X ... port P", then
+   * "Failed password for invalid user X ... port P" from the same process)
+   * is one fact. A decoder's "same_try": {"after": D, "key": [groups]} says
+   * its line joins the last line of decoder D with the same host, process
+   * id and key group values. Keys are borrowed from s, valid until the next
+   * match; NULL when the line is no part of a try (or lacks a process id or
+   * a key group, or the key is over PA_DECODER_TRY_KEY_LEN). */
+  const char *try_key;     /* this line opens a try: remember its event under it */
+  const char *join_key;    /* this line joins the try remembered under it, if any:
+                              its event is that one (add what it tells, e.g. the
+                              method), not a new one */
 };
 
 /* Tries the decoders in load order on m's MSG (for 3164, the CONTENT after

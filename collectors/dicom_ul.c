@@ -38,7 +38,7 @@
 enum { S_HDR, S_CTRL, S_PDATA };
 
 /* What the data PDVs of the current message in one direction are used for. */
-enum { DS_NONE, DS_SKIP, DS_IDENT, DS_HEAD };
+enum { DS_NONE, DS_SKIP, DS_IDENT, DS_HEAD, DS_RESULT };
 
 enum {
   PDU_ASSOC_RQ = 0x01, PDU_ASSOC_AC = 0x02, PDU_ASSOC_RJ = 0x03, PDU_PDATA = 0x04,
@@ -88,6 +88,9 @@ struct pend {
   uint16_t field;        /* CommandField */
   struct pa_dimse d;
   char *query;           /* owned: identifier JSON, or NULL */
+  struct pa_dimse_result *res; /* owned: C-FIND results so far (pending responses) */
+  size_t n_res, res_size;
+  uint64_t res_dropped;  /* results past PA_MAX_FIND_RESULTS(_HELD), not kept */
 };
 
 struct pa_dicom {
@@ -111,6 +114,7 @@ struct pa_dicom {
   struct pend *pend;     /* owned: pending requests, oldest first */
   size_t n_pend, pend_size;
   uint64_t next_seq;
+  size_t n_res_held;     /* results held in all pending requests (PA_MAX_FIND_RESULTS_HELD) */
   char fail[256];        /* first decode error, "" none */
   char gap[64];          /* first capture gap, "" none */
 };
@@ -221,6 +225,16 @@ static pa_rc ctrl_reserve(struct side *s, size_t need)
 
 /* ---- sink wrappers ------------------------------------------------------ */
 
+/* events.auth_method of an A-ASSOCIATE-RQ's user identity type (PS3.7
+ * D.3.3.7); NULL when it carried none (or a type not defined). */
+static const char *auth_method(int user_identity_type)
+{
+  static const char *const names[] = {NULL, "username", "password", "kerberos", "saml", "jwt"};
+  if (user_identity_type < 1 || user_identity_type > 5)
+    return NULL;
+  return names[user_identity_type];
+}
+
 static pa_rc emit_event(pa_dicom *d, const char *code, char action, int outcome,
                         int64_t ts, int src_dir, const char *patient_id,
                         const char *study_uid, int64_t count)
@@ -238,6 +252,9 @@ static pa_rc emit_event(pa_dicom *d, const char *code, char action, int outcome,
   e.action = action;
   e.outcome = outcome;
   e.user_id = d->a.user_identity[0] ? d->a.user_identity : NULL;
+  /* the association's start is its login: how it authenticated */
+  if (!strcmp(code, "ASSOC:start"))
+    e.auth_method = auth_method(d->a.user_identity_type);
   if (src_dir == 0) {
     e.src_ip = d->conn.client_ip;
     e.src_ae = d->a.calling_ae;
@@ -394,6 +411,9 @@ static pa_rc dimse_emit(pa_dicom *d, struct pend *pe)
 
   pe->d.assoc_id = d->id;
   pe->d.query = pe->query;
+  pe->d.results = pe->res;
+  pe->d.n_results = pe->n_res;
+  pe->d.results_dropped = pe->res_dropped;
   if (d->sink.dimse && (rc = d->sink.dimse(d->sink.ctx, &pe->d)))
     return rc;
   if (pe->field == 0x0001)
@@ -407,6 +427,8 @@ static pa_rc dimse_emit(pa_dicom *d, struct pend *pe)
 static void pend_remove(pa_dicom *d, size_t i)
 {
   free(d->pend[i].query);
+  free(d->pend[i].res);
+  d->n_res_held -= d->pend[i].n_res;
   memmove(&d->pend[i], &d->pend[i + 1], (d->n_pend - i - 1) * sizeof d->pend[0]);
   d->n_pend--;
 }
@@ -471,10 +493,14 @@ static pa_rc on_request(pa_dicom *d, int dir, const struct cmdset *c, int64_t ts
   return PA_OK;
 }
 
-static pa_rc on_response(pa_dicom *d, int dir, const struct cmdset *c, int64_t ts)
+/* *result_seq_out: the request a pending C-FIND response belongs to (its
+ * identifier is one result), else 0. */
+static pa_rc on_response(pa_dicom *d, int dir, const struct cmdset *c, int64_t ts,
+                         uint64_t *result_seq_out)
 {
   size_t i;
 
+  *result_seq_out = 0;
   for (i = 0; i < d->n_pend; i++) {
     struct pend *pe = &d->pend[i];
     if (pe->dir != dir && pe->d.message_id == c->rsp_id && (pe->field | 0x8000) == c->field)
@@ -495,8 +521,11 @@ static pa_rc on_response(pa_dicom *d, int dir, const struct cmdset *c, int64_t t
     anomaly(d, "dicom_ul.response_without_status");
     return PA_OK;
   }
-  if (c->status == 0xFF00 || c->status == 0xFF01)
+  if (c->status == 0xFF00 || c->status == 0xFF01) {
+    if (c->field == 0x8020)
+      *result_seq_out = pe->seq;
     return PA_OK; /* pending: more responses follow */
+  }
   pe->d.status = c->status;
   pe->d.rsp_ts = ts;
   pa_rc rc = dimse_emit(d, pe);
@@ -510,6 +539,7 @@ static pa_rc on_command(pa_dicom *d, int dir, uint8_t pc, int64_t ts)
   struct side *s = &d->s[dir];
   struct cmdset c;
   struct pend *pe = NULL;
+  uint64_t result_seq = 0;
   int has_ds;
   pa_rc rc;
 
@@ -521,7 +551,7 @@ static pa_rc on_command(pa_dicom *d, int dir, uint8_t pc, int64_t ts)
   s->ds_mode = DS_NONE;
   s->ds_seq = 0;
   if (c.field & 0x8000) {
-    rc = on_response(d, dir, &c, ts);
+    rc = on_response(d, dir, &c, ts, &result_seq);
   } else {
     if (!c.has_msgid && c.field != 0x0FFF)
       anomaly(d, "dicom_ul.request_without_message_id");
@@ -533,7 +563,14 @@ static pa_rc on_command(pa_dicom *d, int dir, uint8_t pc, int64_t ts)
     return rc;
   s->ds_pc = pc;
   s->ds_mode = DS_SKIP;
-  if (pe) {
+  if (result_seq) {
+    /* a pending C-FIND response's identifier: one match returned */
+    s->ds_seq = result_seq;
+    s->ds_ts = (enum pa_dicom_ts)d->pc_ts[pc];
+    pa_buf_reset(&s->ds);
+    s->ds_mode = DS_RESULT;
+    s->ds.cap = PA_MAX_IDENT_LEN;
+  } else if (pe) {
     s->ds_seq = pe->seq;
     s->ds_ts = (enum pa_dicom_ts)d->pc_ts[pc];
     s->head_off = 0;
@@ -639,6 +676,75 @@ static pa_rc ident_done(pa_dicom *d, struct side *s)
   return PA_OK;
 }
 
+/* Keeps one C-FIND result on its request, within PA_MAX_FIND_RESULTS per
+ * request and PA_MAX_FIND_RESULTS_HELD per association; past either it is
+ * counted (res_dropped, and an anomaly each, so anomaly_count tells how
+ * many) and not kept. */
+static pa_rc result_add(pa_dicom *d, struct pend *pe, const struct pa_dimse_result *r)
+{
+  if (pe->n_res >= PA_MAX_FIND_RESULTS || d->n_res_held >= PA_MAX_FIND_RESULTS_HELD) {
+    pe->res_dropped++;
+    anomaly(d, "dicom_ul.too_many_find_results");
+    return PA_OK;
+  }
+  if (pe->n_res == pe->res_size) {
+    size_t sz = pe->res_size ? pe->res_size * 2 : 8;
+    struct pa_dimse_result *nr;
+    if (sz > PA_MAX_FIND_RESULTS)
+      sz = PA_MAX_FIND_RESULTS;
+    nr = realloc(pe->res, sz * sizeof *nr);
+    if (!nr)
+      return PA_NOMEM;
+    pe->res = nr;
+    pe->res_size = sz;
+  }
+  pe->res[pe->n_res++] = *r;
+  d->n_res_held++;
+  return PA_OK;
+}
+
+/* A pending C-FIND response's identifier is complete (or as much of it as
+ * fits PA_MAX_IDENT_LEN): its PatientID and StudyInstanceUID, top level
+ * only, become one result of the request. */
+static pa_rc result_done(pa_dicom *d, struct side *s)
+{
+  struct pend *pe = pend_find_seq(d, s->ds_seq);
+  struct pa_dicom_ds_walk w;
+  struct pa_dicom_ds_elem e;
+  struct pa_dimse_result r;
+  enum pa_dicom_ts ts = s->ds_ts;
+
+  if (!pe)
+    return PA_OK;
+  memset(&r, 0, sizeof r);
+  if (ts == PA_DICOM_TS_UNKNOWN)
+    ts = pa_dicom_ts_sniff(s->ds.p, s->ds.len);
+  if (ts == PA_DICOM_TS_DEFLATED) {
+    anomaly(d, "dicom_ul.deflated_dataset");
+    return result_add(d, pe, &r);
+  }
+  pa_dicom_ds_walk_init(&w, s->ds.p, s->ds.len, ts);
+  for (;;) {
+    pa_rc rc = pa_dicom_ds_next(&w, &e);
+    if (rc == PA_NEED_MORE)
+      break; /* the end, or what fitted */
+    if (rc) {
+      anomaly(d, "dicom_ul.bad_find_result");
+      break;
+    }
+    if (e.depth > 0 || e.is_seq)
+      continue;
+    uint32_t tag = (uint32_t)e.group << 16 | e.element;
+    if (tag == TAG_PATIENT_ID)
+      pa_dicom_copy_str(r.patient_id, sizeof r.patient_id, e.val, e.len, 1);
+    if (tag == TAG_STUDY_UID)
+      pa_dicom_copy_str(r.study_uid, sizeof r.study_uid, e.val, e.len, 1);
+    if (tag >= TAG_STUDY_UID)
+      break;
+  }
+  return result_add(d, pe, &r);
+}
+
 /* ---- P-DATA-TF ---------------------------------------------------------- */
 
 static pa_rc pdv_begin(pa_dicom *d, int dir)
@@ -650,7 +756,7 @@ static pa_rc pdv_begin(pa_dicom *d, int dir)
       anomaly(d, "dicom_ul.interleaved_command");
       pa_buf_reset(&s->cmd);
     }
-    if (s->ds_mode == DS_IDENT || s->ds_mode == DS_HEAD) {
+    if (s->ds_mode == DS_IDENT || s->ds_mode == DS_HEAD || s->ds_mode == DS_RESULT) {
       /* a new command while a dataset is unfinished: that dataset is lost */
       anomaly(d, "dicom_ul.unfinished_dataset");
       s->ds_mode = DS_NONE;
@@ -697,6 +803,17 @@ static pa_rc pdv_data(pa_dicom *d, int dir, const uint8_t *p, size_t n,
       return PA_OK;
     }
     return rc;
+  case DS_RESULT:
+    rc = pa_buf_append(&s->ds, p, n);
+    if (rc == PA_LIMIT) {
+      anomaly(d, "dicom_ul.ident_too_large");
+      if ((rc = result_done(d, s)))
+        return rc;
+      s->ds_mode = DS_SKIP;
+      ds_release(s);
+      return PA_OK;
+    }
+    return rc;
   case DS_HEAD: {
     size_t room = PA_MAX_STORE_HEAD - s->ds.len;
     if ((rc = pa_buf_append(&s->ds, p, n < room ? n : room)))
@@ -727,6 +844,8 @@ static pa_rc pdv_end(pa_dicom *d, int dir, int64_t ts)
     return PA_OK;
   if (s->ds_mode == DS_IDENT)
     rc = ident_done(d, s);
+  else if (s->ds_mode == DS_RESULT)
+    rc = result_done(d, s);
   else if (s->ds_mode == DS_HEAD)
     head_parse(d, s, 1);
   s->ds_mode = DS_NONE;
@@ -1549,8 +1668,10 @@ void pa_dicom_free(pa_dicom *d)
     pa_buf_cleanup(&d->s[i].cmd);
     pa_buf_cleanup(&d->s[i].ds);
   }
-  for (size_t i = 0; i < d->n_pend; i++)
+  for (size_t i = 0; i < d->n_pend; i++) {
     free(d->pend[i].query);
+    free(d->pend[i].res);
+  }
   free(d->pend);
   free(d->pc);
   free(d);

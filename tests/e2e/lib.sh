@@ -39,8 +39,11 @@ SELECT a.started_at AS assoc_started, d.ts, d.rsp_ts, d.message_id, d.command,
        d.move_originator_ae, d.move_originator_id
   FROM dimse d JOIN associations a ON a.id = d.assoc_id
  ORDER BY d.ts, d.message_id, d.command;
+SELECT d.ts AS dimse_ts, d.message_id, d.command, r.seq, r.patient_id, r.study_uid
+  FROM dimse_results r JOIN dimse d ON d.id = r.dimse_id
+ ORDER BY d.ts, d.message_id, d.command, r.seq;
 SELECT ts, source, event_code, action, outcome, user_id, src_ip, src_ae, dst_ip,
-       dst_ae, patient_id, study_uid, object_count, secure
+       dst_ae, patient_id, study_uid, object_count, secure, event_type, auth_method, op
   FROM events ORDER BY ts, event_code, src_ae;
 SQL
 }

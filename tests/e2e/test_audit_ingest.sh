@@ -127,6 +127,34 @@ done > "$rep"
 "$PACSAUDIT" ingest --quiet --db "$WORK/r.db" "$rep"
 check "a rotated file's repeats at the old places are events too" \
   test "$(rq "select count(*) from events where user_id='toor'")" = 3
+# sshd writes one failed try of an unknown account as two lines ("Invalid
+# user", then "Failed ... for invalid user" from the same process and port):
+# one failure, with the method of the second line. Further Failed lines of
+# that connection are further tries; an Invalid user line alone is one try;
+# another process's line is another connection's.
+cat > "$WORK/try.log" <<'EOF'
+Jan 12 08:02:04 pacs01 sshd[2301]: Invalid user admin from 203.0.113.9 port 33012
+Jan 12 08:02:06 pacs01 sshd[2301]: Failed password for invalid user admin from 203.0.113.9 port 33012 ssh2
+Jan 12 08:02:09 pacs01 sshd[2301]: Failed password for invalid user admin from 203.0.113.9 port 33012 ssh2
+Jan 12 08:03:00 pacs01 sshd[2400]: Invalid user oracle from 203.0.113.9 port 40000
+Jan 12 08:03:10 pacs01 sshd[2500]: Invalid user bob from 203.0.113.9 port 40001
+Jan 12 08:03:11 pacs01 sshd[2501]: Failed publickey for invalid user bob from 203.0.113.9 port 40001 ssh2
+EOF
+"$PACSAUDIT" ingest --quiet --db "$WORK/try.db" "$WORK/try.log"
+tq() { sqlite3 "$WORK/try.db" "$1"; }
+check "one failed try written as two lines is one failure" \
+  test "$(tq "select count(*) from events where user_id='admin' and outcome=4")" = 2
+check "...carrying the Failed line's method, the first line its raw" \
+  test "$(tq "select group_concat(e.auth_method || '@' || r.offset, ' ') from (select * from
+             events where user_id='admin' order by ts) e join raw r on r.id = e.raw_id")" \
+       = "password@0 password@189"
+check "...and both lines are kept in raw" test "$(tq "select count(*) from raw")" = 6
+check "an Invalid user line alone is one failure" \
+  test "$(tq "select count(*) from events where user_id='oracle' and outcome=4")" = 1
+check "lines of two processes are two tries" \
+  test "$(tq "select count(*) from events where user_id='bob'")" = 2
+check "six lines, five failures" test "$(tq "select count(*) from events where op='login'")" = 5
+
 # an audit message sent twice is one event: it carries its own time and ids
 atna='<85>1 2024-01-12T08:30:00Z pacs01 arc 1 - - <AuditMessage><EventIdentification EventDateTime="2024-01-12T08:30:00Z" EventOutcomeIndicator="0"><EventID csd-code="110112" codeSystemName="DCM"/></EventIdentification><ActiveParticipant UserID="ivy" UserIsRequestor="true"/></AuditMessage>'
 printf '%s\n%s\n' "$atna" "$atna" > "$WORK/atna-twice.log"

@@ -96,6 +96,12 @@ check "...and says so" grep -q "notes.txt: file is not a database" "$WORK/d.err"
 rc=0
 "$PACSAUDIT" verify --db "$WORK/notes.txt" 2>"$WORK/d.err" || rc=$?
 check "verify of a file that is not a database exits 2" test "$rc" -eq 2
+# verify only reads: a mistyped --db is named, and no empty database is left
+rc=0
+"$PACSAUDIT" verify --db "$WORK/typo.db" 2>"$WORK/d.err" || rc=$?
+check "verify of a database that does not exist exits 2" test "$rc" -eq 2
+check "...naming the missing file" grep -q "typo.db: no such database" "$WORK/d.err"
+check "...and creates nothing" test ! -e "$WORK/typo.db" -a ! -e "$WORK/typo.db-wal"
 rc=0
 "$PACSAUDIT" ingest --quiet --db "$WORK/no/such/dir/x.db" "$fx/echo.pcap" 2>"$WORK/d.err" || rc=$?
 check "ingest into a folder that does not exist exits 2" test "$rc" -eq 2

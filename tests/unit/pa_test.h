@@ -108,7 +108,7 @@ struct pa_test_audit {
   char code[64], display[64], types[128], type_names[256], format[16], user_id[64],
     user_name[64], user_role[64], src_ip[64], src_ae[20], dst_ip[64], dst_ae[20], host[64],
     patient[64], study[96], source_id[64], source_site[64], source_types[32], purpose[64],
-    outcome_desc[128], warnings[1024], origin[64], system[32];
+    outcome_desc[128], warnings[1024], origin[64], system[32], event_type[64];
   char action;
   int outcome;
   int64_t ts, received_ts, raw_id, object_count;
@@ -131,6 +131,7 @@ static inline void pa_test_audit_copy(struct pa_test_audit *r, const struct pa_a
   PA_TEST_CP(r->display, a->event_display);
   PA_TEST_CP(r->system, a->event_id_system);
   PA_TEST_CP(r->types, a->event_types);
+  PA_TEST_CP(r->event_type, e->event_type);
   PA_TEST_CP(r->type_names, a->event_type_names);
   PA_TEST_CP(r->format, a->format);
   PA_TEST_CP(r->user_id, e->user_id);

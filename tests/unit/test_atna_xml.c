@@ -266,6 +266,7 @@ static void test_inline_variants(void **state)
   assert_int_equal(r.outcome, -1);
   assert_int_equal(r.action, 0);
   assert_string_equal(r.types, "A777");
+  assert_string_equal(r.event_type, "A777"); /* not a DICOM code: as sent */
   assert_string_equal(r.outcome_desc, "a < b");
   assert_string_equal(r.format, "mixed-xml");
   assert_string_equal(r.user_id, "(null)");
@@ -314,6 +315,7 @@ static void test_inline_variants(void **state)
   assert_int_equal(parse_buf((const uint8_t *)m6, sizeof m6 - 1, &r, &e), PA_OK);
   assert_string_equal(r.code, "DCM:110114");
   assert_string_equal(r.types, "110122");
+  assert_string_equal(r.event_type, "DCM:110122"); /* a login */
   assert_int_equal(r.outcome, 0);
   assert_non_null(strstr(r.warnings, "atna.duplicate: EventIdentification"));
 }

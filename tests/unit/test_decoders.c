@@ -80,10 +80,13 @@ static void run_table(pa_decoders *d, const struct want *t, size_t n)
       fail_msg("%zu: matched %s, want %s", i, info.decoder, t[i].decoder);
     assert_string_equal(ev.source, "syslog");
     assert_string_equal(ev.event_code, t[i].code);
-    if (t[i].type)
+    if (t[i].type) {
       assert_string_equal(info.event_type, t[i].type);
-    else
+      assert_string_equal(ev.event_type, t[i].type); /* the events row carries it */
+    } else {
       assert_null(info.event_type);
+      assert_null(ev.event_type);
+    }
     assert_int_equal(ev.outcome, t[i].outcome);
     assert_int_equal(ev.action, 'E');
 #define FIELD(got, want_)                                                      \
@@ -151,6 +154,105 @@ static void test_sshd(void **state)
      NULL, NULL, NULL, 0, NULL, NULL, NULL},
   };
   run_table(*state, t, sizeof t / sizeof t[0]);
+}
+
+/* sshd's "Invalid user" and the "Failed ... for invalid user" line of the
+ * same process and port carry one key (try_key on the first, join_key on
+ * the second); another port, another process or no process id do not. */
+static void test_sshd_same_try(void **state)
+{
+  static const char *const lines[] = {
+    "<38>Jan 12 08:02:04 pacs01 sshd[2301]: Invalid user admin from 203.0.113.9 port 33012",
+    "<38>Jan 12 08:02:05 pacs01 sshd[2301]: Failed password for invalid user admin from "
+    "203.0.113.9 port 33012 ssh2",
+    "<38>Jan 12 08:02:05 pacs01 sshd[2301]: Failed password for invalid user admin from "
+    "203.0.113.9 port 33013 ssh2",
+    "<38>Jan 12 08:02:05 pacs01 sshd[2302]: Failed password for invalid user admin from "
+    "203.0.113.9 port 33012 ssh2",
+    "<38>Jan 12 08:02:05 pacs01 sshd: Failed password for invalid user admin from "
+    "203.0.113.9 port 33012 ssh2",
+    "<38>Jan 12 08:02:04 pacs01 sshd[2301]: Invalid user admin from 203.0.113.9",
+    "<38>Jan 12 08:01:02 pacs01 sshd[2211]: Accepted password for alice from 192.0.2.10 "
+    "port 52144 ssh2",
+  };
+  pa_decoders_scratch *s = pa_decoders_scratch_new();
+  struct pa_syslog_opts o;
+  char first[300] = "";
+  assert_non_null(s);
+  pa_syslog_opts_init(&o, 1700000000000000LL, "Asia/Tokyo");
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    struct pa_syslog_msg m;
+    struct pa_event ev;
+    struct pa_decoded info;
+    struct pa_err e;
+    pa_err_clear(&e);
+    assert_int_equal(pa_syslog_parse((const uint8_t *)lines[i], strlen(lines[i]), &o, &m, &e),
+                     PA_OK);
+    assert_int_equal(pa_decoders_match(*state, &m, s, &ev, &info, &e), PA_OK);
+    assert_true(info.matched);
+    switch (i) {
+    case 0:
+      assert_non_null(info.try_key);
+      assert_null(info.join_key);
+      snprintf(first, sizeof first, "%s", info.try_key);
+      break;
+    case 1:
+      assert_null(info.try_key);
+      assert_non_null(info.join_key);
+      assert_string_equal(info.join_key, first);
+      break;
+    case 2: case 3: /* another port, another process */
+      assert_non_null(info.join_key);
+      assert_string_not_equal(info.join_key, first);
+      break;
+    case 4: case 5: /* no process id; no port */
+      assert_null(info.join_key);
+      assert_null(info.try_key);
+      break;
+    default: /* no part of a try */
+      assert_null(info.join_key);
+      assert_null(info.try_key);
+    }
+  }
+  pa_decoders_scratch_free(s);
+}
+
+/* sshd's method goes into events.auth_method on Accepted and Failed lines;
+ * a line that names none leaves it NULL. */
+static void test_sshd_auth_method(void **state)
+{
+  static const struct {
+    const char *line, *method;
+  } t[] = {
+    {"<38>Jan 12 08:01:02 pacs01 sshd[2211]: Accepted password for alice from 192.0.2.10 "
+     "port 52144 ssh2", "password"},
+    {"<38>Jan 12 08:01:02 pacs01 sshd[2211]: Accepted publickey for bob from 192.0.2.10 "
+     "port 52144 ssh2: ED25519 SHA256:abc", "publickey"},
+    {"<38>Jan 12 08:02:05 pacs01 sshd[2301]: Failed keyboard-interactive/pam for invalid user "
+     "admin from 203.0.113.9 port 33012 ssh2", "keyboard-interactive/pam"},
+    {"<38>Jan 12 08:02:04 pacs01 sshd[2301]: Invalid user admin from 203.0.113.9 port 33012",
+     NULL},
+  };
+  pa_decoders_scratch *s = pa_decoders_scratch_new();
+  struct pa_syslog_opts o;
+  assert_non_null(s);
+  pa_syslog_opts_init(&o, 1700000000000000LL, "Asia/Tokyo");
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    struct pa_syslog_msg m;
+    struct pa_event ev;
+    struct pa_decoded info;
+    struct pa_err e;
+    pa_err_clear(&e);
+    assert_int_equal(pa_syslog_parse((const uint8_t *)t[i].line, strlen(t[i].line), &o, &m, &e),
+                     PA_OK);
+    assert_int_equal(pa_decoders_match(*state, &m, s, &ev, &info, &e), PA_OK);
+    assert_true(info.matched);
+    if (t[i].method)
+      assert_string_equal(ev.auth_method, t[i].method);
+    else
+      assert_null(ev.auth_method);
+  }
+  pa_decoders_scratch_free(s);
 }
 
 static void test_pam_sudo(void **state)
@@ -289,6 +391,19 @@ static void test_bad_json(void **state)
   refused(DEC("\"event\":{\"outcome\":0}"), PA_RULE, "missing \"event_code\"");
   refused(EV(",\"action\":\"X\""), PA_RULE, "event.action");
   refused(DEC("\"event\":[]"), PA_RULE, "decoders[0].event: expected an object");
+  refused(EV("},\"same_try\":{\"after\":\"zz\",\"key\":[\"u\"]"), PA_RULE,
+          "decoders[0].same_try.after: no other decoder of that name is loaded");
+  refused(EV("},\"same_try\":{\"after\":\"n\",\"key\":[\"u\"]"), PA_RULE,
+          "same_try.after: no other decoder");
+  refused(EV("},\"same_try\":{\"after\":\"zz\",\"key\":[\"v\"]"), PA_RULE,
+          "decoders[0].same_try.key[0]: the pattern has no group of that name");
+  refused(EV("},\"same_try\":{\"after\":\"zz\",\"key\":[]"), PA_RULE,
+          "same_try.key: expected an array");
+  refused(EV("},\"same_try\":{\"afterr\":1"), PA_RULE, "same_try.afterr: unknown key");
+  refused("{\"decoders\":[{\"name\":\"a\",\"pattern\":\"^x\",\"event\":{\"event_code\":\"C\","
+          "\"outcome\":0}},{\"name\":\"b\",\"pattern\":\"^(?<u>x)\",\"same_try\":{\"after\":"
+          "\"a\",\"key\":[\"u\"]},\"event\":{\"event_code\":\"C\",\"outcome\":0}}]}",
+          PA_RULE, "decoders[1].same_try.key[0]: the decoder it joins has no group of that name");
   refused(DEC("\"program\":5,\"event\":{\"event_code\":\"C\",\"outcome\":0}"), PA_RULE,
           "decoders[0].program: expected a string or an array");
   refused(DEC("\"program\":[\"a\",\"\"],\"event\":{\"event_code\":\"C\",\"outcome\":0}"), PA_RULE,
@@ -456,6 +571,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_builtin_count, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sshd, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sshd_auth_method, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sshd_same_try, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pam_sudo, setup, teardown),
     cmocka_unit_test_setup_teardown(test_keycloak, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_header_time, setup, teardown),

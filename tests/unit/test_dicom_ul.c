@@ -380,6 +380,7 @@ static void tr_assoc(struct tr *t, const struct pcspec *pcs, size_t n, const str
 struct evc {
   int64_t ts, count, assoc_id;
   char code[64], src_ip[64], src_ae[32], dst_ip[64], dst_ae[32], user_id[300], pid[80], suid[80];
+  char auth[32];
   char action;
   int outcome, secure;
 };
@@ -394,6 +395,7 @@ struct rec {
   int n_pc;
   struct pa_dimse dm[1100];
   char *query[1100];
+  struct pa_dimse_result res[1100][4]; /* the first results of each dimse row */
   int n_dm;
   struct evc ev[2300];
   int n_ev;
@@ -462,6 +464,9 @@ static pa_rc s_dimse(void *ctx, const struct pa_dimse *d)
   r->dm[r->n_dm] = *d;
   r->query[r->n_dm] = d->query ? strdup(d->query) : NULL;
   r->dm[r->n_dm].query = NULL;
+  for (size_t i = 0; i < d->n_results && i < 4; i++)
+    r->res[r->n_dm][i] = d->results[i];
+  r->dm[r->n_dm].results = NULL;
   r->n_dm++;
   scan(r, d, sizeof *d);
   scan_s(r, d->query);
@@ -493,12 +498,24 @@ static pa_rc s_event(void *ctx, const struct pa_event *e)
   PA_TEST_CP(c->user_id, e->user_id);
   PA_TEST_CP(c->pid, e->patient_id);
   PA_TEST_CP(c->suid, e->study_uid);
+  PA_TEST_CP(c->auth, e->auth_method);
   const char *all[] = { e->event_code, e->user_id, e->user_name, e->user_role, e->src_ip,
                         e->src_ae, e->dst_ip, e->dst_ae, e->host, e->patient_id, e->study_uid };
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     scan_s(r, all[i]);
   logc(r, 'E');
   return PA_OK;
+}
+
+/* The auth_method of the recorded ASSOC:start event ("(null)" none); fails
+ * when there is no such event. */
+static const char *start_auth(const struct rec *r)
+{
+  for (int i = 0; i < r->n_ev; i++)
+    if (!strcmp(r->ev[i].code, "ASSOC:start"))
+      return r->ev[i].auth;
+  fail_msg("no ASSOC:start event");
+  return NULL;
 }
 
 static struct rec *rec_new(void)
@@ -649,6 +666,21 @@ static const char find_query_json[] =
   "\"(0009,0010)\":\"ACME 1.0\",\"PatientName\":\"Doe^\\\"J\\\"\\\\x\\u0001\","
   "\"PatientID\":\"PID-0001\",\"StudyInstanceUID\":\"\"}";
 
+/* A second C-FIND match (implicit VR LE): a PatientID inside a sequence is
+ * not the match's; the top-level one, space-padded, is. */
+static void find_match(struct bb *b)
+{
+  el_str(b, IMPL, 0x0008, 0x0052, "CS", "STUDY");               /* QueryRetrieveLevel */
+  el_hdr(b, IMPL, 0x0008, 0x1110, "SQ", 0xFFFFFFFF);            /* ReferencedStudySequence */
+  el_item(b, IMPL, 0xE000, 0xFFFFFFFF);
+  el_str(b, IMPL, 0x0010, 0x0020, "LO", "NOT-THIS-ONE");        /*   PatientID inside */
+  el_item(b, IMPL, 0xE00D, 0);
+  el_item(b, IMPL, 0xE0DD, 0);
+  el_str(b, IMPL, 0x0010, 0x0020, "LO", "PID-0002 ");           /* PatientID, padded */
+  el_str(b, IMPL, 0x0020, 0x000D, "UI", "1.2.3.4.5.7");         /* StudyInstanceUID */
+  el_str(b, IMPL, 0x0020, 0x0010, "SH", "S1");                  /* StudyID: past both */
+}
+
 static void build_find(struct tr *t)
 {
   struct bb rq = { 0 }, ac = { 0 }, id = { 0 }, match = { 0 };
@@ -670,6 +702,10 @@ static void build_find(struct tr *t)
   c.rsp_id = 7;
   c.status = 0xFF00;
   c.has_ds = 1;
+  send_msg(t, 1, 1, &c, &match, 1000);
+  bb_free(&match);
+  find_match(&match);
+  c.status = 0xFF01;                                /* pending, optional keys unsupported */
   send_msg(t, 1, 1, &c, &match, 1000);
   c = cs_new(0x8020);                               /* C-FIND-RSP success */
   c.rsp_id = 7;
@@ -700,6 +736,7 @@ static void check_find(const struct rec *r)
   assert_int_equal(r->last.max_pdu_rq, 16384);
   assert_int_equal(r->last.max_pdu_ac, 65536);
   assert_int_equal(r->last.user_identity_type, 0);
+  assert_string_equal(start_auth(r), "(null)");
   assert_true(r->last.ended_at > 0);
   assert_int_equal(r->n_pc, 1);
   assert_int_equal(r->pc[0].pc_id, 1);
@@ -718,6 +755,13 @@ static void check_find(const struct rec *r)
   assert_non_null(r->query[0]);
   assert_string_equal(r->query[0], find_query_json);
   assert_true(r->dm[0].rsp_ts >= r->dm[0].ts);
+  /* what the two pending responses returned, in order */
+  assert_int_equal(r->dm[0].n_results, 2);
+  assert_int_equal(r->dm[0].results_dropped, 0);
+  assert_string_equal(r->res[0][0].patient_id, "");
+  assert_string_equal(r->res[0][0].study_uid, "1.2.3.4.5.6");
+  assert_string_equal(r->res[0][1].patient_id, "PID-0002");
+  assert_string_equal(r->res[0][1].study_uid, "1.2.3.4.5.7");
   assert_int_equal(r->n_ev, 2);
   assert_string_equal(r->ev[0].code, "ASSOC:start");
   assert_int_equal(r->ev[0].outcome, 0);
@@ -733,6 +777,65 @@ static void check_find(const struct rec *r)
   assert_string_equal(r->ev[1].suid, "(null)");
   assert_string_equal(r->ev[1].user_id, "(null)");
   assert_int_equal(r->ev[1].count, -1);
+}
+
+/* A C-FIND keeps at most PA_MAX_FIND_RESULTS results; the rest are counted
+ * (results_dropped) and flagged as an anomaly of the association. */
+static void test_find_results_cap(void **state)
+{
+  struct bb rq = { 0 }, ac = { 0 }, id = { 0 }, match = { 0 };
+  struct tr t = { 0 };
+  struct rec *r = rec_new();
+  pa_dicom *d = dec_new(r);
+  struct cs c;
+  (void)state;
+
+  find_rq(&rq);
+  find_ac(&ac);
+  tr_add(&t, 0, &rq);
+  tr_add(&t, 1, &ac);
+  find_ident(&id);
+  c = cs_new(0x0020);
+  c.msgid = 3;
+  c.aff_class = "1.2.840.10008.5.1.4.1.2.2.1";
+  c.has_ds = 1;
+  send_msg(&t, 0, 1, &c, &id, 1000);
+  find_match(&match);
+  c = cs_new(0x8020);
+  c.rsp_id = 3;
+  c.status = 0xFF00;
+  c.has_ds = 1;
+  {
+    /* one transcript segment for them all (a transcript holds 256) */
+    struct bb all = { 0 };
+    for (int i = 0; i < PA_MAX_FIND_RESULTS + 3; i++) {
+      struct tr one = { 0 };
+      send_msg(&one, 1, 1, &c, &match, 1000);
+      put(&all, one.b.p, one.b.n);
+      tr_free(&one);
+    }
+    tr_add(&t, 1, &all);
+    bb_free(&all);
+  }
+  c.status = 0x0000;
+  c.has_ds = 0;
+  send_msg(&t, 1, 1, &c, NULL, 1000);
+  send_release(&t);
+  assert_int_equal(feed_tr(d, &t, NULL, 1, SIZE_MAX, NULL), PA_OK);
+  assert_int_equal(pa_dicom_end(d, "fin", 9000), PA_OK);
+  assert_int_equal(r->n_dm, 1);
+  assert_int_equal(r->dm[0].n_results, PA_MAX_FIND_RESULTS);
+  assert_int_equal(r->dm[0].results_dropped, 3);
+  assert_string_equal(r->res[0][3].patient_id, "PID-0002");
+  assert_non_null(strstr(r->last.anomalies, "dicom_ul.too_many_find_results"));
+  assert_int_equal(r->last.n_anomalies, 3);
+  pa_dicom_free(d);
+  rec_free(r);
+  tr_free(&t);
+  bb_free(&rq);
+  bb_free(&ac);
+  bb_free(&id);
+  bb_free(&match);
 }
 
 static void test_find_association(void **state)
@@ -1111,6 +1214,7 @@ static void test_user_identity_passcode(void **state)
     assert_string_equal(r->last.user_identity, "alice");
     assert_string_equal(r->last.user_identity_sha256, "");
     assert_string_equal(r->ev[1].user_id, "alice");
+    assert_string_equal(start_auth(r), "password"); /* type 2: user name and passcode */
     assert_int_equal(r->secret_seen, 0);
     assert_null(strstr(err.msg, secret));
     assert_null(strstr(pa__dicom_anomalies(d), secret));
@@ -1174,6 +1278,7 @@ static void test_user_identity_jwt(void **state)
   sha_hex(tok.p, strlen((const char *)tok.p), want);
   assert_int_equal(r->last.user_identity_type, 5);
   assert_string_equal(r->last.user_identity, "dr.tanaka@h");
+  assert_string_equal(start_auth(r), "jwt");
   assert_string_equal(r->last.user_identity_sha256, want);
   assert_int_equal(r->secret_seen, 0);
   pa_dicom_free(d);
@@ -1820,6 +1925,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sniff),
     cmocka_unit_test(test_find_association),
+    cmocka_unit_test(test_find_results_cap),
     cmocka_unit_test(test_truncated_everywhere),
     cmocka_unit_test(test_store_fragmented),
     cmocka_unit_test(test_store_other_ts),

@@ -66,6 +66,7 @@ static void test_r4_login(void **state)
   assert_string_equal(r->format, "fhir-r4");
   assert_string_equal(r->code, "DCM:110114");
   assert_string_equal(r->types, "110122");
+  assert_string_equal(r->event_type, "DCM:110122");
   assert_int_equal(r->action, 'E');
   assert_int_equal(r->outcome, 0);
   assert_int_equal(r->ts, 1795137330000000LL);
@@ -92,6 +93,7 @@ static void test_r4_query(void **state)
   struct pa_test_audit *r = &rr.r[0];
   assert_string_equal(r->code, "FHIR:rest");
   assert_string_equal(r->types, "search-type,ITI-67");
+  assert_string_equal(r->event_type, "search-type"); /* the first, as sent */
   /* period.start (zone-less: site zone) wins over recorded */
   assert_int_equal(r->ts, 1795137330000000LL);
   assert_string_equal(r->user_id, "dr.tanaka");
@@ -169,6 +171,7 @@ static void test_stu3(void **state)
   assert_string_equal(r->format, "fhir-stu3");
   assert_string_equal(r->code, "DCM:110114"); /* old nema.org/dicom/dicm system */
   assert_string_equal(r->types, "110123");
+  assert_string_equal(r->event_type, "DCM:110123"); /* a logout */
   assert_string_equal(r->user_id, "k.sato");
   assert_string_equal(r->user_name, "Sato Kenji");
   assert_string_equal(r->source_id, "EHR");

@@ -7,7 +7,9 @@
 
 #include "analyzer/store.h"
 #include "analyzer/store_schema.h"
+#include "collectors/audit_map.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +414,271 @@ static void test_two_writers_one_chain(void **state)
   pa_store_close(b);
 }
 
+/* The number the first column of sql's first row holds, read through h. */
+static int64_t count_h(sqlite3 *h, const char *sql)
+{
+  sqlite3_stmt *q;
+  int64_t n = -1;
+  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &q, NULL), SQLITE_OK);
+  if (sqlite3_step(q) == SQLITE_ROW)
+    n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return n;
+}
+
+/* A reader never creates: a missing file is PA_IO naming it, and nothing
+ * appears on disk. */
+static void test_open_missing(void **state)
+{
+  struct fx *f = *state;
+  static const int modes[] = {PA_STORE_RDONLY, PA_STORE_NOCREATE,
+                              PA_STORE_NOCREATE | PA_STORE_NOMIGRATE};
+  char path[160], wal[170];
+  struct pa_err err;
+  pa_store *s;
+
+  snprintf(path, sizeof path, "%s/typo.db", f->dir);
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    pa_err_clear(&err);
+    s = (pa_store *)1;
+    assert_int_equal(pa_store_open_mode(path, modes[i], &s, &err), PA_IO);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "no such database"));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(access(wal, F_OK), -1);
+  }
+  /* flags 0 is pa_store_open: it creates */
+  assert_int_equal(pa_store_open_mode(path, 0, &s, &err), PA_OK);
+  assert_int_equal(access(path, F_OK), 0);
+  pa_store_close(s);
+  unlink(path);
+  unlink(wal);
+  snprintf(wal, sizeof wal, "%s-shm", path);
+  unlink(wal);
+}
+
+/* A read-only handle reads a WAL database while a writer holds it, even in
+ * the middle of the writer's batch; it writes nothing (a write through it
+ * fails, the journal mode stays WAL), and it also opens the file once the
+ * writer has closed it (no -wal or -shm left). */
+static void test_rdonly_beside_writer(void **state)
+{
+  struct fx *f = *state;
+  struct pa_event e;
+  struct pa_err err;
+  pa_store *r;
+  sqlite3 *h;
+
+  pa_event_init(&e);
+  e.ts = 3;
+  e.source = "syslog";
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open_mode(f->path, PA_STORE_RDONLY, &r, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(r), PA_SCHEMA_VERSION);
+  h = pa_store_handle(r);
+  assert_non_null(h);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events"), 1);
+  /* the writer holds the write lock with a batch open */
+  assert_int_equal(pa_store_batch_begin(f->s), PA_OK);
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events"), 1);
+  assert_int_equal(pa_store_put_event(r, &e, NULL), PA_DB); /* read-only */
+  assert_int_equal(pa_store_batch_commit(f->s), PA_OK);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events"), 2);
+  assert_int_equal(pa_store_close(r), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events"), 2);
+
+  /* the writer gone: its -wal and -shm are removed at close */
+  assert_int_equal(pa_store_close(f->s), PA_OK);
+  f->s = NULL;
+  assert_int_equal(pa_store_open_mode(f->path, PA_STORE_RDONLY, &r, &err), PA_OK);
+  h = pa_store_handle(r);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events"), 2);
+  {
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+  }
+  assert_int_equal(pa_store_close(r), PA_OK);
+}
+
+/* An older schema is migrated by a writer, refused by a reader or with
+ * NOMIGRATE (and left as it was); an empty file is not a database to read. */
+static void test_open_nomigrate(void **state)
+{
+  struct fx *f = *state;
+  char path[160];
+  struct pa_err err;
+  sqlite3 *db;
+  pa_store *s;
+  int fd;
+
+  snprintf(path, sizeof path, "%s/old.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  for (int v = 0; v < PA_SCHEMA_VERSION - 1; v++)
+    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  for (int i = 0; i < 2; i++) {
+    pa_err_clear(&err);
+    assert_int_equal(pa_store_open_mode(path, i ? PA_STORE_RDONLY : PA_STORE_NOMIGRATE, &s,
+                                        &err), PA_DB);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "schema version 5 is older"));
+    assert_int_equal(count(path, "PRAGMA user_version"), 5);
+  }
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s), 5);
+  pa_store_close(s);
+  assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION);
+  unlink(path);
+
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  assert_true(fd >= 0);
+  close(fd);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open_mode(path, PA_STORE_RDONLY, &s, &err), PA_DB);
+  assert_non_null(strstr(err.msg, "not a pacsaudit database"));
+  unlink(path);
+}
+
+/* Between read_begin and read_end every query sees one snapshot. */
+static void test_read_snapshot(void **state)
+{
+  struct fx *f = *state;
+  struct pa_event e;
+  struct pa_err err;
+  pa_store *r;
+  sqlite3 *h;
+
+  pa_event_init(&e);
+  e.ts = 4;
+  e.source = "dicom";
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open_mode(f->path, PA_STORE_RDONLY, &r, &err), PA_OK);
+  h = pa_store_handle(r);
+  assert_int_equal(pa_store_read_begin(r), PA_OK);
+  assert_int_equal(pa_store_read_begin(r), PA_DB); /* no nesting */
+  /* committed after read_begin, before the first query: still unseen */
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events"), 1);
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events WHERE ts = 4"), 1);
+  assert_int_equal(pa_store_read_end(r), PA_OK);
+  assert_int_equal(count_h(h, "SELECT count(*) FROM events"), 3);
+  assert_int_equal(pa_store_read_end(r), PA_OK); /* none open: no-op */
+  /* a read left open is ended by close */
+  assert_int_equal(pa_store_read_begin(r), PA_OK);
+  assert_int_equal(pa_store_close(r), PA_OK);
+}
+
+/* event_type and auth_method reach events, and op reads them: a logout
+ * is told from a login. */
+static void test_event_type_and_op(void **state)
+{
+  struct fx *f = *state;
+  struct pa_event e;
+
+  pa_event_init(&e);
+  e.ts = 6;
+  e.source = "syslog";
+  e.event_code = "DCM:110114";
+  e.event_type = "DCM:110122";
+  e.auth_method = "publickey";
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  e.event_type = "DCM:110123";
+  e.auth_method = NULL;
+  assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE op='login' AND"
+                                  " event_type='DCM:110122' AND auth_method='publickey'"), 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE op='logout' AND"
+                                  " auth_method IS NULL"), 1);
+}
+
+/* Migration 6 computes event_type for rows stored before it exactly as
+ * ingest computes it now (pa_audit_event_type), so old and new rows agree. */
+static void test_migration6_event_type_agrees(void **state)
+{
+  static const char *const lists[] = {"110122", "110123,110122", "A777", "search-type,ITI-67",
+                                      "1101", "110122x,9", "113871", "read"};
+  struct fx *f = *state;
+  struct pa_arena ar;
+  char path[160], sql[256];
+  sqlite3 *db;
+  pa_store *s;
+  struct pa_err err;
+
+  snprintf(path, sizeof path, "%s/v5.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  for (int v = 0; v < 5; v++)
+    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, ts, source) VALUES (%zu, 1, 'atna');"
+             "INSERT INTO audit_details (event_id, event_types) VALUES (%zu, '%s');",
+             i + 1, i + 1, lists[i]);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  pa_arena_init(&ar, 4096);
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    sqlite3_stmt *q;
+    const char *want = pa_audit_event_type(&ar, lists[i]);
+    assert_int_equal(sqlite3_prepare_v2(pa_store_handle(s),
+                                        "SELECT event_type FROM events WHERE id=?", -1, &q,
+                                        NULL), SQLITE_OK);
+    sqlite3_bind_int64(q, 1, (int64_t)i + 1);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    if (!want)
+      assert_int_equal(sqlite3_column_type(q, 0), SQLITE_NULL);
+    else if (strcmp((const char *)sqlite3_column_text(q, 0), want))
+      fail_msg("%s: migration %s, ingest %s", lists[i], sqlite3_column_text(q, 0), want);
+    sqlite3_finalize(q);
+  }
+  pa_arena_cleanup(&ar);
+  pa_store_close(s);
+  unlink(path);
+}
+
+/* A C-FIND's results become dimse_results rows, in order, under its id. */
+static void test_dimse_results(void **state)
+{
+  struct fx *f = *state;
+  struct pa_assoc a = sample_assoc();
+  struct pa_dimse_result res[3] = {{"PA-0001", ""}, {"PA-0002", "1.2.3"}, {"", "1.2.4"}};
+  struct pa_dimse d;
+  int64_t aid, id;
+
+  assert_int_equal(pa_store_assoc_begin(f->s, &a, &aid), PA_OK);
+  memset(&d, 0, sizeof d);
+  d.assoc_id = aid;
+  d.ts = 10;
+  d.command = "C-FIND-RQ";
+  d.status = 0;
+  d.move_originator_id = d.completed = d.failed = d.warning = -1;
+  d.results = res;
+  d.n_results = 3;
+  assert_int_equal(pa_store_put_dimse(f->s, &d, &id), PA_OK);
+  d.n_results = 0;
+  assert_int_equal(pa_store_put_dimse(f->s, &d, NULL), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM dimse_results"), 3);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM dimse_results WHERE dimse_id=1 AND"
+                                  " ((seq=0 AND patient_id='PA-0001' AND study_uid IS NULL) OR"
+                                  "  (seq=1 AND patient_id='PA-0002' AND study_uid='1.2.3') OR"
+                                  "  (seq=2 AND patient_id IS NULL AND study_uid='1.2.4'))"), 3);
+  assert_int_equal(id, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -429,6 +696,13 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_audit_details, setup, teardown),
     cmocka_unit_test(test_migrate_from_v1),
     cmocka_unit_test_setup_teardown(test_two_writers_one_chain, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rdonly_beside_writer, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_open_nomigrate, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_event_type_and_op, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_dimse_results, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migration6_event_type_agrees, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
