@@ -105,6 +105,9 @@ struct pa_event {
   const char *event_type;   /* the subtype: "DCM:110122" login, "DCM:110123" logout; for
                                audit messages the first EventTypeCode ("DCM:<code>" for
                                a 110xxx code, else the code as sent); NULL none */
+  const char *received_via; /* static: where received_ts came from: "header" (a syslog
+                               header), "receipt" (the listener's clock), "file" (the
+                               ingest clock, for a file); NULL unknown */
   const char *auth_method;  /* how a login was made where the data says it: sshd's
                                "password", "publickey"...; DICOM user identity
                                "username" "password" "kerberos" "saml" "jwt"; NULL */

@@ -81,4 +81,13 @@
 #define PA_MAX_CSV_FIELDS     64           /* fields in one CSV row */
 #define PA_MAX_POLICY_ERRORS  1000         /* error lines kept; later ones are counted */
 
+/* Rules (rules/) */
+#define PA_RULE_MAX_FILE      (1024u * 1024) /* bytes of one rule file */
+#define PA_RULE_MAX_SET       1024         /* values in one "in" list */
+#define PA_RULE_MAX_SQL       (1024u * 1024) /* bytes of one compiled statement */
+#define PA_RULE_MAX_PARTS     8            /* "parts" of one rule */
+#define PA_RULE_MAX_EVIDENCE  1000         /* evidence ids kept per finding (count is whole) */
+#define PA_RULE_MAX_RULES     1024         /* rules in one set */
+#define PA_RULE_MAX_DECIDE    4            /* "decide.data" checks of one rule */
+
 #endif

@@ -43,8 +43,8 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     "INSERT INTO events (ts, received_ts, source, origin, event_code, action,"
     " outcome, user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae,"
     " host, patient_id, study_uid, object_count, secure, assoc_id, raw_id,"
-    " event_type, auth_method)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " event_type, auth_method, received_via)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   [PA__ST_EVENT_JOIN] =
     "UPDATE events SET auth_method = coalesce(auth_method, ?),"
     " user_id = coalesce(user_id, ?) WHERE id = ?",

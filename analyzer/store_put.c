@@ -158,6 +158,7 @@ pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
   pa__store_bind_opt(q, 21, e->raw_id ? e->raw_id : -1);
   pa__store_bind_text(q, 22, e->event_type);
   pa__store_bind_text(q, 23, e->auth_method);
+  pa__store_bind_text(q, 24, e->received_via);
   if ((rc = pa__store_step_done(s, q)))
     return rc;
   PA__STORE_COUNT(s, events);

@@ -234,6 +234,10 @@ static const char *const pa__store_migrations[] = {
    * rule_runs: what each check run decided, rule by rule. */
   ("ALTER TABLE events ADD COLUMN event_type TEXT;"
    "ALTER TABLE events ADD COLUMN auth_method TEXT;"
+   /* where received_ts came from: 'header' (a syslog header's time), 'receipt'
+    * (the listener's clock), 'file' (read from a file: the ingest clock). Only
+    * a header time says anything about the sender's clock (AU-05). */
+   "ALTER TABLE events ADD COLUMN received_via TEXT;"
    "UPDATE events SET event_type = (SELECT CASE"
    "   WHEN d.event_types GLOB '110[0-9][0-9][0-9]*' THEN 'DCM:' ||"
    "     substr(d.event_types, 1, instr(d.event_types || ',', ',') - 1)"
@@ -259,7 +263,11 @@ static const char *const pa__store_migrations[] = {
    "     CASE action WHEN 'C' THEN 'store' WHEN 'R' THEN 'view' WHEN 'U' THEN 'modify'"
    "       WHEN 'D' THEN 'delete' ELSE"
    "       CASE WHEN event_code = 'FHIR:rest' THEN 'query' ELSE 'view' END END"
-   "   WHEN event_code IN ('DCM:110100', 'DCM:110113', 'SYSLOG:sudo') THEN 'admin'"
+   "   WHEN event_code IN ('DCM:110100', 'SYSLOG:sudo') THEN 'admin'"
+   /* a security alert is about someone, not done by them, except a change
+    * of roles or attributes and a remote service operation */
+   "   WHEN event_code = 'DCM:110113' AND event_type IN ('DCM:110136', 'DCM:110137',"
+   "     'DCM:110139', 'DCM:110140') THEN 'admin'"
    "   END) VIRTUAL;"
    "CREATE INDEX events_code ON events(event_code, ts);"
    "CREATE TABLE dimse_results ("

@@ -77,7 +77,7 @@ static int one_message(int argc, char **argv)
   int xml;
   pa_atna *x = NULL;
   struct pa_sink sink = {0};
-  struct pa_msg_ctx ctx = {"bench", 1, 0, NULL, "UTC"};
+  struct pa_msg_ctx ctx = {"bench", 1, 0, NULL, "UTC", NULL};
 
   if (!(f = fopen(argv[1], "rb"))) {
     fprintf(stderr, "pa_bench_parsers: %s: cannot open\n", argv[1]);
@@ -238,7 +238,7 @@ static int stage_sax2(const struct lines *L)
 
 static int stage_atna(const struct lines *L)
 {
-  struct pa_msg_ctx ctx = {"bench", 1, 0, NULL, "Asia/Tokyo"};
+  struct pa_msg_ctx ctx = {"bench", 1, 0, NULL, "Asia/Tokyo", NULL};
   pa_atna *x;
   size_t bad = 0;
   double t0;
@@ -304,7 +304,7 @@ static int open_fresh(const char *db, pa_store **s)
 
 static int stage_store(const struct lines *L, const char *db, int audit)
 {
-  struct pa_msg_ctx ctx = {"bench", 0, 0, NULL, "Asia/Tokyo"};
+  struct pa_msg_ctx ctx = {"bench", 0, 0, NULL, "Asia/Tokyo", NULL};
   struct timed T = {0};
   struct pa_sink sink = {0};
   pa_atna *x;

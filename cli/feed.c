@@ -231,6 +231,7 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
   ctx.origin = origin;
   ctx.raw_id = raw_id;
   ctx.received_ts = m.has_ts ? m.ts : received_ts;
+  ctx.received_via = m.has_ts ? "header" : f->live ? "receipt" : "file";
   ctx.host = host[0] ? host : NULL;
   ctx.tz = f->tz;
 
@@ -266,6 +267,7 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
     ev.raw_id = raw_id;
     if (!ev.ts)
       ev.ts = received_ts;
+    ev.received_via = ev.received_ts ? "header" : f->live ? "receipt" : "file";
     if (!ev.received_ts)
       ev.received_ts = received_ts;
     if ((rc = decoded_event(f, &ev, &info)) == PA_OK)
@@ -303,6 +305,7 @@ static pa_rc feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t 
   ctx.origin = origin;
   ctx.raw_id = raw_id;
   ctx.received_ts = received_ts;
+  ctx.received_via = f->live ? "receipt" : "file";
   ctx.tz = f->tz;
   pa_err_clear(&e);
   rc = parse_body(f, kind, p, len, &ctx, &e);

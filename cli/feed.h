@@ -54,6 +54,8 @@ struct pa_feed {
   pa_decoders_scratch *scratch; /* owned */
   const char *tz;             /* borrowed: zone of zone-less times, NULL = site default */
   int64_t run_id;
+  int live;                   /* 1 for the listener: a time of receipt is its clock's
+                                 ("receipt"), else the ingest clock of a file ("file") */
   struct pa_feed_counts n;
   struct pa_feed_try *tries;  /* owned: PA_FEED_TRY_SLOTS, allocated at the first try */
 };

@@ -401,6 +401,7 @@ int pa_cmd_listen(int argc, char **argv)
     code = PA_EXIT_INPUT;
     goto out;
   }
+  L.feed.live = 1;
   pa_syslog_opts_init(&L.opts, 0, L.feed.tz);
   if (cert && pa_listen_tls(L.l, cert, key, ca, &err)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg);

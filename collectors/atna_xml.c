@@ -963,6 +963,7 @@ static pa_rc finish(pa_atna *x, const struct pa_msg_ctx *ctx, const struct pa_si
     ev->origin = ctx->origin;
     ev->raw_id = ctx->raw_id;
     ev->received_ts = ctx->received_ts;
+    ev->received_via = ctx->received_via;
     ev->host = ctx->host;
   }
   if (!ev->host)

@@ -721,6 +721,7 @@ static pa_rc map_event(struct fx *f, json_t *r, struct pa_err *err)
     ev->origin = f->ctx->origin;
     ev->raw_id = f->ctx->raw_id;
     ev->received_ts = f->ctx->received_ts;
+    ev->received_via = f->ctx->received_via;
     ev->host = f->ctx->host;
   }
   if (!ev->host)

@@ -15,6 +15,7 @@ struct pa_msg_ctx {
   int64_t received_ts; /* us UTC: syslog header time or receipt time, 0 unknown */
   const char *host;    /* syslog HOSTNAME or peer; NULL unknown */
   const char *tz;      /* IANA zone for zone-less times; NULL = site default */
+  const char *received_via; /* static: "header", "receipt" or "file" (event.h) */
 };
 
 #endif

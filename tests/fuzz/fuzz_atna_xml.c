@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static pa_atna *x;
   struct pa_sink sink = {0};
   struct pa_err err;
-  struct pa_msg_ctx ctx = {"fuzz", 1, 0, NULL, "UTC"};
+  struct pa_msg_ctx ctx = {"fuzz", 1, 0, NULL, "UTC", NULL};
 
   if (!x && pa_atna_new(&x) != PA_OK)
     abort();

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   struct pa_sink sink = {0};
   struct pa_err err;
-  struct pa_msg_ctx ctx = {"fuzz", 1, 0, NULL, "UTC"};
+  struct pa_msg_ctx ctx = {"fuzz", 1, 0, NULL, "UTC", NULL};
   size_t n = 0;
 
   sink.audit = check;

@@ -27,7 +27,7 @@ static pa_rc rec_audit(void *ctx, const struct pa_audit *a)
 }
 
 static pa_atna *X;
-static const struct pa_msg_ctx CTX = {"test.xml", 77, 1795137335000000LL, NULL, "Asia/Tokyo"};
+static const struct pa_msg_ctx CTX = {"test.xml", 77, 1795137335000000LL, NULL, "Asia/Tokyo", NULL};
 
 static pa_rc parse_buf(const uint8_t *p, size_t n, struct pa_test_audit *r, struct pa_err *e)
 {

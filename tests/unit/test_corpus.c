@@ -62,7 +62,7 @@ static void test_corpus(void **state)
     size_t n;
     uint8_t *b;
     struct pa_err e;
-    struct pa_msg_ctx ctx = {de->d_name, 0, 0, NULL, "UTC"};
+    struct pa_msg_ctx ctx = {de->d_name, 0, 0, NULL, "UTC", NULL};
     pa_rc rc;
     size_t got = 0;
 

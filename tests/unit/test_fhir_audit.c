@@ -32,7 +32,7 @@ static pa_rc rec_audit(void *ctx, const struct pa_audit *a)
   return PA_OK;
 }
 
-static const struct pa_msg_ctx CTX = {"test.json", 5, 0, NULL, "Asia/Tokyo"};
+static const struct pa_msg_ctx CTX = {"test.json", 5, 0, NULL, "Asia/Tokyo", NULL};
 
 static pa_rc parse_buf(const uint8_t *p, size_t n, struct rec *r, size_t *n_out, struct pa_err *e)
 {
