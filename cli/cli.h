@@ -10,6 +10,8 @@ enum { PA_EXIT_OK = 0, PA_EXIT_FINDINGS = 1, PA_EXIT_INPUT = 2, PA_EXIT_INTERNAL
 int pa_cmd_ingest(int argc, char **argv);
 int pa_cmd_verify(int argc, char **argv);
 int pa_cmd_listen(int argc, char **argv);
+int pa_cmd_check(int argc, char **argv);
+int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
 
 /* The database path: --db, else $PACSAUDIT_DB, else "pacsaudit.db". */

@@ -290,6 +290,13 @@ static void parse_net(const char *s, size_t n, struct net *nt)
   nt->ok = 1;
 }
 
+int pa_sqlfn_net_valid(const char *net)
+{
+  struct net nt;
+  parse_net(net, strlen(net), &nt);
+  return nt.ok;
+}
+
 static int in_net(const uint8_t a[16], const struct net *nt)
 {
   int full = nt->bits / 8, rest = nt->bits % 8;

@@ -45,4 +45,8 @@ pa_rc pa_sqlfn_register(sqlite3 *db, pa_sqlfn_tz_fn tz_fn, const void *tz, struc
  * PA_NOMEM. */
 pa_rc pa_sqlfn_regex_check(const char *pattern, struct pa_err *err);
 
+/* 1 when net is an IPv4/IPv6 address or address/prefix that cidr_match
+ * accepts as its net (rule lint), else 0. */
+int pa_sqlfn_net_valid(const char *net);
+
 #endif

@@ -1,0 +1,290 @@
+/* check.c — `pacsaudit check`: runs the rules over the store.
+ *
+ * Loads the site policy (a bad one stops everything: exit 2), the built-in
+ * pack and the site's rules (a bad site rule is reported and skipped), runs
+ * the engine over the period and prints one line per rule. The findings
+ * stay in the store for `report`. */
+#include "cli.h"
+
+#include "analyzer/log.h"
+#include "analyzer/policy.h"
+#include "analyzer/store.h"
+#include "analyzer/tm.h"
+#include "rules/engine.h"
+#include "rules/rule.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+  fprintf(f,
+          "usage: pacsaudit check [--db FILE] [--policy FILE] [--rules DIR|FILE]...\n"
+          "                       [--since TIME] [--until TIME] [--format text|json] [--no-pack]\n"
+          "\n"
+          "Runs the built-in guideline 6.0 rule pack (and the site's own rules) over the\n"
+          "store and records the findings, one per episode. Re-running over the same data\n"
+          "adds nothing; new data that extends an episode updates its finding. A finding\n"
+          "that a policy exception covers is kept with the status 'excepted'.\n"
+          "\n"
+          "options:\n"
+          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
+          "  --policy FILE    the site policy (docs/policy.md); without one, the rules that\n"
+          "                   need a roster, AE registry or hours are undecidable\n"
+          "  --rules PATH     a site rule file or folder, added to the pack (repeatable);\n"
+          "                   a rule with a pack rule's id replaces it\n"
+          "  --no-pack        run only the --rules given\n"
+          "  --since TIME     judge events from TIME (ISO 8601; a date is local midnight\n"
+          "  --until TIME     in the site's zone); --until is exclusive\n"
+          "  --format F       text (default) or json\n"
+          "  -q, --quiet      print only the summary line\n"
+          "  -h, --help       this text\n"
+          "\n"
+          "Each rule's line says what it found (new, known, excepted; open in the store\n"
+          "over the period) and whether the data could decide it, or why not.\n"
+          "\n"
+          "exit status: 0 no open findings, 1 open findings, 2 a bad policy, a bad rule or\n"
+          "a usage error, 3 internal error\n");
+}
+
+static void emit_stderr(void *ctx, const char *line)
+{
+  (void)ctx;
+  fprintf(stderr, "pacsaudit: %s\n", line);
+}
+
+static int parse_time(const char *opt, const char *t, const char *tz, int64_t *us)
+{
+  if (pa_time_parse_iso(t, strlen(t), tz, us, NULL, NULL) == PA_OK)
+    return 0;
+  fprintf(stderr, "pacsaudit: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)\n",
+          opt, t);
+  return -1;
+}
+
+/* Loads the policy, printing every error; NULL with *bad set when it is
+ * not valid. */
+static pa_policy *load_policy(const char *path, int *bad)
+{
+  struct pa_policy_msgs msgs;
+  struct pa_err err;
+  pa_policy *p = NULL;
+  pa_rc rc;
+
+  *bad = 0;
+  if (!path)
+    return NULL;
+  pa_policy_msgs_init(&msgs);
+  pa_err_clear(&err);
+  rc = pa_policy_load_msgs(path, &p, &msgs, &err);
+  for (size_t i = 0; i < msgs.n_errors; i++)
+    fprintf(stderr, "pacsaudit: %s\n", msgs.errors[i]);
+  for (size_t i = 0; i < msgs.n_warnings; i++)
+    fprintf(stderr, "pacsaudit: warning: %s\n", msgs.warnings[i]);
+  if (rc != PA_OK) {
+    if (!msgs.n_errors)
+      fprintf(stderr, "pacsaudit: %s: %s\n", path, err.msg);
+    fprintf(stderr, "pacsaudit: %s: the policy is not valid; nothing was checked\n", path);
+    *bad = 1;
+  }
+  pa_policy_msgs_cleanup(&msgs);
+  return p;
+}
+
+static const char *status_of(const struct pa_rule_result *r)
+{
+  return r->disabled ? "disabled" : r->failed ? "failed" : r->decided ? "decided"
+                                                                      : "undecidable";
+}
+
+static void print_text(const pa_ruleset *rs, const struct pa_rule_result *res, int quiet)
+{
+  size_t n = pa_ruleset_count(rs);
+  uint64_t nn = 0, nk = 0, ne = 0, no = 0;
+  size_t dec = 0, und = 0, dis = 0, fail = 0;
+
+  if (!quiet)
+    printf("%-8s %-9s %-8s %5s %5s %8s %5s  %s\n", "rule", "strength", "severity", "new",
+           "known", "excepted", "open", "status");
+  for (size_t i = 0; i < n; i++) {
+    const struct pa_rule_result *r = &res[i];
+    nn += r->n_new;
+    nk += r->n_known;
+    ne += r->n_excepted;
+    no += r->n_open;
+    dec += r->decided && !r->failed;
+    und += !r->decided && !r->disabled && !r->failed;
+    dis += r->disabled;
+    fail += r->failed;
+    if (quiet)
+      continue;
+    printf("%-8s %-9s %-8s %5llu %5llu %8llu %5llu  %s%s%s\n", r->rule->id, r->rule->strength,
+           r->rule->severity, (unsigned long long)r->n_new, (unsigned long long)r->n_known,
+           (unsigned long long)r->n_excepted, (unsigned long long)r->n_open, status_of(r),
+           r->decided && !r->failed ? "" : ": ", r->decided && !r->failed ? "" : r->why_en);
+  }
+  printf("check: %zu rules: %zu decided, %zu undecidable, %zu disabled%s%s; findings: %llu new,"
+         " %llu known, %llu excepted; %llu open\n",
+         n, dec, und, dis, fail ? ", failed: " : "", fail ? "see above" : "",
+         (unsigned long long)nn, (unsigned long long)nk, (unsigned long long)ne,
+         (unsigned long long)no);
+}
+
+static int print_json(const pa_ruleset *rs, const struct pa_rule_result *res, int64_t run_id)
+{
+  json_t *root = json_object(), *rules = json_array();
+  char *text;
+  if (!root || !rules)
+    return -1;
+  json_object_set_new(root, "run_id", json_integer(run_id));
+  json_object_set_new(root, "rules", rules);
+  for (size_t i = 0; i < pa_ruleset_count(rs); i++) {
+    const struct pa_rule_result *r = &res[i];
+    json_array_append_new(
+      rules, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:s, s:i}", "id",
+                       r->rule->id, "strength", r->rule->strength, "severity",
+                       r->rule->severity, "status", status_of(r), "new", (json_int_t)r->n_new,
+                       "known", (json_int_t)r->n_known, "excepted",
+                       (json_int_t)r->n_excepted, "open", (json_int_t)r->n_open, "why",
+                       r->decided && !r->failed ? NULL : r->why_en, "why_ja",
+                       r->decided && !r->failed ? NULL : r->why_ja, "thresholds", r->params,
+                       "ms", (int)r->ms));
+  }
+  text = json_dumps(root, JSON_INDENT(2));
+  json_decref(root);
+  if (!text)
+    return -1;
+  printf("%s\n", text);
+  free(text);
+  return 0;
+}
+
+int pa_cmd_check(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"db", required_argument, NULL, 'd'},     {"policy", required_argument, NULL, 'p'},
+    {"rules", required_argument, NULL, 'r'},  {"since", required_argument, NULL, 's'},
+    {"until", required_argument, NULL, 'u'},  {"format", required_argument, NULL, 'f'},
+    {"no-pack", no_argument, NULL, 'N'},      {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+  };
+  const char *db_path = pa_cli_default_db(), *policy_path = NULL, *format = "text";
+  const char *since = NULL, *until = NULL, *site_rules[16];
+  size_t n_site = 0;
+  struct pa_diag d = {emit_stderr, NULL, 0, 0};
+  struct pa_engine_opts eo = {0};
+  struct pa_rule_result *res = NULL;
+  struct pa_run_counts rcnt = {0};
+  struct pa_err err;
+  pa_ruleset *rs = NULL;
+  pa_policy *pol = NULL;
+  pa_store *s = NULL;
+  int c, r, bad_policy, pack = 1, quiet = 0, exit_code = PA_EXIT_INTERNAL;
+  size_t site_errors;
+  uint64_t open = 0;
+  pa_rc rc;
+
+  while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': db_path = optarg; break;
+    case 'p': policy_path = optarg; break;
+    case 'r':
+      if (n_site == sizeof site_rules / sizeof site_rules[0]) {
+        fprintf(stderr, "pacsaudit: check: at most 16 --rules\n");
+        return PA_EXIT_INPUT;
+      }
+      site_rules[n_site++] = optarg;
+      break;
+    case 's': since = optarg; break;
+    case 'u': until = optarg; break;
+    case 'f': format = optarg; break;
+    case 'N': pack = 0; break;
+    case 'q': quiet = 1; break;
+    case 'h': help(stdout); return PA_EXIT_OK;
+    default: help(stderr); return PA_EXIT_INPUT;
+    }
+  }
+  if (optind != argc || (strcmp(format, "text") && strcmp(format, "json"))) {
+    help(stderr);
+    return PA_EXIT_INPUT;
+  }
+  pol = load_policy(policy_path, &bad_policy);
+  if (bad_policy)
+    return PA_EXIT_INPUT;
+  if ((since && parse_time("--since", since, pol ? pa_policy_tz_name(pol) : NULL,
+                           &eo.since_us)) ||
+      (until && parse_time("--until", until, pol ? pa_policy_tz_name(pol) : NULL,
+                           &eo.until_us))) {
+    exit_code = PA_EXIT_INPUT;
+    goto out;
+  }
+  if (!(rs = pa_ruleset_new()))
+    goto out;
+  if (pack && (rc = pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d)) != PA_OK) {
+    fprintf(stderr, "pacsaudit: the built-in rule pack (%s) cannot be read\n",
+            pa_rules_pack_dir());
+    goto out;
+  }
+  if (d.n_errors) {
+    fprintf(stderr, "pacsaudit: the built-in rule pack has errors: this is a bug\n");
+    goto out;
+  }
+  for (size_t i = 0; i < n_site; i++)
+    if ((rc = pa_ruleset_load(rs, site_rules[i], 0, &d)) == PA_NOMEM)
+      goto out;
+  site_errors = d.n_errors;
+  if (!pa_ruleset_count(rs)) {
+    fprintf(stderr, "pacsaudit: check: no rules to run\n");
+    exit_code = PA_EXIT_INPUT;
+    goto out;
+  }
+  if ((r = pa_cli_open_store(db_path, &s))) {
+    exit_code = r;
+    goto out;
+  }
+  pa_err_clear(&err);
+  if (pa_engine_attach(pa_store_handle(s), pol, &err)) {
+    fprintf(stderr, "pacsaudit: %s: %s\n", db_path, err.msg);
+    goto out;
+  }
+  if (pa_store_run_begin(s, "check", policy_path, &eo.run_id))
+    eo.run_id = 0;
+  rc = pa_engine_run(pa_store_handle(s), rs, &eo, &res, &d);
+  if (rc == PA_RULE) {
+    fprintf(stderr, "pacsaudit: %s: the policy's thresholds do not fit the rules; nothing was"
+                    " checked\n", policy_path ? policy_path : "policy");
+    if (eo.run_id)
+      pa_store_run_end(s, eo.run_id, "input-error", &rcnt, NULL);
+    exit_code = PA_EXIT_INPUT;
+    goto out;
+  }
+  if (rc != PA_OK) {
+    if (eo.run_id)
+      pa_store_run_end(s, eo.run_id, "error", &rcnt, NULL);
+    goto out;
+  }
+  for (size_t i = 0; i < pa_ruleset_count(rs); i++) {
+    open += res[i].n_open;
+    rcnt.errors += res[i].failed;
+  }
+  if (eo.run_id)
+    pa_store_run_end(s, eo.run_id, rcnt.errors ? "error" : "ok", &rcnt, NULL);
+  if (!strcmp(format, "json")) {
+    if (print_json(rs, res, eo.run_id))
+      goto out;
+  } else {
+    print_text(rs, res, quiet);
+  }
+  exit_code = rcnt.errors ? PA_EXIT_INTERNAL
+            : site_errors ? PA_EXIT_INPUT
+            : open ? PA_EXIT_FINDINGS : PA_EXIT_OK;
+out:
+  free(res);
+  pa_store_close(s);
+  pa_ruleset_free(rs);
+  pa_policy_free(pol);
+  return exit_code;
+}

@@ -1,0 +1,31 @@
+/* dialect.h — the one seam between the rule compiler and a SQL dialect.
+ *
+ * The compiler writes standard SQL (CTEs, window functions with RANGE
+ * frames, EXISTS) and asks the dialect for the few pieces that differ
+ * between engines: the regex operator, CIDR membership, local time of day
+ * in the site's zone, JSON aggregation and temp tables. dialect_sqlite.c
+ * is the one in use; a PostgreSQL emitter is another file of this shape. */
+#ifndef PA_DIALECT_H
+#define PA_DIALECT_H
+
+#include "analyzer/buf.h"
+
+enum pa_local_part { PA_LOCAL_MINUTE, PA_LOCAL_DOW, PA_LOCAL_DAY };
+
+struct pa_dialect {
+  const char *name;
+  /* (value matches the pattern bound as the next '?') */
+  pa_rc (*regexp)(struct pa_buf *b, const char *value_sql);
+  /* (ip is inside net): both SQL expressions */
+  pa_rc (*cidr)(struct pa_buf *b, const char *ip_sql, const char *net_sql);
+  /* minutes since local midnight, day of week 0=Sunday, or 'YYYY-MM-DD' */
+  pa_rc (*local)(struct pa_buf *b, enum pa_local_part part, const char *ts_sql);
+  /* an aggregate of expr into a JSON array text, in order_sql order */
+  pa_rc (*json_agg)(struct pa_buf *b, const char *expr_sql);
+  /* the prefix that creates a temp table from a SELECT */
+  pa_rc (*temp_as)(struct pa_buf *b, const char *table);
+};
+
+extern const struct pa_dialect pa_dialect_sqlite;
+
+#endif

@@ -1,0 +1,661 @@
+/* engine.c — run rules, cut episodes, keep findings (see engine.h). */
+#include "rules/engine.h"
+#include "rules/compile.h"
+#include "rules/sqlfn.h"
+
+#include "analyzer/policy.h"
+
+#include "analyzer/hash.h"
+#include "analyzer/limits.h"
+#include "analyzer/tm.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+  return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+pa_rc pa_engine_prepare(sqlite3 *db)
+{
+  if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS r_hits (part INTEGER, subj TEXT, ts INTEGER,"
+               " eid INTEGER, t0 INTEGER, UNIQUE (part, subj, ts, eid))") ||
+      exec(db, "CREATE TEMP TABLE IF NOT EXISTS r_eps (rule_id TEXT, part INTEGER,"
+               " subj TEXT, first_ts INTEGER, last_ts INTEGER, n INTEGER, ids TEXT,"
+               " gap INTEGER)"))
+    return PA_DB;
+  return PA_OK;
+}
+
+static int32_t tz_offset(const void *tz, int64_t utc_us)
+{
+  return pa_tz_offset_s(tz, utc_us);
+}
+
+pa_rc pa_engine_attach(sqlite3 *db, const struct pa_policy *p, struct pa_err *err)
+{
+  pa_policy *empty = NULL;
+  pa_rc rc;
+
+  if (!p) {
+    if ((rc = pa_policy_load_string("(no policy)", "{}", 2, NULL, &empty, err)))
+      return rc;
+    p = empty;
+  }
+  rc = pa_policy_install(p, db, err);
+  if (rc == PA_OK)
+    rc = pa_sqlfn_register(db, empty ? NULL : tz_offset, empty ? NULL : pa_policy_tz(p), err);
+  pa_policy_free(empty);
+  if (rc == PA_OK && pa_engine_prepare(db))
+    rc = pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s", sqlite3_errmsg(db));
+  return rc;
+}
+
+/* Binds a compiled statement's values and steps it to the end. */
+static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
+{
+  sqlite3_stmt *q;
+  int rc;
+
+  if (sqlite3_prepare_v2(db, st->sql, -1, &q, NULL) != SQLITE_OK)
+    return -1;
+  for (size_t i = 0; i < st->n_binds; i++) {
+    const struct pa_bind *b = &st->binds[i];
+    int j = (int)i + 1;
+    if (b->type == PA_BIND_INT)
+      sqlite3_bind_int64(q, j, b->i);
+    else if (b->type == PA_BIND_REAL)
+      sqlite3_bind_double(q, j, b->d);
+    else
+      sqlite3_bind_text(q, j, b->s, -1, SQLITE_STATIC);
+  }
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+    if (one_out)
+      *one_out = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- thresholds from the policy ------------------------------------- */
+
+struct params {
+  sqlite3_stmt *get, *req;
+  char text[64];
+};
+
+static const char *param_fn(void *ctx, const char *rule_id, const char *name)
+{
+  struct params *p = ctx;
+  sqlite3_stmt *q = strcmp(rule_id, "require") ? p->get : p->req;
+  const char *v = NULL;
+
+  if (!q)
+    return NULL;
+  sqlite3_reset(q);
+  if (q == p->get) {
+    sqlite3_bind_text(q, 1, rule_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+  } else {
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  }
+  if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+    snprintf(p->text, sizeof p->text, "%s", (const char *)sqlite3_column_text(q, 0));
+    v = p->text;
+  }
+  sqlite3_reset(q);
+  return v;
+}
+
+/* Every threshold the policy sets must name a rule and a parameter that
+ * exist: a typo would otherwise leave the default in force unnoticed. */
+static int check_policy_params(sqlite3 *db, const pa_ruleset *rs, struct pa_diag *d)
+{
+  sqlite3_stmt *q;
+  int bad = 0;
+
+  if (sqlite3_prepare_v2(db, "SELECT rule_id, name FROM pol_params ORDER BY 1, 2", -1, &q,
+                         NULL) != SQLITE_OK)
+    return 0; /* no policy tables: nothing set */
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(q, 0);
+    const char *name = (const char *)sqlite3_column_text(q, 1);
+    const struct pa_rule *r = pa_ruleset_find(rs, id ? id : "");
+    json_t *params = r ? json_object_get(r->doc, "params") : NULL;
+    if (!r) {
+      pa_diag_error(d, "policy: thresholds.%s: no rule has this id", id ? id : "");
+      bad = 1;
+    } else if (!json_object_get(params, name ? name : "")) {
+      char names[256] = "";
+      const char *k;
+      json_t *v;
+      size_t n = 0;
+      json_object_foreach(params, k, v) {
+        if (!strncmp(k, "require.", 8))
+          continue;
+        n += (size_t)snprintf(names + n, n < sizeof names ? sizeof names - n : 0, "%s%s",
+                              n ? ", " : "", k);
+      }
+      pa_diag_error(d, "policy: thresholds.%s.%s: %s has no threshold of this name (%s)", id,
+                    name ? name : "", id, n ? names : "it has none");
+      bad = 1;
+    }
+  }
+  sqlite3_finalize(q);
+  return bad;
+}
+
+/* ---- decidability --------------------------------------------------- */
+
+static const struct {
+  const char *need, *sql, *en, *ja;
+} needs[] = {
+  {"roster", "SELECT EXISTS (SELECT 1 FROM pol_users)", "the policy has no user roster",
+   "ポリシーに利用者名簿がない"},
+  {"roles", "SELECT EXISTS (SELECT 1 FROM pol_roles)", "the policy defines no roles",
+   "ポリシーに役割の定義がない"},
+  {"aes", "SELECT EXISTS (SELECT 1 FROM pol_aes)", "the policy has no AE title registry",
+   "ポリシーに AE タイトル台帳がない"},
+  {"hours", "SELECT EXISTS (SELECT 1 FROM pol_hours)", "the policy sets no working hours",
+   "ポリシーに業務時間の定めがない"},
+  {"vip", "SELECT EXISTS (SELECT 1 FROM pol_vip)", "the policy lists no VIP patients",
+   "ポリシーに VIP 患者の指定がない"},
+  {"windows", "SELECT EXISTS (SELECT 1 FROM pol_users WHERE kind = 'service')",
+   "the policy has no service account", "ポリシーに保守用アカウントがない"},
+  {"require.tls", "SELECT EXISTS (SELECT 1 FROM pol_require WHERE name = 'tls' AND value = 1)",
+   "the site does not require TLS (require.tls)", "サイトが TLS を必須としていない (require.tls)"},
+  {"require.mfa_from", "SELECT EXISTS (SELECT 1 FROM pol_require WHERE name = 'mfa_from')",
+   "the policy sets no date from which two factors are required (require.mfa_from)",
+   "二要素認証の開始日がポリシーにない (require.mfa_from)"},
+};
+
+/* 1 decided, 0 not (why filled), -1 error. */
+static int decide(sqlite3 *db, const struct pa_compiled *c, struct pa_rule_result *res)
+{
+  json_t *nd = json_object_get(json_object_get(c->rule->doc, "decide"), "needs");
+  size_t i;
+  json_t *v;
+  int64_t yes;
+
+  json_array_foreach(nd, i, v) {
+    for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
+      struct pa_sqlstmt st = {(char *)needs[k].sql, NULL, 0};
+      if (strcmp(needs[k].need, json_string_value(v) ?: ""))
+        continue;
+      yes = 0;
+      if (run_stmt(db, &st, &yes))
+        return -1;
+      if (!yes) {
+        snprintf(res->why_en, sizeof res->why_en, "%s", needs[k].en);
+        snprintf(res->why_ja, sizeof res->why_ja, "%s", needs[k].ja);
+        return 0;
+      }
+    }
+  }
+  for (size_t k = 0; k < c->n_decide; k++) {
+    yes = 0;
+    if (run_stmt(db, &c->decide[k], &yes))
+      return -1;
+    if (!yes) {
+      snprintf(res->why_en, sizeof res->why_en, "%s", c->why_en[k]);
+      snprintf(res->why_ja, sizeof res->why_ja, "%s", c->why_ja[k]);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* ---- episodes ------------------------------------------------------- */
+
+/* Cuts r_hits into episodes (a quiet time over gap starts a new one) and
+ * appends them to r_eps. */
+static int episodes(sqlite3 *db, const struct pa_rule *r, int64_t gap)
+{
+  sqlite3_stmt *q;
+  int rc;
+  char sql[1536];
+
+  snprintf(sql, sizeof sql,
+           "INSERT INTO r_eps (rule_id, part, subj, first_ts, last_ts, n, ids, gap)"
+           " WITH h AS (SELECT part, subj, ts, eid, t0, CASE WHEN ts - lag(ts) OVER w > ?2"
+           "   THEN 1 ELSE 0 END AS brk FROM r_hits WINDOW w AS (PARTITION BY part, subj"
+           "   ORDER BY ts, eid)),"
+           " e AS (SELECT *, sum(brk) OVER (PARTITION BY part, subj ORDER BY ts, eid ROWS"
+           "   UNBOUNDED PRECEDING) AS ep FROM h),"
+           " d AS (SELECT part, subj, ep, min(ts) AS ts, min(t0) AS t0, eid FROM e"
+           "   GROUP BY part, subj, ep, eid),"
+           " r AS (SELECT *, row_number() OVER (PARTITION BY part, subj, ep ORDER BY t0, eid)"
+           "   AS rn FROM d)"
+           " SELECT ?1, part, subj, min(t0), max(t0), max(1, count(eid)),"
+           "   json_group_array(eid) FILTER (WHERE rn <= %d AND eid IS NOT NULL), ?2"
+           " FROM r GROUP BY part, subj, ep",
+           PA_RULE_MAX_EVIDENCE);
+  /* min/max of t0 over d loses the latest t0 of an id seen twice: take it
+   * from e instead when they differ (a gap's two ends) */
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+    return -1;
+  sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, gap);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- findings ------------------------------------------------------- */
+
+struct merge {
+  sqlite3 *db;
+  sqlite3_stmt *find, *ins, *upd, *exc, *setexc, *map_dimse, *map_assoc;
+  int64_t run_id;
+};
+
+static void merge_close(struct merge *m)
+{
+  sqlite3_finalize(m->find);
+  sqlite3_finalize(m->ins);
+  sqlite3_finalize(m->upd);
+  sqlite3_finalize(m->exc);
+  sqlite3_finalize(m->setexc);
+  sqlite3_finalize(m->map_dimse);
+  sqlite3_finalize(m->map_assoc);
+}
+
+static int merge_open(struct merge *m)
+{
+  static const char *const sql[] = {
+    /* the same episode: it overlaps or comes within the gap; with no gap
+     * (a gap rule, whose episodes share their end rows) it starts at the
+     * same time or strictly overlaps */
+    "SELECT id, first_ts, last_ts, count, status FROM findings WHERE rule_id = ?1 AND"
+    " subject IS ?2 AND ((?5 > 0 AND first_ts <= ?4 + ?5 AND last_ts + ?5 >= ?3) OR"
+    " first_ts = ?3 OR (?5 = 0 AND first_ts < ?4 AND last_ts > ?3)) ORDER BY first_ts"
+    " LIMIT 1",
+    "INSERT OR IGNORE INTO findings (rule_id, severity, guideline_ref, subject, first_ts,"
+    " last_ts, count, evidence, fingerprint, first_seen_run, status, strength, updated_run,"
+    " reason, assoc_evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "UPDATE findings SET first_ts = ?2, last_ts = ?3, count = ?4, evidence = ?5,"
+    " assoc_evidence = ?6, updated_run = ?7 WHERE id = ?1",
+    "SELECT reason FROM pol_exceptions WHERE rule_id = ?1 AND subject = ?2 AND ?3 < until_ts"
+    " LIMIT 1",
+    "UPDATE findings SET status = 'excepted', reason = ?2, updated_run = ?3 WHERE id = ?1",
+    "SELECT json_group_array(e.id) FROM json_each(?1) j JOIN dimse d ON d.id = j.value JOIN"
+    " events e ON e.assoc_id = d.assoc_id AND e.ts = d.ts AND e.event_code = 'DIMSE:' ||"
+    " d.command",
+    "SELECT json_group_array(e.id) FROM json_each(?1) j JOIN events e ON e.assoc_id ="
+    " j.value AND e.event_code = 'ASSOC:start'",
+  };
+  sqlite3_stmt **st[] = {&m->find, &m->ins, &m->upd, &m->exc, &m->setexc, &m->map_dimse,
+                         &m->map_assoc};
+  for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
+    if (sqlite3_prepare_v2(m->db, sql[i], -1, st[i], NULL) != SQLITE_OK)
+      return -1;
+  return 0;
+}
+
+/* The event ids behind a finding's evidence; ids of dimse or associations
+ * rows are mapped to their events, and kept in assoc_evidence as well. */
+static char *evidence_events(struct merge *m, const char *table, const char *ids)
+{
+  sqlite3_stmt *q = !strcmp(table, "dimse") ? m->map_dimse
+                  : !strcmp(table, "associations") ? m->map_assoc : NULL;
+  char *out;
+  if (!q)
+    return strdup(ids);
+  sqlite3_reset(q);
+  sqlite3_bind_text(q, 1, ids, -1, SQLITE_STATIC);
+  out = sqlite3_step(q) == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(q, 0) ?: "[]")
+                                      : NULL;
+  sqlite3_reset(q);
+  return out;
+}
+
+/* Merges one episode; counts it in res. */
+static int merge_one(struct merge *m, const struct pa_rule *r, const char *table,
+                     const char *subj, int64_t first, int64_t last, int64_t n, const char *ids,
+                     int64_t gap, struct pa_rule_result *res)
+{
+  char fp_in[512], fp[PA_SHA256_HEXLEN], assoc[64 + 16] = "";
+  char *assoc_ev = NULL, *ev = NULL;
+  const char *reason = NULL;
+  int rc = -1, excepted = 0;
+
+  if (!(ev = evidence_events(m, table, ids)))
+    return -1;
+  if (strcmp(table, "events")) {
+    size_t len = strlen(ids) + 32;
+    if (!(assoc_ev = malloc(len)))
+      goto out;
+    snprintf(assoc_ev, len, "{\"%s\":%s}", table, ids);
+  }
+  (void)assoc;
+  /* an approved exception? */
+  sqlite3_reset(m->exc);
+  sqlite3_bind_text(m->exc, 1, r->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->exc, 2, subj, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(m->exc, 3, first);
+  if (sqlite3_step(m->exc) == SQLITE_ROW) {
+    excepted = 1;
+    reason = (const char *)sqlite3_column_text(m->exc, 0);
+  }
+  sqlite3_reset(m->find);
+  sqlite3_bind_text(m->find, 1, r->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->find, 2, subj, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(m->find, 3, first);
+  sqlite3_bind_int64(m->find, 4, last);
+  sqlite3_bind_int64(m->find, 5, gap);
+  if (sqlite3_step(m->find) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(m->find, 0);
+    int64_t of = sqlite3_column_int64(m->find, 1), ol = sqlite3_column_int64(m->find, 2);
+    int64_t on = sqlite3_column_int64(m->find, 3);
+    int was_open = !strcmp((const char *)sqlite3_column_text(m->find, 4) ?: "", "open");
+    sqlite3_reset(m->find);
+    res->n_known++;
+    if (first < of || last > ol || n > on) { /* new data extends the episode */
+      sqlite3_reset(m->upd);
+      sqlite3_bind_int64(m->upd, 1, id);
+      sqlite3_bind_int64(m->upd, 2, first < of ? first : of);
+      sqlite3_bind_int64(m->upd, 3, last > ol ? last : ol);
+      sqlite3_bind_int64(m->upd, 4, n > on ? n : on);
+      sqlite3_bind_text(m->upd, 5, ev, -1, SQLITE_STATIC);
+      sqlite3_bind_text(m->upd, 6, assoc_ev, -1, SQLITE_STATIC);
+      if (m->run_id)
+        sqlite3_bind_int64(m->upd, 7, m->run_id);
+      if (sqlite3_step(m->upd) != SQLITE_DONE)
+        goto out;
+    }
+    if (excepted) {
+      res->n_excepted++;
+      if (was_open) {
+        sqlite3_reset(m->setexc);
+        sqlite3_bind_int64(m->setexc, 1, id);
+        sqlite3_bind_text(m->setexc, 2, reason, -1, SQLITE_STATIC);
+        if (m->run_id)
+          sqlite3_bind_int64(m->setexc, 3, m->run_id);
+        if (sqlite3_step(m->setexc) != SQLITE_DONE)
+          goto out;
+      }
+    }
+    rc = 0;
+    goto out;
+  }
+  sqlite3_reset(m->find);
+  snprintf(fp_in, sizeof fp_in, "%s\x1f%s\x1f%" PRId64, r->id, subj, first);
+  pa_sha256_hex(fp_in, strlen(fp_in), fp);
+  sqlite3_reset(m->ins);
+  sqlite3_bind_text(m->ins, 1, r->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 2, r->severity, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 3, r->guideline, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 4, subj, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(m->ins, 5, first);
+  sqlite3_bind_int64(m->ins, 6, last);
+  sqlite3_bind_int64(m->ins, 7, n);
+  sqlite3_bind_text(m->ins, 8, ev, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 9, fp, -1, SQLITE_STATIC);
+  if (m->run_id) {
+    sqlite3_bind_int64(m->ins, 10, m->run_id);
+    sqlite3_bind_int64(m->ins, 13, m->run_id);
+  }
+  sqlite3_bind_text(m->ins, 11, excepted ? "excepted" : "open", -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 12, r->strength, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 14, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 15, assoc_ev, -1, SQLITE_STATIC);
+  if (sqlite3_step(m->ins) != SQLITE_DONE)
+    goto out;
+  res->n_new++;
+  res->n_excepted += excepted;
+  rc = 0;
+out:
+  sqlite3_reset(m->exc);
+  free(ev);
+  free(assoc_ev);
+  return rc;
+}
+
+static int merge_all(struct merge *m, const pa_ruleset *rs, struct pa_rule_result *res,
+                     const struct pa_compiled *tables_of, size_t n_rules)
+{
+  sqlite3_stmt *q;
+  int rc = 0;
+
+  if (sqlite3_prepare_v2(m->db,
+                         "SELECT rule_id, part, subj, first_ts, last_ts, n, ids, gap FROM r_eps"
+                         " ORDER BY rule_id, subj, first_ts", -1, &q, NULL) != SQLITE_OK)
+    return -1;
+  while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(q, 0);
+    size_t i;
+    for (i = 0; i < n_rules && strcmp(pa_ruleset_get(rs, i)->id, id); i++)
+      ;
+    if (i == n_rules)
+      continue;
+    int part = sqlite3_column_int(q, 1);
+    const char *table = part >= 0 && part < PA_RULE_MAX_PARTS && tables_of[i].evidence[part]
+                          ? tables_of[i].evidence[part] : "events";
+    rc = merge_one(m, pa_ruleset_get(rs, i), table, (const char *)sqlite3_column_text(q, 2),
+                   sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
+                   sqlite3_column_int64(q, 5), (const char *)sqlite3_column_text(q, 6) ?: "[]",
+                   sqlite3_column_int64(q, 7), &res[i]);
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* ---- the run -------------------------------------------------------- */
+
+static int64_t data_end(sqlite3 *db)
+{
+  struct pa_sqlstmt st = {
+    (char *)"SELECT max(coalesce((SELECT max(ts) FROM events), 0),"
+            " coalesce((SELECT max(ts) FROM dimse), 0),"
+            " coalesce((SELECT max(started_at) FROM associations), 0))", NULL, 0};
+  int64_t v = 0;
+  run_stmt(db, &st, &v);
+  return v;
+}
+
+static void params_shown(const struct pa_compiled *c, struct pa_rule_result *res)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < c->n_params && n < sizeof res->params; i++)
+    n += (size_t)snprintf(res->params + n, sizeof res->params - n, "%s%s=%s%s", i ? " " : "",
+                          c->params[i].name, c->params[i].text,
+                          c->params[i].from_policy ? " (policy)" : "");
+}
+
+static void record_run(sqlite3 *db, int64_t run_id, const struct pa_engine_opts *o,
+                       const struct pa_rule_result *r)
+{
+  sqlite3_stmt *q;
+  if (!run_id ||
+      sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rule_runs (run_id, rule_id, decided, why,"
+                         " since_ts, until_ts, new, known, excepted, ms) VALUES"
+                         " (?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL) != SQLITE_OK)
+    return;
+  sqlite3_bind_int64(q, 1, run_id);
+  sqlite3_bind_text(q, 2, r->rule->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 3, r->decided);
+  if (!r->decided || r->failed)
+    sqlite3_bind_text(q, 4, r->why_en, -1, SQLITE_STATIC);
+  if (o->since_us)
+    sqlite3_bind_int64(q, 5, o->since_us);
+  if (o->until_us)
+    sqlite3_bind_int64(q, 6, o->until_us);
+  sqlite3_bind_int64(q, 7, (int64_t)r->n_new);
+  sqlite3_bind_int64(q, 8, (int64_t)r->n_known);
+  sqlite3_bind_int64(q, 9, (int64_t)r->n_excepted);
+  sqlite3_bind_int64(q, 10, (int64_t)r->ms);
+  sqlite3_step(q);
+  sqlite3_finalize(q);
+}
+
+static void count_open(sqlite3 *db, const struct pa_engine_opts *o, struct pa_rule_result *r)
+{
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM findings WHERE rule_id = ?1 AND status ="
+                         " 'open' AND last_ts >= ?2 AND first_ts < ?3", -1, &q,
+                         NULL) != SQLITE_OK)
+    return;
+  sqlite3_bind_text(q, 1, r->rule->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, o->since_us ? o->since_us : INT64_MIN);
+  sqlite3_bind_int64(q, 3, o->until_us ? o->until_us : INT64_MAX);
+  if (sqlite3_step(q) == SQLITE_ROW)
+    r->n_open = (uint64_t)sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+}
+
+pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_opts *o,
+                    struct pa_rule_result **res_out, struct pa_diag *d)
+{
+  size_t n = pa_ruleset_count(rs);
+  struct pa_rule_result *res = calloc(n ? n : 1, sizeof *res);
+  struct pa_compiled *comp = calloc(n ? n : 1, sizeof *comp);
+  struct params pr = {0};
+  struct merge m = {0};
+  struct pa_compile_opts co = {0};
+  pa_rc rc = PA_DB;
+  int in_read = 0, in_write = 0;
+
+  *res_out = NULL;
+  if (!res || !comp) {
+    free(res);
+    free(comp);
+    return PA_NOMEM;
+  }
+  if (pa_engine_prepare(db))
+    goto out;
+  if (check_policy_params(db, rs, d)) {
+    rc = PA_RULE;
+    goto out;
+  }
+  sqlite3_prepare_v2(db, "SELECT value FROM pol_params WHERE rule_id = ?1 AND name = ?2", -1,
+                     &pr.get, NULL);
+  sqlite3_prepare_v2(db, "SELECT value FROM pol_require WHERE name = ?1", -1, &pr.req, NULL);
+  co.param = param_fn;
+  co.param_ctx = &pr;
+  co.since_us = o->since_us;
+  co.until_us = o->until_us;
+  /* one snapshot for every rule: they judge the same data */
+  if (exec(db, "BEGIN") || exec(db, "DELETE FROM r_eps"))
+    goto out;
+  in_read = 1;
+  co.data_end_us = o->until_us ? o->until_us : data_end(db);
+  for (size_t i = 0; i < n; i++) {
+    const struct pa_rule *r = pa_ruleset_get(rs, i);
+    struct pa_rule_result *res_i = &res[i];
+    struct pa_sqlstmt dis = {(char *)"SELECT EXISTS (SELECT 1 FROM pol_disabled WHERE"
+                                     " rule_id = ?)", NULL, 0};
+    struct pa_bind b = {PA_BIND_TEXT, 0, 0, (char *)r->id};
+    double t0 = now_ms();
+    int64_t off = 0;
+    int dc;
+
+    res_i->rule = r;
+    dis.binds = &b;
+    dis.n_binds = 1;
+    if (run_stmt(db, &dis, &off) == 0 && off) {
+      res_i->disabled = 1;
+      snprintf(res_i->why_en, sizeof res_i->why_en, "disabled by the site");
+      snprintf(res_i->why_ja, sizeof res_i->why_ja, "サイトにより無効化");
+      continue;
+    }
+    if (pa_rule_compile(r, &co, &comp[i], d) != PA_OK) {
+      res_i->failed = 1;
+      snprintf(res_i->why_en, sizeof res_i->why_en, "the rule does not compile");
+      snprintf(res_i->why_ja, sizeof res_i->why_ja, "ルールを SQL にできない");
+      continue;
+    }
+    params_shown(&comp[i], res_i);
+    if ((dc = decide(db, &comp[i], res_i)) < 0) {
+      res_i->failed = 1;
+      snprintf(res_i->why_en, sizeof res_i->why_en, "%s", sqlite3_errmsg(db));
+      continue;
+    }
+    res_i->decided = dc;
+    if (!dc)
+      continue;
+    if (exec(db, "DELETE FROM r_hits")) {
+      res_i->failed = 1;
+      continue;
+    }
+    for (size_t s = 0; s < comp[i].n_stmts; s++)
+      if (run_stmt(db, &comp[i].stmts[s], NULL)) {
+        res_i->failed = 1;
+        res_i->decided = 0;
+        snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
+        snprintf(res_i->why_ja, sizeof res_i->why_ja, "SQL の実行に失敗: %s",
+                 sqlite3_errmsg(db));
+        pa_diag_error(d, "%s: %s: statement %zu: %s", r->file, r->id, s + 1,
+                      sqlite3_errmsg(db));
+        break;
+      }
+    if (!res_i->failed && episodes(db, r, comp[i].gap_us)) {
+      res_i->failed = 1;
+      snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
+    }
+    res_i->ms = now_ms() - t0;
+  }
+  sqlite3_finalize(pr.get);
+  sqlite3_finalize(pr.req);
+  pr.get = pr.req = NULL;
+  if (exec(db, "COMMIT"))
+    goto out;
+  in_read = 0;
+  /* the findings: one write transaction for the whole run */
+  m.db = db;
+  m.run_id = o->run_id;
+  if (!o->dry_run) {
+    if (exec(db, "BEGIN IMMEDIATE"))
+      goto out;
+    in_write = 1;
+    if (merge_open(&m) || merge_all(&m, rs, res, comp, n))
+      goto out;
+    for (size_t i = 0; i < n; i++)
+      record_run(db, o->run_id, o, &res[i]);
+    merge_close(&m);
+    memset(&m, 0, sizeof m);
+    if (exec(db, "COMMIT"))
+      goto out;
+    in_write = 0;
+    for (size_t i = 0; i < n; i++)
+      count_open(db, o, &res[i]);
+  } else {
+    /* a dry run counts episodes as new */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT rule_id, count(*) FROM r_eps GROUP BY rule_id", -1, &q,
+                           NULL) != SQLITE_OK)
+      goto out;
+    while (sqlite3_step(q) == SQLITE_ROW)
+      for (size_t i = 0; i < n; i++)
+        if (!strcmp(pa_ruleset_get(rs, i)->id, (const char *)sqlite3_column_text(q, 0)))
+          res[i].n_new = res[i].n_open = (uint64_t)sqlite3_column_int64(q, 1);
+    sqlite3_finalize(q);
+  }
+  rc = PA_OK;
+out:
+  if (rc == PA_DB)
+    pa_diag_error(d, "database: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(pr.get);
+  sqlite3_finalize(pr.req);
+  merge_close(&m);
+  if (in_read || in_write)
+    exec(db, "ROLLBACK");
+  for (size_t i = 0; i < n; i++)
+    pa_compiled_cleanup(&comp[i]);
+  free(comp);
+  if (rc != PA_OK) {
+    free(res);
+    return rc;
+  }
+  *res_out = res;
+  return PA_OK;
+}

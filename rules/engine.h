@@ -1,0 +1,62 @@
+/* engine.h — runs rules over the store and keeps their findings.
+ *
+ * The engine stands on an open SQLite connection that has the store's
+ * tables, the site policy's pol_* temp tables (analyzer/policy.h) and the
+ * SQL functions of sqlfn.h. For each rule it decides whether the data and
+ * the policy can answer it over the period, runs its compiled SQL into
+ * r_hits, cuts the hits of each subject into episodes, and then, in one
+ * write transaction, merges the episodes into `findings`:
+ *   - an episode that overlaps a finding of the same rule and subject (or
+ *     comes within the rule's episode gap of it) is that finding: "known",
+ *     updated when the new data extends it;
+ *   - any other is "new", with a fingerprint SHA-256(rule, subject,
+ *     first time) that stays the same across runs;
+ *   - one that a policy exception covers is "excepted", with its reason.
+ * Nothing is ever deleted; a reviewer's status is kept. */
+#ifndef PA_ENGINE_H
+#define PA_ENGINE_H
+
+#include "rules/rule.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct pa_engine_opts {
+  int64_t since_us, until_us; /* the period; 0 = open */
+  int64_t run_id;             /* runs.id of this check, 0 when not recorded */
+  int dry_run;                /* evaluate, but write no findings (rules test, lint) */
+};
+
+/* What one rule did in one run. */
+struct pa_rule_result {
+  const struct pa_rule *rule; /* borrowed from the rule set */
+  int disabled;               /* the site's policy turned it off */
+  int decided;                /* the data covered it: its answer means something */
+  int failed;                 /* its SQL failed (why says how); the others still ran */
+  char why_en[256], why_ja[256]; /* when not decided or failed */
+  uint64_t n_new, n_known, n_excepted; /* episodes found, by what they were to the store */
+  uint64_t n_open;            /* its findings open in the store over the period */
+  double ms;                  /* time spent */
+  char params[512];           /* the thresholds in force, "count=5 window=10m (policy)" */
+};
+
+/* Runs every rule of rs. *res_out (n = pa_ruleset_count) is the caller's,
+ * freed with free(). Problems of the policy's thresholds (a name that the
+ * rule does not have) go to d and stop the run with PA_RULE before any
+ * rule runs; a rule whose SQL fails is reported in its result and the
+ * others run. PA_DB when the store cannot be read or written. */
+pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_opts *o,
+                    struct pa_rule_result **res_out, struct pa_diag *d);
+
+struct pa_policy;
+
+/* Readies db for the engine: the policy's pol_* temp tables (p may be
+ * NULL: an empty policy, so rules that need one are undecidable), the SQL
+ * functions with the policy's zone, and the engine's own temp tables. p
+ * must outlive db's use by the engine. PA_DB / PA_NOMEM with err set. */
+pa_rc pa_engine_attach(sqlite3 *db, const struct pa_policy *p, struct pa_err *err);
+
+/* Creates the engine's temp tables on db (r_hits, r_eps); run does it too. */
+pa_rc pa_engine_prepare(sqlite3 *db);
+
+#endif
