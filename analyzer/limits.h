@@ -30,8 +30,8 @@
 #define PA_MAX_DS_DEPTH       8            /* nested sequences in an identifier */
 #define PA_MAX_QUERY_JSON     (64u * 1024)
 #define PA_MAX_FIND_RESULTS   10000        /* C-FIND results kept per request (dimse_results) */
-#define PA_MAX_FIND_RESULTS_HELD 20000     /* results held at once per association, all its
-                                              pending requests together (memory bound) */
+/* C-FIND results held at once per association, all its pending requests together */
+#define PA_MAX_FIND_RESULTS_HELD 20000
 
 /* Store */
 #define PA_STORE_BATCH_ROWS   100000       /* rows per bulk-ingest commit */
@@ -61,10 +61,10 @@
 #define PA_DECODER_MATCH_LIMIT  100000        /* PCRE2 match limit per line and decoder */
 #define PA_DECODER_DEPTH_LIMIT  1000          /* PCRE2 depth (backtracking) limit */
 #define PA_DECODER_TRY_KEYS     4             /* groups in a decoder's same_try.key */
-#define PA_DECODER_TRY_KEY_LEN  256           /* bytes of one try's key (decoder, host, pid,
-                                                 groups); a longer one is not joined */
-#define PA_FEED_TRY_SLOTS       4096          /* open tries remembered by a feed (direct-mapped:
-                                                 a newer try may push an older one out) */
+/* bytes of one try's key (decoder, host, pid, groups); a longer one is not joined */
+#define PA_DECODER_TRY_KEY_LEN  256
+/* open tries a feed remembers (direct-mapped: a newer try may push an older one out) */
+#define PA_FEED_TRY_SLOTS       4096
 #define PA_FEED_TRY_WINDOW_US   (120LL * 1000000) /* a joining line comes this soon after */
 
 /* Rules: the SQL functions of rules/sqlfn */
