@@ -572,8 +572,7 @@ static void field_pred(struct cc *c, const struct base *b, const char *alias, js
       if (!json_is_string(v))
         bad(c, sub, "a regular expression (PCRE2) as a string");
       else if (pa_sqlfn_regex_check(json_string_value(v), &e))
-        bad(c, sub, "bad regular expression at offset %llu: %s",
-            (unsigned long long)(e.offset == UINT64_MAX ? 0 : e.offset), e.msg);
+        bad(c, sub, "bad regular expression: %s", e.msg);
       app(c, "%s(", k[0] == 'n' ? "NOT " : "");
       if (c->dl->regexp(&c->q, f))
         c->nomem = 1;
@@ -949,16 +948,13 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   double n = 0;
 
   snprintf(sub, sizeof sub, "%s.window", path);
-  if (duration(c, json_object_get(k, "window"), sub, &w))
-    return;
+  duration(c, json_object_get(k, "window"), sub, &w); /* reported; the rest is still checked */
   if (!cnt == !dis) {
     bad(c, path, "a threshold has \"count\" or \"distinct\", one of them");
     return;
   }
   snprintf(sub, sizeof sub, "%s.%s.gte", path, cnt ? "count" : "distinct");
-  if (number(c, json_object_get(cnt ? cnt : dis, "gte"), sub, &n))
-    return;
-  if (n < 1)
+  if (number(c, json_object_get(cnt ? cnt : dis, "gte"), sub, &n) == 0 && n < 1)
     bad(c, sub, "at least 1");
   c->out->gap_us = w;
   /* the rows of interest, with their subject (and the distinct value) */
@@ -1057,8 +1053,12 @@ static void cross(struct cc *c, const struct base *ba, const struct base *bb, js
     const char *op = json_string_value(json_object_get(t, "op"));
     snprintf(sub, sizeof sub, "%s[%zu]", path, i);
     if (json_is_true(json_object_get(t, "results"))) {
+      /* a retrieval by study names no patient: its study's patient is known
+       * from the instances that moved (C-STORE rows of the same study) */
       app(c, " AND EXISTS (SELECT 1 FROM dimse_results dr WHERE dr.dimse_id = a.id AND"
-             " (dr.patient_id = b.patient_id OR dr.study_uid = b.study_uid))");
+             " (dr.patient_id = b.patient_id OR dr.study_uid = b.study_uid OR"
+             " EXISTS (SELECT 1 FROM dimse s WHERE s.study_uid = b.study_uid AND"
+             " s.patient_id = dr.patient_id)))");
       continue;
     }
     if (!op || (strcmp(op, "eq") && strcmp(op, "ne")) ||
@@ -1114,8 +1114,7 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
   int64_t w = 0;
 
   snprintf(sub, sizeof sub, "%s.window", path);
-  if (duration(c, json_object_get(k, "window"), sub, &w))
-    return;
+  duration(c, json_object_get(k, "window"), sub, &w); /* reported; the rest is still checked */
   c->out->gap_us = w;
   if (!(ba = side(c, k, "a", w, c->data_end, path)) ||
       !(bb = side(c, k, "b", 0, c->data_end, path)))
@@ -1175,8 +1174,7 @@ static void k_absence(struct cc *c, json_t *k, const char *path, int around)
   int64_t w = 0;
 
   snprintf(sub, sizeof sub, "%s.%s", path, around ? "tolerance" : "window");
-  if (duration(c, json_object_get(k, around ? "tolerance" : "window"), sub, &w))
-    return;
+  duration(c, json_object_get(k, around ? "tolerance" : "window"), sub, &w); /* reported; the rest is still checked */
   c->out->gap_us = around ? w : (w > 0 ? w : 1);
   if (!(ba = side(c, k, "a", 0, c->data_end - w, path)))
     return;
@@ -1252,8 +1250,7 @@ static void k_gap(struct cc *c, json_t *k, const char *path)
   int64_t w = 0;
 
   snprintf(sub, sizeof sub, "%s.max_gap", path);
-  if (duration(c, json_object_get(k, "max_gap"), sub, &w))
-    return;
+  duration(c, json_object_get(k, "max_gap"), sub, &w); /* reported; the rest is still checked */
   c->out->gap_us = 0;
   if (c->dl->temp_as(&c->q, "r_m"))
     c->nomem = 1;
@@ -1398,7 +1395,7 @@ static void compile_kind(struct cc *c, json_t *k, const char *kind, const char *
  * one EXISTS statement. */
 static void compile_decide(struct cc *c)
 {
-  static const char *const keys[] = {"needs", "data", NULL};
+  static const char *const keys[] = {"needs", "data", "span", NULL};
   static const char *const dkeys[] = {"from", "where", "why", NULL};
   static const char *const known[] = {"roster", "roles", "aes", "hours", "vip", "windows",
                                       "require.tls", "require.mfa_from", NULL};
@@ -1424,13 +1421,37 @@ static void compile_decide(struct cc *c)
       bad(c, sub, "unknown policy part \"%s\" (roster, roles, aes, hours, vip, windows,"
           " require.tls, require.mfa_from)", json_string_value(v) ?: "?");
   }
+  if ((v = json_object_get(dc, "span"))) {
+    /* the data must reach back this long before its end (an inventory of
+     * 90 days needs 90 days of data) */
+    int64_t span;
+    if (duration(c, v, "decide.span", &span) == 0) {
+      app(c, "SELECT coalesce((SELECT min(ts) FROM events) <= ");
+      bind_int(c, c->data_end - span);
+      app(c, ", 0)");
+      if (c->nomem || !(c->out->decide[0].sql = strdup(pa_buf_str(&c->q)))) {
+        c->nomem = 1;
+        return;
+      }
+      c->out->decide[0].binds = c->b;
+      c->out->decide[0].n_binds = c->nb;
+      c->out->why_en[0] = "the data covers less time than the rule looks back";
+      c->out->why_ja[0] = "データの期間がルールの対象期間より短い";
+      c->out->n_decide = 1;
+      c->b = NULL;
+      c->nb = c->cap_b = 0;
+      pa_buf_reset(&c->q);
+    }
+  }
   data = json_object_get(dc, "data");
   if (data && (!json_is_array(data) || json_array_size(data) > PA_RULE_MAX_DECIDE))
     bad(c, "decide.data", "a list of up to %d checks", PA_RULE_MAX_DECIDE);
+  size_t first = c->out->n_decide;
   json_array_foreach(data, i, v) {
     const struct base *b;
     json_t *why = json_object_get(v, "why");
-    if (i >= PA_RULE_MAX_DECIDE)
+    size_t k = first + i;
+    if (k >= PA_RULE_MAX_DECIDE)
       break;
     snprintf(sub, sizeof sub, "decide.data[%zu]", i);
     if (!json_is_object(v)) {
@@ -1438,9 +1459,9 @@ static void compile_decide(struct cc *c)
       continue;
     }
     only_keys(c, v, sub, dkeys);
-    c->out->why_en[i] = json_string_value(json_object_get(why, "en"));
-    c->out->why_ja[i] = json_string_value(json_object_get(why, "ja"));
-    if (!c->out->why_en[i] || !c->out->why_ja[i])
+    c->out->why_en[k] = json_string_value(json_object_get(why, "en"));
+    c->out->why_ja[k] = json_string_value(json_object_get(why, "ja"));
+    if (!c->out->why_en[k] || !c->out->why_ja[k])
       bad(c, sub, "\"why\" says what data is missing, {\"en\": ..., \"ja\": ...}");
     b = base_of(c, v, sub);
     app(c, "SELECT EXISTS (SELECT 1 FROM ");
@@ -1453,13 +1474,13 @@ static void compile_decide(struct cc *c)
     app(c, ")");
     if (c->nomem)
       return;
-    if (!(c->out->decide[i].sql = strdup(pa_buf_str(&c->q)))) {
+    if (!(c->out->decide[k].sql = strdup(pa_buf_str(&c->q)))) {
       c->nomem = 1;
       return;
     }
-    c->out->decide[i].binds = c->b;
-    c->out->decide[i].n_binds = c->nb;
-    c->out->n_decide = i + 1;
+    c->out->decide[k].binds = c->b;
+    c->out->decide[k].n_binds = c->nb;
+    c->out->n_decide = k + 1;
     c->b = NULL;
     c->nb = c->cap_b = 0;
     pa_buf_reset(&c->q);

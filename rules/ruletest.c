@@ -213,7 +213,8 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
 {
   static const char *const tables[] = {"associations", "dimse", "dimse_results", "events"};
   static const char *const keys[] = {"name", "policy", "policy_patch", "events", "associations",
-                                     "dimse", "dimse_results", "since", "until", "expect", NULL};
+                                     "dimse", "dimse_results", "since", "until", "expect", "decided",
+                                     NULL};
   char path[] = "/tmp/pacsaudit-ruletest-XXXXXX";
   struct pa_engine_opts eo = {0};
   struct pa_rule_result *res = NULL;
@@ -289,6 +290,14 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
     goto out;
   }
   again = findings_of(db, r->id);
+  if (json_is_boolean(json_object_get(tc, "decided")) &&
+      json_is_true(json_object_get(tc, "decided")) != res[0].decided) {
+    fprintf(out, "FAIL %s: expected the rule %sdecided, it was %s%s\n", where,
+            res[0].decided ? "not " : "", res[0].decided ? "decided" : "not decided: ",
+            res[0].decided ? "" : res[0].why_en);
+    result = 1;
+    goto out;
+  }
   if (!matches(expect, got) || !json_equal(got, again)) {
     char *e = json_dumps(expect, JSON_COMPACT), *g = json_dumps(got, JSON_COMPACT);
     fprintf(out, "FAIL %s:%s\n  expected %s\n  got      %s\n", where,
