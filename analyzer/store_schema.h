@@ -270,6 +270,8 @@ static const char *const pa__store_migrations[] = {
    "     'DCM:110139', 'DCM:110140') THEN 'admin'"
    "   END) VIRTUAL;"
    "CREATE INDEX events_code ON events(event_code, ts);"
+   /* logins, logouts and failures by user: AC-05, AC-08, AC-10, AC-03 */
+   "CREATE INDEX events_op ON events(op, user_id, ts) WHERE op IS NOT NULL;"
    "CREATE TABLE dimse_results ("
    "  dimse_id INTEGER NOT NULL REFERENCES dimse(id),"
    "  seq INTEGER NOT NULL,"

@@ -41,6 +41,7 @@ static void help(FILE *f)
           "  --until TIME     in the site's zone); --until is exclusive\n"
           "  --format F       text (default) or json\n"
           "  -q, --quiet      print only the summary line\n"
+          "  -v, --verbose    log the time of each rule's statements (stderr)\n"
           "  -h, --help       this text\n"
           "\n"
           "Each rule's line says what it found (new, known, excepted; open in the store\n"
@@ -169,6 +170,7 @@ int pa_cmd_check(int argc, char **argv)
     {"rules", required_argument, NULL, 'r'},  {"since", required_argument, NULL, 's'},
     {"until", required_argument, NULL, 'u'},  {"format", required_argument, NULL, 'f'},
     {"no-pack", no_argument, NULL, 'N'},      {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
   const char *db_path = pa_cli_default_db(), *policy_path = NULL, *format = "text";
@@ -187,7 +189,7 @@ int pa_cmd_check(int argc, char **argv)
   uint64_t open = 0;
   pa_rc rc;
 
-  while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
     switch (c) {
     case 'd': db_path = optarg; break;
     case 'p': policy_path = optarg; break;
@@ -203,6 +205,7 @@ int pa_cmd_check(int argc, char **argv)
     case 'f': format = optarg; break;
     case 'N': pack = 0; break;
     case 'q': quiet = 1; break;
+    case 'v': pa_log_threshold = PA_LOG_DEBUG; break;
     case 'h': help(stdout); return PA_EXIT_OK;
     default: help(stderr); return PA_EXIT_INPUT;
     }

@@ -18,6 +18,7 @@ static void help(FILE *f)
           "usage: pacsaudit rules list [--rules PATH]... [--policy FILE] [--format text|json]\n"
           "       pacsaudit rules lint FILE|DIR...\n"
           "       pacsaudit rules test [--policy FILE] [FILE|DIR...]\n"
+          "       pacsaudit rules sql ID\n"
           "\n"
           "  list   every rule: id, kind, strength, severity, guideline sections, title\n"
           "         (ja/en) and the thresholds in force (with --policy, the site's\n"
@@ -25,6 +26,7 @@ static void help(FILE *f)
           "  lint   checks rule files and prints every problem as FILE: JSON path: cause\n"
           "  test   runs each rule file's own test cases (the built-in pack by default);\n"
           "         cases use the pack's tests/policy.json unless --policy is given\n"
+          "  sql    the SQL statements a rule compiles to, with their bound values\n"
           "\n"
           "Rule files are described in docs/rules.md.\n"
           "\n"
@@ -139,6 +141,52 @@ done:
   return rc;
 }
 
+/* rules sql ID: the statements a rule compiles to, with their bound values,
+ * for a reader who wants to see what the rule asks of the store. */
+static int cmd_sql(int argc, char **argv)
+{
+  struct pa_diag d = {emit_stderr, NULL, 0, 0};
+  pa_ruleset *rs;
+  const struct pa_rule *r;
+  struct pa_compile_opts o = {0};
+  struct pa_compiled cp;
+  int rc = PA_EXIT_INPUT;
+
+  if (argc != 2) {
+    help(stderr);
+    return PA_EXIT_INPUT;
+  }
+  if (!(rs = pa_ruleset_new()))
+    return PA_EXIT_INTERNAL;
+  if (pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d) != PA_OK)
+    goto done;
+  if (!(r = pa_ruleset_find(rs, argv[1]))) {
+    fprintf(stderr, "pacsaudit: rules sql: no rule %s\n", argv[1]);
+    goto done;
+  }
+  if (pa_rule_compile(r, &o, &cp, &d) == PA_OK) {
+    for (size_t i = 0; i < cp.n_decide + cp.n_stmts; i++) {
+      const struct pa_sqlstmt *st = i < cp.n_decide ? &cp.decide[i] : &cp.stmts[i - cp.n_decide];
+      printf("-- %s %zu\n%s;\n", i < cp.n_decide ? "decide" : "statement",
+             i < cp.n_decide ? i + 1 : i - cp.n_decide + 1, st->sql);
+      for (size_t b = 0; b < st->n_binds; b++) {
+        const struct pa_bind *v = &st->binds[b];
+        if (v->type == PA_BIND_TEXT)
+          printf("--   ?%zu = '%s'\n", b + 1, v->s);
+        else if (v->type == PA_BIND_INT)
+          printf("--   ?%zu = %lld\n", b + 1, (long long)v->i);
+        else
+          printf("--   ?%zu = %g\n", b + 1, v->d);
+      }
+    }
+    rc = PA_EXIT_OK;
+  }
+  pa_compiled_cleanup(&cp);
+done:
+  pa_ruleset_free(rs);
+  return rc;
+}
+
 static int cmd_lint(int argc, char **argv)
 {
   struct pa_diag d = {emit_stderr, NULL, 0, 0};
@@ -211,6 +259,8 @@ int pa_cmd_rules(int argc, char **argv)
     return cmd_lint(argc - 1, argv + 1);
   if (!strcmp(argv[1], "test"))
     return cmd_test(argc - 1, argv + 1);
-  fprintf(stderr, "pacsaudit: rules: unknown subcommand '%s' (list, lint, test)\n", argv[1]);
+  if (!strcmp(argv[1], "sql"))
+    return cmd_sql(argc - 1, argv + 1);
+  fprintf(stderr, "pacsaudit: rules: unknown subcommand '%s' (list, lint, test, sql)\n", argv[1]);
   return PA_EXIT_INPUT;
 }

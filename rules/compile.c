@@ -643,13 +643,21 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     app(c, "0");                                                             \
     return;                                                                  \
   }
+  /* a positive lookup is written as IN (SELECT ...), so that SQLite can
+   * drive it from the policy's few rows through the events indexes; a
+   * negative one must look at every row anyway */
   if (!strcmp(name, "roster")) {
     FIELD("user_id", f);
-    app(c, "(%sEXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s))", want ? "" : "NOT ", f);
+    if (want)
+      app(c, "(%s IN (SELECT id FROM pol_users))", f);
+    else
+      app(c, "(NOT EXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s))", f);
   } else if (!strcmp(name, "user_kind")) {
     FIELD("user_id", f);
-    app(c, "(%sEXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s AND u.kind IN ",
-        want ? "" : "NOT ", f);
+    if (want)
+      app(c, "(%s IN (SELECT id FROM pol_users WHERE kind IN ", f);
+    else
+      app(c, "(NOT EXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s AND u.kind IN ", f);
     value_list(c, json_object_get(p, "in"), path);
     app(c, "))");
   } else if (!strcmp(name, "user_valid")) {
@@ -714,8 +722,10 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
         g, want ? "" : "NOT ", g, f, f, g);
   } else if (!strcmp(name, "vip")) {
     FIELD("patient_id", f);
-    app(c, "(%sEXISTS (SELECT 1 FROM pol_vip v WHERE v.patient_id = %s))", want ? "" : "NOT ",
-        f);
+    if (want)
+      app(c, "(%s IN (SELECT patient_id FROM pol_vip))", f);
+    else
+      app(c, "(NOT EXISTS (SELECT 1 FROM pol_vip v WHERE v.patient_id = %s))", f);
   } else if (!strcmp(name, "in_hours")) {
     char m[256], dw[256], dy[256];
     struct pa_buf t;
@@ -983,14 +993,21 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   app(c, "SELECT %d, subj, ts, id, ts FROM (SELECT subj, ts, id, max(hit) OVER (PARTITION BY"
          " subj ORDER BY ts RANGE BETWEEN CURRENT ROW AND %" PRId64 " FOLLOWING) AS hot FROM"
          " (SELECT m.subj, m.ts, m.id, ", c->part, w);
-  if (cnt)
-    app(c, "count(*) OVER (PARTITION BY m.subj ORDER BY m.ts RANGE BETWEEN %" PRId64
-           " PRECEDING AND CURRENT ROW) >= ", w);
-  else
-    app(c, "(SELECT count(DISTINCT m2.val) FROM r_m m2 WHERE m2.subj = m.subj AND m2.ts"
+  if (cnt) {
+    app(c, "n >= ");
+    bind_real(c, n);
+  } else {
+    /* distinct values are at most the rows: count them only where the
+     * cheap window count reaches N */
+    app(c, "CASE WHEN n >= ");
+    bind_real(c, n);
+    app(c, " THEN (SELECT count(DISTINCT m2.val) FROM r_m m2 WHERE m2.subj = m.subj AND m2.ts"
            " BETWEEN m.ts - %" PRId64 " AND m.ts) >= ", w);
-  bind_real(c, n);
-  app(c, " AS hit FROM r_m m)) WHERE hot");
+    bind_real(c, n);
+    app(c, " ELSE 0 END");
+  }
+  app(c, " AS hit FROM (SELECT *, count(*) OVER (PARTITION BY subj ORDER BY ts RANGE BETWEEN"
+         " %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM r_m) m)) WHERE hot", w);
   if (c->o->since_us) {
     app(c, " AND ts >= ");
     bind_int(c, c->o->since_us);

@@ -7,6 +7,7 @@
 
 #include "analyzer/hash.h"
 #include "analyzer/limits.h"
+#include "analyzer/log.h"
 #include "analyzer/tm.h"
 
 #include <inttypes.h>
@@ -587,8 +588,11 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
       res_i->failed = 1;
       continue;
     }
-    for (size_t s = 0; s < comp[i].n_stmts; s++)
-      if (run_stmt(db, &comp[i].stmts[s], NULL)) {
+    for (size_t s = 0; s < comp[i].n_stmts; s++) {
+      double ts0 = now_ms();
+      int bad = run_stmt(db, &comp[i].stmts[s], NULL);
+      pa_log(PA_LOG_DEBUG, "%s: statement %zu: %.1f ms", r->id, s + 1, now_ms() - ts0);
+      if (bad) {
         res_i->failed = 1;
         res_i->decided = 0;
         snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
@@ -598,10 +602,13 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
                       sqlite3_errmsg(db));
         break;
       }
+    }
+    double te = now_ms();
     if (!res_i->failed && episodes(db, r, comp[i].gap_us)) {
       res_i->failed = 1;
       snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
     }
+    pa_log(PA_LOG_DEBUG, "%s: episodes: %.1f ms", r->id, now_ms() - te);
     res_i->ms = now_ms() - t0;
   }
   sqlite3_finalize(pr.get);
