@@ -1346,7 +1346,7 @@ static const struct {
 /* Keys every rule file may have besides its kind's. */
 static const char *const rule_keys[] = {
   "id", "kind", "title", "message", "guideline", "strength", "severity", "description",
-  "params", "parts", "decide", "tests", "needs", "x-note", NULL};
+  "params", "parts", "decide", "tests", "plan", "x-note", NULL};
 
 int pa__rule_kind_known(const char *kind);
 int pa__rule_kind_known(const char *kind)

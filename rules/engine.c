@@ -88,6 +88,36 @@ static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
   return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Hands each step of st's query plan to o->plan. */
+static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa_rule *r,
+                    const struct pa_sqlstmt *st)
+{
+  struct pa_sqlstmt ex = *st;
+  sqlite3_stmt *q;
+  size_t n = strlen(st->sql) + 32;
+  char *sql = malloc(n);
+
+  if (!sql)
+    return;
+  snprintf(sql, n, "EXPLAIN QUERY PLAN %s", st->sql);
+  ex.sql = sql;
+  if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
+    for (size_t i = 0; i < st->n_binds; i++) {
+      const struct pa_bind *b = &st->binds[i];
+      if (b->type == PA_BIND_INT)
+        sqlite3_bind_int64(q, (int)i + 1, b->i);
+      else if (b->type == PA_BIND_REAL)
+        sqlite3_bind_double(q, (int)i + 1, b->d);
+      else
+        sqlite3_bind_text(q, (int)i + 1, b->s, -1, SQLITE_STATIC);
+    }
+    while (sqlite3_step(q) == SQLITE_ROW)
+      o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
+    sqlite3_finalize(q);
+  }
+  free(sql);
+}
+
 /* ---- thresholds from the policy ------------------------------------- */
 
 struct params {
@@ -589,8 +619,13 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
       continue;
     }
     for (size_t s = 0; s < comp[i].n_stmts; s++) {
-      double ts0 = now_ms();
-      int bad = run_stmt(db, &comp[i].stmts[s], NULL);
+      double ts0;
+      int bad;
+      if (o->plan && strncmp(comp[i].stmts[s].sql, "DROP", 4) &&
+          strncmp(comp[i].stmts[s].sql, "CREATE INDEX", 12))
+        explain(db, o, r, &comp[i].stmts[s]);
+      ts0 = now_ms();
+      bad = run_stmt(db, &comp[i].stmts[s], NULL);
       pa_log(PA_LOG_DEBUG, "%s: statement %zu: %.1f ms", r->id, s + 1, now_ms() - ts0);
       if (bad) {
         res_i->failed = 1;

@@ -25,6 +25,10 @@ struct pa_engine_opts {
   int64_t since_us, until_us; /* the period; 0 = open */
   int64_t run_id;             /* runs.id of this check, 0 when not recorded */
   int dry_run;                /* evaluate, but write no findings (rules test, lint) */
+  /* When set, each statement's EXPLAIN QUERY PLAN, one line a step, is
+   * handed to it before the statement runs (rules test checks the plans). */
+  void (*plan)(void *ctx, const struct pa_rule *r, const char *step);
+  void *plan_ctx;
 };
 
 /* What one rule did in one run. */

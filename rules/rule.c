@@ -157,6 +157,14 @@ pa_rc pa_rule_check(struct pa_rule *r, struct pa_diag *d)
   }
   if ((v = json_object_get(r->doc, "params")) && !json_is_object(v))
     pa_diag_error(d, "%s: params: an object of name: default", r->file);
+  if ((v = json_object_get(r->doc, "plan"))) {
+    if (!json_is_array(v))
+      pa_diag_error(d, "%s: plan: a list of the index names its statements must use", r->file);
+    else
+      json_array_foreach(v, i, g)
+        if (!json_is_string(g))
+          pa_diag_error(d, "%s: plan[%zu]: an index name", r->file, i);
+  }
   if ((v = json_object_get(r->doc, "tests")) && !json_is_array(v))
     pa_diag_error(d, "%s: tests: a list of cases", r->file);
   return d->n_errors > before ? PA_RULE : PA_OK;

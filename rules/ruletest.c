@@ -207,6 +207,47 @@ static int64_t case_time(json_t *tc, const char *key, const char *tz, const char
   return us;
 }
 
+/* The query plan steps of one run, one per line. */
+struct plan_text {
+  char buf[16384];
+  size_t len;
+};
+
+static void plan_step(void *ctx, const struct pa_rule *r, const char *step)
+{
+  struct plan_text *t = ctx;
+  (void)r;
+  if (t->len < sizeof t->buf)
+    t->len += (size_t)snprintf(t->buf + t->len, sizeof t->buf - t->len, "%s\n", step);
+}
+
+/* A rule's "plan": the indexes its statements must use, and no full scan
+ * of a table read as x (the rule's rows) when it names any. 1 when the
+ * plan holds, else 0 with why on out. */
+static int plan_ok(const struct pa_rule *r, const struct plan_text *t, const char *where,
+                   FILE *out)
+{
+  json_t *want = json_object_get(r->doc, "plan"), *v;
+  size_t i;
+  int ok = 1;
+  json_array_foreach(want, i, v) {
+    char needle[128];
+    snprintf(needle, sizeof needle, "USING INDEX %s ", json_string_value(v) ?: "");
+    if (!strstr(t->buf, needle) &&
+        !(snprintf(needle, sizeof needle, "USING COVERING INDEX %s ",
+                   json_string_value(v) ?: "") > 0 && strstr(t->buf, needle))) {
+      fprintf(out, "FAIL %s: the plan does not use index %s:\n%s", where,
+              json_string_value(v) ?: "?", t->buf);
+      ok = 0;
+    }
+  }
+  if (json_array_size(want) && (strstr(t->buf, "SCAN x\n") || strstr(t->buf, "SCAN x "))) {
+    fprintf(out, "FAIL %s: the plan scans every row:\n%s", where, t->buf);
+    ok = 0;
+  }
+  return ok;
+}
+
 /* Runs one case; 0 pass, 1 fail, -1 the case itself is broken. */
 static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, json_t *dflt,
                     const char *base_dir, const char *where, FILE *out, struct pa_diag *d)
@@ -217,6 +258,7 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
                                      NULL};
   char path[] = "/tmp/pacsaudit-ruletest-XXXXXX";
   struct pa_engine_opts eo = {0};
+  struct plan_text plan = {"", 0};
   struct pa_rule_result *res = NULL;
   struct pa_err err;
   pa_policy *p = NULL;
@@ -274,11 +316,18 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
   eo.until_us = case_time(tc, "until", tz, where, d);
   if (d->n_errors > errors)
     goto out;
+  eo.plan = plan_step;
+  eo.plan_ctx = &plan;
   if (pa_engine_run(db, one, &eo, &res, d) || res[0].failed) {
     fprintf(out, "FAIL %s: the rule did not run: %s\n", where, res ? res[0].why_en : "");
     result = 1;
     goto out;
   }
+  if (!plan_ok(r, &plan, where, out)) {
+    result = 1;
+    goto out;
+  }
+  eo.plan = NULL;
   got = findings_of(db, r->id);
   free(res);
   res = NULL;
