@@ -50,8 +50,9 @@ check "a second check changes no finding" cmp -s "$WORK/before" "$WORK/after"
 
 rc=0
 "$PACSAUDIT" check --db "$DB" --policy "$S/policy.json" --format json >"$WORK/json" || rc=$?
-check "check --format json is JSON with 31 rules" test \
-  "$(jq '.rules | length' "$WORK/json" 2>/dev/null || python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["rules"]))' "$WORK/json")" -eq 31
+# JSON is read with SQLite's own JSON functions (no other tool needed)
+jlen() { sqlite3 :memory: "SELECT json_array_length(readfile('$1'), '$2')"; }
+check "check --format json is JSON with 31 rules" test "$(jlen "$WORK/json" '$.rules')" -eq 31
 
 # --- a period: only what happened in it is judged
 DB2="$WORK/period.db"
@@ -111,7 +112,8 @@ check "check with a bad site rule exits 2" test "$rc" -eq 2
 check "check with a bad site rule still runs the pack" grep -q "^check: 31 rules" "$WORK/out"
 check "check names the skipped rule" grep -q "bad-rule.json: rule skipped" "$WORK/err"
 
-check "rules list shows 31 rules" test "$("$PACSAUDIT" rules list --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 31
+"$PACSAUDIT" rules list --format json >"$WORK/list.json"
+check "rules list shows 31 rules" test "$(jlen "$WORK/list.json" '$')" -eq 31
 check "rules list --policy shows the site's thresholds" bash -c \
   "'$PACSAUDIT' rules list --policy '$S/policy.json' | grep -q 'distinct_patients=5 (policy)'"
 check "rules --help" bash -c "'$PACSAUDIT' rules --help | grep -q 'rules test'"
