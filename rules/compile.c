@@ -1102,13 +1102,29 @@ static const struct base *side(struct cc *c, json_t *k, const char *name, int64_
     bad(c, sub, "\"%s\" is an object with \"where\" (and \"from\")", name);
     return NULL;
   }
-  b = base_of(c, s, sub);
   snprintf(tbl, sizeof tbl, "r_%s", name);
-  if (c->dl->temp_as(&c->q, tbl))
-    c->nomem = 1;
-  app(c, "SELECT x.* FROM ");
-  from(c, b, "x", anchor);
-  app(c, " WHERE ");
+  if (json_is_string(json_object_get(s, "from")) &&
+      !strcmp(json_string_value(json_object_get(s, "from")), "hits")) {
+    /* the events an earlier part found (a burst), to build on */
+    json_t *pt = json_object_get(s, "part");
+    b = &bases[BASE_EVENTS];
+    if (!json_is_integer(pt) || json_integer_value(pt) < 0 ||
+        json_integer_value(pt) >= c->part) {
+      bad(c, sub, "\"from\": \"hits\" takes the \"part\" of an earlier part");
+      return NULL;
+    }
+    if (c->dl->temp_as(&c->q, tbl))
+      c->nomem = 1;
+    app(c, "SELECT x.* FROM events x WHERE x.id IN (SELECT eid FROM r_hits WHERE part = %d)"
+           " AND ", (int)json_integer_value(pt));
+  } else {
+    b = base_of(c, s, sub);
+    if (c->dl->temp_as(&c->q, tbl))
+      c->nomem = 1;
+    app(c, "SELECT x.* FROM ");
+    from(c, b, "x", anchor);
+    app(c, " WHERE ");
+  }
   snprintf(sub, sizeof sub, "%s.%s.where", path, name);
   where(c, b, "x", json_object_get(s, "where"), sub);
   if (b != &bases[BASE_ROSTER])
@@ -1150,7 +1166,10 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
     app(c, " AS subj, b.ts, %s.id, %s.ts FROM r_a a JOIN r_b b ON ", pass ? "b" : "a",
         pass ? "b" : "a");
     snprintf(sub, sizeof sub, "%s.key", path);
-    key_pairs(c, ba, bb, json_object_get(k, "key"), "a", "b", " AND ", sub);
+    if (json_object_get(k, "key"))
+      key_pairs(c, ba, bb, json_object_get(k, "key"), "a", "b", " AND ", sub);
+    else
+      app(c, "1"); /* no key: any B after any A, by time alone */
     app(c, " AND b.ts >= a.ts AND b.ts <= a.ts + %" PRId64, w);
     app(c, " AND (b.id IS NOT a.id OR b.ts <> a.ts)");
     snprintf(sub, sizeof sub, "%s.cross", path);
@@ -1162,9 +1181,12 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
       app(c, " WHERE ");
       snprintf(sub, sizeof sub, "%s.unless.where", path);
       where(c, bc, "u", json_object_get(unless, "where"), sub);
-      app(c, " AND u.ts > a.ts AND u.ts <= b.ts AND ");
+      app(c, " AND u.ts > a.ts AND u.ts <= b.ts");
       snprintf(sub, sizeof sub, "%s.unless.key", path);
-      key_pairs(c, ba, bc, json_object_get(unless, "key"), "a", "u", " AND ", sub);
+      if (json_object_get(unless, "key")) {
+        app(c, " AND ");
+        key_pairs(c, ba, bc, json_object_get(unless, "key"), "a", "u", " AND ", sub);
+      }
       app(c, ")");
     }
     app(c, " WHERE subj IS NOT NULL");
@@ -1327,6 +1349,48 @@ static void k_gap(struct cc *c, json_t *k, const char *path)
   }
 }
 
+/* backwards: a subject's rows taken in the order they were received
+ * ("order_by", e.g. raw_id) whose time ("field", e.g. received_ts) goes
+ * back by more than "tolerance": the sender's clock was set back. The row
+ * before and the row after are one hit. */
+static void k_backwards(struct cc *c, json_t *k, const char *path)
+{
+  const struct base *b = base_of(c, k, path);
+  char sub[256], f[1024], o[1024];
+  int64_t w = 0;
+
+  snprintf(sub, sizeof sub, "%s.tolerance", path);
+  duration(c, json_object_get(k, "tolerance"), sub, &w); /* reported; go on */
+  snprintf(sub, sizeof sub, "%s.field", path);
+  if (field(c, b, "x", json_string_value(json_object_get(k, "field")), sub, f, sizeof f))
+    return;
+  snprintf(sub, sizeof sub, "%s.order_by", path);
+  if (field(c, b, "x", json_string_value(json_object_get(k, "order_by")), sub, o, sizeof o))
+    return;
+  c->out->gap_us = 0;
+  if (c->dl->temp_as(&c->q, "r_m"))
+    c->nomem = 1;
+  app(c, "SELECT subj, ts, id, t, lag(t) OVER win AS pt, lag(id) OVER win AS pid, lag(ts)"
+         " OVER win AS pts FROM (SELECT ");
+  snprintf(sub, sizeof sub, "%s.subject", path);
+  subject(c, b, "x", json_object_get(k, "subject"), sub);
+  app(c, " AS subj, x.ts AS ts, x.id AS id, %s AS t, %s AS o FROM ", f, o);
+  from(c, b, "x", c->data_end);
+  app(c, " WHERE ");
+  snprintf(sub, sizeof sub, "%s.where", path);
+  where(c, b, "x", json_object_get(k, "where"), sub);
+  period(c, "x", 0);
+  app(c, " AND %s IS NOT NULL AND %s IS NOT NULL) WHERE subj IS NOT NULL"
+         " WINDOW win AS (PARTITION BY subj ORDER BY o, id)", f, o);
+  stmt_end(c);
+  for (int pass = 0; pass < 2; pass++) {
+    hits_into(c);
+    app(c, "SELECT %d, subj, ts, %s, %s FROM r_m WHERE pt - t > %" PRId64, c->part,
+        pass ? "pid" : "id", pass ? "pts" : "ts", w);
+    stmt_end(c);
+  }
+}
+
 /* ---- the rule -------------------------------------------------------- */
 
 static const struct {
@@ -1341,6 +1405,7 @@ static const struct {
   {"reconcile", {"a", "b", "key", "match_any", "same_any", "tolerance", "subject", "cross",
                  "episode"}},
   {"gap", {"from", "where", "subject", "max_gap", "edges", "episode"}},
+  {"backwards", {"from", "where", "subject", "field", "order_by", "tolerance", "episode"}},
 };
 
 /* Keys every rule file may have besides its kind's. */
@@ -1371,7 +1436,8 @@ static void compile_kind(struct cc *c, json_t *k, const char *kind, const char *
     if (kind && !strcmp(kind, kinds[ki].name))
       break;
   if (ki == sizeof kinds / sizeof kinds[0]) {
-    bad(c, path, "unknown kind \"%s\" (match, threshold, sequence, absence, reconcile, gap)",
+    bad(c, path, "unknown kind \"%s\" (match, threshold, sequence, absence, reconcile, gap,"
+        " backwards)",
         kind ? kind : "(none)");
     return;
   }
@@ -1386,7 +1452,7 @@ static void compile_kind(struct cc *c, json_t *k, const char *kind, const char *
         ;
       if (*a)
         continue;
-    } else if (!strcmp(key, "kind")) {
+    } else if (!strcmp(key, "kind") || !strcmp(key, "label")) {
       continue;
     }
     bad(c, path, "unknown key \"%s\" for a %s rule", key, kind);
@@ -1399,6 +1465,7 @@ static void compile_kind(struct cc *c, json_t *k, const char *kind, const char *
   case 3: k_absence(c, k, path, 0); break;
   case 4: k_absence(c, k, path, 1); break;
   case 5: k_gap(c, k, path); break;
+  case 6: k_backwards(c, k, path); break;
   }
   if ((v = json_object_get(k, "episode"))) {
     snprintf(sub, sizeof sub, "%s.episode", path);
@@ -1526,7 +1593,7 @@ pa_rc pa_rule_compile(const struct pa_rule *r, const struct pa_compile_opts *o,
   hits_reset(&c);
   if (parts) {
     size_t i;
-    json_t *p;
+    json_t *p, *lbl;
     int64_t gap = 0;
     if (!json_is_array(parts) || !json_array_size(parts) ||
         json_array_size(parts) > PA_RULE_MAX_PARTS)
@@ -1541,6 +1608,16 @@ pa_rc pa_rule_compile(const struct pa_rule *r, const struct pa_compile_opts *o,
         continue;
       }
       compile_kind(&c, p, json_string_value(json_object_get(p, "kind")), path, 0);
+      out->part_gap_us[i] = out->gap_us;
+      out->n_parts = i + 1;
+      if ((lbl = json_object_get(p, "label"))) {
+        out->part_label_en[i] = json_string_value(json_object_get(lbl, "en"));
+        out->part_label_ja[i] = json_string_value(json_object_get(lbl, "ja"));
+        if (!out->part_label_en[i] || !out->part_label_ja[i]) {
+          snprintf(path, sizeof path, "parts[%zu].label", i);
+          bad(&c, path, "{\"en\": \"...\", \"ja\": \"...\"}");
+        }
+      }
       if (out->gap_us > gap)
         gap = out->gap_us;
       if (i + 1 < json_array_size(parts))
@@ -1549,6 +1626,8 @@ pa_rc pa_rule_compile(const struct pa_rule *r, const struct pa_compile_opts *o,
     out->gap_us = gap;
   } else {
     compile_kind(&c, r->doc, r->kind, "(rule)", 1);
+    out->part_gap_us[0] = out->gap_us;
+    out->n_parts = 1;
   }
   compile_decide(&c);
   for (size_t i = 0; i < PA_RULE_MAX_PARTS; i++) {

@@ -51,6 +51,10 @@ struct pa_compiled {
                                    is missing when decide[i] says 0 */
   size_t n_decide;
   int64_t gap_us;               /* a quiet time longer than this starts a new episode */
+  size_t n_parts;               /* 1, or the rule's "parts": each its own findings */
+  int64_t part_gap_us[PA_RULE_MAX_PARTS];    /* gap_us of each part */
+  const char *part_label_en[PA_RULE_MAX_PARTS], *part_label_ja[PA_RULE_MAX_PARTS];
+                                /* borrowed: what a part checks, shown with its findings */
   const char *evidence[PA_RULE_MAX_PARTS]; /* static, per part: what r_hits.eid names,
                                               "events", "dimse" or "associations" */
   struct pa_param_val *params;  /* owned */

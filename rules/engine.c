@@ -250,7 +250,7 @@ static int decide(sqlite3 *db, const struct pa_compiled *c, struct pa_rule_resul
 
 /* Cuts r_hits into episodes (a quiet time over gap starts a new one) and
  * appends them to r_eps. */
-static int episodes(sqlite3 *db, const struct pa_rule *r, int64_t gap)
+static int episodes(sqlite3 *db, const struct pa_rule *r, int part, int64_t gap)
 {
   sqlite3_stmt *q;
   int rc;
@@ -259,7 +259,7 @@ static int episodes(sqlite3 *db, const struct pa_rule *r, int64_t gap)
   snprintf(sql, sizeof sql,
            "INSERT INTO r_eps (rule_id, part, subj, first_ts, last_ts, n, ids, gap)"
            " WITH h AS (SELECT part, subj, ts, eid, t0, CASE WHEN ts - lag(ts) OVER w > ?2"
-           "   THEN 1 ELSE 0 END AS brk FROM r_hits WINDOW w AS (PARTITION BY part, subj"
+           "   THEN 1 ELSE 0 END AS brk FROM r_hits WHERE part = ?3 WINDOW w AS (PARTITION BY part, subj"
            "   ORDER BY ts, eid)),"
            " e AS (SELECT *, sum(brk) OVER (PARTITION BY part, subj ORDER BY ts, eid ROWS"
            "   UNBOUNDED PRECEDING) AS ep FROM h),"
@@ -277,6 +277,7 @@ static int episodes(sqlite3 *db, const struct pa_rule *r, int64_t gap)
     return -1;
   sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, gap);
+  sqlite3_bind_int(q, 3, part);
   rc = sqlite3_step(q);
   sqlite3_finalize(q);
   return rc == SQLITE_DONE ? 0 : -1;
@@ -308,12 +309,13 @@ static int merge_open(struct merge *m)
      * (a gap rule, whose episodes share their end rows) it starts at the
      * same time or strictly overlaps */
     "SELECT id, first_ts, last_ts, count, status FROM findings WHERE rule_id = ?1 AND"
-    " subject IS ?2 AND ((?5 > 0 AND first_ts <= ?4 + ?5 AND last_ts + ?5 >= ?3) OR"
+    " subject IS ?2 AND coalesce(json_extract(detail, '$.part'), 0) = ?6 AND"
+    " ((?5 > 0 AND first_ts <= ?4 + ?5 AND last_ts + ?5 >= ?3) OR"
     " first_ts = ?3 OR (?5 = 0 AND first_ts < ?4 AND last_ts > ?3)) ORDER BY first_ts"
     " LIMIT 1",
     "INSERT OR IGNORE INTO findings (rule_id, severity, guideline_ref, subject, first_ts,"
     " last_ts, count, evidence, fingerprint, first_seen_run, status, strength, updated_run,"
-    " reason, assoc_evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " reason, assoc_evidence, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "UPDATE findings SET first_ts = ?2, last_ts = ?3, count = ?4, evidence = ?5,"
     " assoc_evidence = ?6, updated_run = ?7 WHERE id = ?1",
     "SELECT reason FROM pol_exceptions WHERE rule_id = ?1 AND subject = ?2 AND ?3 < until_ts"
@@ -351,12 +353,13 @@ static char *evidence_events(struct merge *m, const char *table, const char *ids
 }
 
 /* Merges one episode; counts it in res. */
-static int merge_one(struct merge *m, const struct pa_rule *r, const char *table,
-                     const char *subj, int64_t first, int64_t last, int64_t n, const char *ids,
-                     int64_t gap, struct pa_rule_result *res)
+static int merge_one(struct merge *m, const struct pa_rule *r, const struct pa_compiled *cp,
+                     int part, const char *subj, int64_t first, int64_t last, int64_t n,
+                     const char *ids, int64_t gap, struct pa_rule_result *res)
 {
-  char fp_in[512], fp[PA_SHA256_HEXLEN], assoc[64 + 16] = "";
-  char *assoc_ev = NULL, *ev = NULL;
+  const char *table = cp->evidence[part];
+  char fp_in[512], fp[PA_SHA256_HEXLEN];
+  char *assoc_ev = NULL, *ev = NULL, *detail = NULL;
   const char *reason = NULL;
   int rc = -1, excepted = 0;
 
@@ -368,7 +371,14 @@ static int merge_one(struct merge *m, const struct pa_rule *r, const char *table
       goto out;
     snprintf(assoc_ev, len, "{\"%s\":%s}", table, ids);
   }
-  (void)assoc;
+  if (cp->n_parts > 1) { /* which of the rule's checks found it */
+    json_t *o = json_pack("{s:i, s:s?, s:s?}", "part", part, "label_en",
+                          cp->part_label_en[part], "label_ja", cp->part_label_ja[part]);
+    detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!detail)
+      goto out;
+  }
   /* an approved exception? */
   sqlite3_reset(m->exc);
   sqlite3_bind_text(m->exc, 1, r->id, -1, SQLITE_STATIC);
@@ -384,6 +394,7 @@ static int merge_one(struct merge *m, const struct pa_rule *r, const char *table
   sqlite3_bind_int64(m->find, 3, first);
   sqlite3_bind_int64(m->find, 4, last);
   sqlite3_bind_int64(m->find, 5, gap);
+  sqlite3_bind_int(m->find, 6, part);
   if (sqlite3_step(m->find) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(m->find, 0);
     int64_t of = sqlite3_column_int64(m->find, 1), ol = sqlite3_column_int64(m->find, 2);
@@ -420,7 +431,10 @@ static int merge_one(struct merge *m, const struct pa_rule *r, const char *table
     goto out;
   }
   sqlite3_reset(m->find);
-  snprintf(fp_in, sizeof fp_in, "%s\x1f%s\x1f%" PRId64, r->id, subj, first);
+  if (part)
+    snprintf(fp_in, sizeof fp_in, "%s\x1f%s\x1f%" PRId64 "\x1f%d", r->id, subj, first, part);
+  else
+    snprintf(fp_in, sizeof fp_in, "%s\x1f%s\x1f%" PRId64, r->id, subj, first);
   pa_sha256_hex(fp_in, strlen(fp_in), fp);
   sqlite3_reset(m->ins);
   sqlite3_bind_text(m->ins, 1, r->id, -1, SQLITE_STATIC);
@@ -440,6 +454,7 @@ static int merge_one(struct merge *m, const struct pa_rule *r, const char *table
   sqlite3_bind_text(m->ins, 12, r->strength, -1, SQLITE_STATIC);
   sqlite3_bind_text(m->ins, 14, reason, -1, SQLITE_STATIC);
   sqlite3_bind_text(m->ins, 15, assoc_ev, -1, SQLITE_STATIC);
+  sqlite3_bind_text(m->ins, 16, detail, -1, SQLITE_STATIC);
   if (sqlite3_step(m->ins) != SQLITE_DONE)
     goto out;
   res->n_new++;
@@ -449,6 +464,7 @@ out:
   sqlite3_reset(m->exc);
   free(ev);
   free(assoc_ev);
+  free(detail);
   return rc;
 }
 
@@ -470,9 +486,10 @@ static int merge_all(struct merge *m, const pa_ruleset *rs, struct pa_rule_resul
     if (i == n_rules)
       continue;
     int part = sqlite3_column_int(q, 1);
-    const char *table = part >= 0 && part < PA_RULE_MAX_PARTS && tables_of[i].evidence[part]
-                          ? tables_of[i].evidence[part] : "events";
-    rc = merge_one(m, pa_ruleset_get(rs, i), table, (const char *)sqlite3_column_text(q, 2),
+    if (part < 0 || (size_t)part >= tables_of[i].n_parts)
+      continue;
+    rc = merge_one(m, pa_ruleset_get(rs, i), &tables_of[i], part,
+                   (const char *)sqlite3_column_text(q, 2),
                    sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
                    sqlite3_column_int64(q, 5), (const char *)sqlite3_column_text(q, 6) ?: "[]",
                    sqlite3_column_int64(q, 7), &res[i]);
@@ -639,7 +656,8 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
       }
     }
     double te = now_ms();
-    if (!res_i->failed && episodes(db, r, comp[i].gap_us)) {
+    for (size_t p = 0; p < comp[i].n_parts && !res_i->failed; p++)
+      if (episodes(db, r, (int)p, comp[i].part_gap_us[p])) {
       res_i->failed = 1;
       snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
     }

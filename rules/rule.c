@@ -134,7 +134,7 @@ pa_rc pa_rule_check(struct pa_rule *r, struct pa_diag *d)
   r->kind = json_string_value(json_object_get(r->doc, "kind"));
   if (!pa__rule_kind_known(r->kind))
     pa_diag_error(d, "%s: kind: \"%s\" is not a kind (match, threshold, sequence, absence,"
-                  " reconcile, gap)", r->file, r->kind ? r->kind : "(missing)");
+                  " reconcile, gap, backwards)", r->file, r->kind ? r->kind : "(missing)");
   r->strength = json_string_value(json_object_get(r->doc, "strength"));
   if (!one_of(r->strength, strengths))
     pa_diag_error(d, "%s: strength: direct, derived or advisory", r->file);
