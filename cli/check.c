@@ -24,6 +24,7 @@ static void help(FILE *f)
   fprintf(f,
           "usage: pacsaudit check [--db FILE] [--policy FILE] [--rules DIR|FILE]...\n"
           "                       [--since TIME] [--until TIME] [--format text|json] [--no-pack]\n"
+          "                       [-q] [-v]\n"
           "\n"
           "Runs the built-in guideline 6.0 rule pack (and the site's own rules) over the\n"
           "store and records the findings, one per episode. Re-running over the same data\n"
@@ -31,9 +32,11 @@ static void help(FILE *f)
           "that a policy exception covers is kept with the status 'excepted'.\n"
           "\n"
           "options:\n"
-          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
-          "  --policy FILE    the site policy (docs/policy.md); without one, the rules that\n"
-          "                   need a roster, AE registry or hours are undecidable\n"
+          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db); it must\n"
+          "                   exist (pacsaudit ingest makes it)\n"
+          "  --policy FILE    the site policy (check it with `pacsaudit policy lint FILE`);\n"
+          "                   without one, the rules that need a roster, AE registry or\n"
+          "                   hours are undecidable\n"
           "  --rules PATH     a site rule file or folder, added to the pack (repeatable);\n"
           "                   a rule with a pack rule's id replaces it\n"
           "  --no-pack        run only the --rules given\n"
@@ -244,7 +247,8 @@ int pa_cmd_check(int argc, char **argv)
     exit_code = PA_EXIT_INPUT;
     goto out;
   }
-  if ((r = pa_cli_open_store(db_path, &s))) {
+  /* a typo in --db must not judge an empty, new database as compliant */
+  if ((r = pa_cli_open_store_mode(db_path, PA_STORE_NOCREATE, &s))) {
     exit_code = r;
     goto out;
   }

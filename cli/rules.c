@@ -117,9 +117,8 @@ static int cmd_list(int argc, char **argv)
       json_array_append_new(out, o2);
     } else {
       char *g = json_dumps(json_object_get(r->doc, "guideline"), JSON_COMPACT);
-      printf("%-8s %-10s %-9s %-8s %-26s %s / %s%s%s\n", r->id, r->kind, r->strength,
-             r->severity, g ? g : "", r->title_en, r->title_ja, *th ? "\n" : "",
-             *th ? "" : "");
+      printf("%-8s %-10s %-9s %-8s %-26s %s / %s\n", r->id, r->kind, r->strength,
+             r->severity, g ? g : "", r->title_en, r->title_ja);
       if (*th)
         printf("%-64s thresholds: %s\n", "", th);
       free(g);
@@ -238,9 +237,10 @@ static int cmd_test(int argc, char **argv)
       goto done;
   if (pa_ruletest_run(rs, policy, stdout, &n, &d) != PA_OK)
     goto done;
-  printf("rules test: %zu rules, %zu cases\n%zu passed, %zu failed\n", n.rules, n.cases,
-         n.cases - (n.failed > n.cases ? n.cases : n.failed), n.failed);
-  rc = n.failed || d.n_errors ? PA_EXIT_FINDINGS : PA_EXIT_OK;
+  printf("rules test: %zu rules, %zu cases, %zu rules without cases or not loading\n"
+         "%zu passed, %zu failed\n", n.rules, n.cases, n.rules_bad, n.cases - n.failed,
+         n.failed);
+  rc = n.failed || n.rules_bad || d.n_errors ? PA_EXIT_FINDINGS : PA_EXIT_OK;
 done:
   pa_ruleset_free(rs);
   return rc;

@@ -1528,8 +1528,10 @@ static void compile_decide(struct cc *c)
     }
   }
   data = json_object_get(dc, "data");
-  if (data && (!json_is_array(data) || json_array_size(data) > PA_RULE_MAX_DECIDE))
-    bad(c, "decide.data", "a list of up to %d checks", PA_RULE_MAX_DECIDE);
+  if (data && (!json_is_array(data) ||
+               json_array_size(data) + c->out->n_decide > PA_RULE_MAX_DECIDE))
+    bad(c, "decide.data", "a list of up to %zu checks (with span)",
+        PA_RULE_MAX_DECIDE - c->out->n_decide);
   size_t first = c->out->n_decide;
   json_array_foreach(data, i, v) {
     const struct base *b;
@@ -1594,6 +1596,15 @@ pa_rc pa_rule_compile(const struct pa_rule *r, const struct pa_compile_opts *o,
   if (parts) {
     size_t i;
     json_t *p, *lbl;
+    const char *k;
+    json_object_foreach(r->doc, k, p) { /* the kind's keys belong in the parts */
+      const char *const *a;
+      for (a = rule_keys; *a && strcmp(*a, k); a++)
+        ;
+      if (!*a)
+        bad(&c, "(rule)", "unknown key \"%s\" beside \"parts\" (a kind's keys go in each part)",
+            k);
+    }
     int64_t gap = 0;
     if (!json_is_array(parts) || !json_array_size(parts) ||
         json_array_size(parts) > PA_RULE_MAX_PARTS)

@@ -511,6 +511,25 @@ static int64_t data_end(sqlite3 *db)
   return v;
 }
 
+/* 1 when the store holds anything at all in the period: with nothing,
+ * no rule can say the site complies. */
+static int has_data(sqlite3 *db, const struct pa_engine_opts *o)
+{
+  static const char *const tables[] = {"events", "dimse", "associations"};
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    char sql[256];
+    struct pa_bind b[2] = {{PA_BIND_INT, o->since_us ? o->since_us : INT64_MIN, 0, NULL},
+                           {PA_BIND_INT, o->until_us ? o->until_us : INT64_MAX, 0, NULL}};
+    struct pa_sqlstmt st = {sql, b, 2};
+    int64_t yes = 0;
+    snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s WHERE %s >= ? AND %s < ?)",
+             tables[i], i == 2 ? "started_at" : "ts", i == 2 ? "started_at" : "ts");
+    if (run_stmt(db, &st, &yes) == 0 && yes)
+      return 1;
+  }
+  return 0;
+}
+
 static void params_shown(const struct pa_compiled *c, struct pa_rule_result *res)
 {
   size_t n = 0;
@@ -571,7 +590,7 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
   struct merge m = {0};
   struct pa_compile_opts co = {0};
   pa_rc rc = PA_DB;
-  int in_read = 0, in_write = 0;
+  int in_read = 0, in_write = 0, any_data;
 
   *res_out = NULL;
   if (!res || !comp) {
@@ -597,6 +616,7 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
     goto out;
   in_read = 1;
   co.data_end_us = o->until_us ? o->until_us : data_end(db);
+  any_data = has_data(db, o);
   for (size_t i = 0; i < n; i++) {
     const struct pa_rule *r = pa_ruleset_get(rs, i);
     struct pa_rule_result *res_i = &res[i];
@@ -623,6 +643,11 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
       continue;
     }
     params_shown(&comp[i], res_i);
+    if (!any_data) {
+      snprintf(res_i->why_en, sizeof res_i->why_en, "no data at all in the period");
+      snprintf(res_i->why_ja, sizeof res_i->why_ja, "期間内にデータがまったくない");
+      continue;
+    }
     if ((dc = decide(db, &comp[i], res_i)) < 0) {
       res_i->failed = 1;
       snprintf(res_i->why_en, sizeof res_i->why_en, "%s", sqlite3_errmsg(db));

@@ -332,7 +332,12 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
   free(res);
   res = NULL;
   /* a second run over the same data adds nothing */
-  if (pa_engine_run(db, one, &eo, &res, d) == PA_OK && res[0].n_new) {
+  if (pa_engine_run(db, one, &eo, &res, d) != PA_OK) {
+    fprintf(out, "FAIL %s: the second run failed\n", where);
+    result = 1;
+    goto out;
+  }
+  if (res[0].n_new) {
     fprintf(out, "FAIL %s: a second run added %llu findings\n", where,
             (unsigned long long)res[0].n_new);
     result = 1;
@@ -405,7 +410,7 @@ pa_rc pa_ruletest_run(const pa_ruleset *rs, const char *policy_path, FILE *out,
     counts->rules++;
     if (!json_array_size(tests)) {
       fprintf(out, "FAIL %s: %s has no test cases\n", r->file, r->id);
-      counts->failed++;
+      counts->rules_bad++;
       continue;
     }
     /* the engine runs a set: a set of this one rule, borrowing its doc */
@@ -418,7 +423,7 @@ pa_rc pa_ruletest_run(const pa_ruleset *rs, const char *policy_path, FILE *out,
       if (pa_ruleset_load(one, r->file, r->builtin, &quiet) != PA_OK ||
           pa_ruleset_count(one) != 1) {
         fprintf(out, "FAIL %s: does not load\n", r->file);
-        counts->failed++;
+        counts->rules_bad++;
         pa_ruleset_free(one);
         continue;
       }

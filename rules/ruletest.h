@@ -17,7 +17,8 @@
 #include <stdio.h>
 
 struct pa_ruletest_counts {
-  size_t rules, cases, failed;
+  size_t rules, cases, failed; /* failed: cases that failed */
+  size_t rules_bad;            /* rules with no cases, or that do not load */
 };
 
 /* Runs the cases of every rule in rs. One line per case goes to out ("ok"

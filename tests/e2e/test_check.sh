@@ -114,6 +114,19 @@ check "check with a bad site rule still runs the pack" grep -q "^check: 31 rules
 check "check names the skipped rule" grep -q "bad-rule.json: rule skipped" "$WORK/err"
 
 "$PACSAUDIT" rules list --format json >"$WORK/list.json"
+# --- a missing database is an input error, and nothing is created
+rc=0
+"$PACSAUDIT" check --db "$WORK/typo.db" --policy "$S/policy.json" >/dev/null 2>"$WORK/err" || rc=$?
+check "check of a missing database exits 2" test "$rc" -eq 2
+check "check of a missing database names it" grep -q "typo.db" "$WORK/err"
+check "check of a missing database creates nothing" test ! -e "$WORK/typo.db"
+# --- a store with nothing in the period decides nothing: never compliant by default
+rc=0
+"$PACSAUDIT" check --db "$DB3" --policy "$S/policy.json" --since 2020-01-01 --until 2020-02-01 \
+  >"$WORK/out" 2>&1 || rc=$?
+check "an empty period exits 0" test "$rc" -eq 0
+check "an empty period leaves every rule undecidable" grep -q "0 decided, 31 undecidable" "$WORK/out"
+
 check "rules list shows 31 rules" test "$(jlen "$WORK/list.json" '$')" -eq 31
 check "rules list --policy shows the site's thresholds" bash -c \
   "'$PACSAUDIT' rules list --policy '$S/policy.json' | grep -q 'distinct_patients=5 (policy)'"
