@@ -18,6 +18,27 @@
 #include <unistd.h>
 
 const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
+  /* findings (store_findings.c): the same episode overlaps or comes within
+   * the gap; with no gap (a gap rule, whose episodes share their end rows)
+   * it starts at the same time or strictly overlaps */
+  [PA__ST_FIND_FIND] =
+    "SELECT id, first_ts, last_ts, count, status FROM findings WHERE rule_id = ?1 AND"
+    " subject IS ?2 AND coalesce(json_extract(detail, '$.part'), 0) = ?6 AND"
+    " ((?5 > 0 AND first_ts <= ?4 + ?5 AND last_ts + ?5 >= ?3) OR"
+    " first_ts = ?3 OR (?5 = 0 AND first_ts < ?4 AND last_ts > ?3)) ORDER BY first_ts"
+    " LIMIT 1",
+  [PA__ST_FIND_INS] =
+    "INSERT OR IGNORE INTO findings (rule_id, severity, guideline_ref, subject, first_ts,"
+    " last_ts, count, evidence, fingerprint, first_seen_run, status, strength, updated_run,"
+    " reason, assoc_evidence, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [PA__ST_FIND_UPD] =
+    "UPDATE findings SET first_ts = ?2, last_ts = ?3, count = ?4, evidence = ?5,"
+    " assoc_evidence = ?6, updated_run = ?7 WHERE id = ?1",
+  [PA__ST_RULE_RUN] =
+    "INSERT OR REPLACE INTO rule_runs (run_id, rule_id, decided, why, since_ts, until_ts, new,"
+    " known, excepted, ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+  [PA__ST_FIND_STATUS] =
+    "UPDATE findings SET status = ?2, reason = ?3, updated_run = ?4 WHERE id = ?1",
   [PA__ST_ASSOC_INS] =
     "INSERT OR IGNORE INTO associations (started_at, client_ip, client_port,"
     " server_ip, server_port, result, tls, origin) VALUES (?,?,?,?,?,?,?,?)",

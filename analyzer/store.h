@@ -54,6 +54,47 @@ struct sqlite3 *pa_store_handle(pa_store *s);
 pa_rc pa_store_read_begin(pa_store *s);
 pa_rc pa_store_read_end(pa_store *s);
 
+/* One finding: an episode of one check of a rule (rules/engine.c). JSON
+ * texts are borrowed for the call. */
+struct pa_finding {
+  const char *rule_id, *severity, *strength;
+  const char *guideline_ref;  /* JSON array of the sections cited */
+  const char *subject;        /* the one identifier it is about (may be NULL) */
+  int64_t first_ts, last_ts;  /* µs UTC, the episode's first and last evidence */
+  int64_t count;              /* facts in the episode */
+  const char *evidence;       /* JSON array of events ids */
+  const char *assoc_evidence; /* {"dimse": [...]} or {"associations": [...]}, or NULL */
+  const char *detail;         /* {"part", "label_en", "label_ja"}, or NULL (part 0) */
+  int part;                   /* which check of the rule: merged only with its own */
+  int64_t gap_us;             /* the rule's episode gap: closer than this is the same */
+  const char *excepted;       /* a policy exception's reason, or NULL when none applies */
+};
+
+/* Keeps f in `findings`, once: when a finding of the same rule, part and
+ * subject overlaps it (or comes within gap_us), that is the same episode:
+ * *known_out = 1, and it is extended if f reaches further; otherwise a new
+ * row, status 'open' or 'excepted', with fingerprint SHA-256 of rule,
+ * subject, first time (and part when not 0), stable across runs. A
+ * reviewer's status ('acknowledged', 'closed') is never changed; 'open'
+ * and 'excepted' follow the policy's exceptions. run_id (0 none) is
+ * recorded as first_seen_run / updated_run. A write of the open batch:
+ * the caller batches a run's findings (pa_store_batch_*). */
+pa_rc pa_store_finding_put(pa_store *s, const struct pa_finding *f, int64_t run_id,
+                           int *known_out);
+
+/* What one rule decided in one check run (rule_runs). */
+struct pa_rule_run {
+  const char *rule_id;
+  int decided;               /* 1 when the data covered the rule over the period */
+  const char *why;           /* when not: what was missing; else NULL */
+  int64_t since_ts, until_ts; /* the period, 0 open */
+  uint64_t n_new, n_known, n_excepted;
+  double ms;
+};
+/* Records r for run_id (replacing a row of the same run and rule); a write
+ * of the open batch. */
+pa_rc pa_store_rule_run_put(pa_store *s, int64_t run_id, const struct pa_rule_run *r);
+
 /* Commits any open batch and closes (NULL ok). */
 pa_rc pa_store_close(pa_store *s);
 

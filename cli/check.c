@@ -253,13 +253,13 @@ int pa_cmd_check(int argc, char **argv)
     goto out;
   }
   pa_err_clear(&err);
-  if (pa_engine_attach(pa_store_handle(s), pol, &err)) {
+  if (pa_engine_attach(s, pol, &err)) {
     fprintf(stderr, "pacsaudit: %s: %s\n", db_path, err.msg);
     goto out;
   }
   if (pa_store_run_begin(s, "check", policy_path, &eo.run_id))
     eo.run_id = 0;
-  rc = pa_engine_run(pa_store_handle(s), rs, &eo, &res, &d);
+  rc = pa_engine_run(s, rs, &eo, &res, &d);
   if (rc == PA_RULE) {
     fprintf(stderr, "pacsaudit: %s: the policy's thresholds do not fit the rules; nothing was"
                     " checked\n", policy_path ? policy_path : "policy");

@@ -44,8 +44,9 @@ static int32_t tz_offset(const void *tz, int64_t utc_us)
   return pa_tz_offset_s(tz, utc_us);
 }
 
-pa_rc pa_engine_attach(sqlite3 *db, const struct pa_policy *p, struct pa_err *err)
+pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *err)
 {
+  sqlite3 *db = pa_store_handle(s);
   pa_policy *empty = NULL;
   pa_rc rc;
 
@@ -285,19 +286,17 @@ static int episodes(sqlite3 *db, const struct pa_rule *r, int part, int64_t gap)
 
 /* ---- findings ------------------------------------------------------- */
 
+/* What merging needs besides the store: the policy's exceptions and the
+ * events behind network evidence. */
 struct merge {
-  sqlite3 *db;
-  sqlite3_stmt *find, *ins, *upd, *exc, *setexc, *map_dimse, *map_assoc;
+  pa_store *s;
+  sqlite3_stmt *exc, *map_dimse, *map_assoc;
   int64_t run_id;
 };
 
 static void merge_close(struct merge *m)
 {
-  sqlite3_finalize(m->find);
-  sqlite3_finalize(m->ins);
-  sqlite3_finalize(m->upd);
   sqlite3_finalize(m->exc);
-  sqlite3_finalize(m->setexc);
   sqlite3_finalize(m->map_dimse);
   sqlite3_finalize(m->map_assoc);
 }
@@ -305,38 +304,23 @@ static void merge_close(struct merge *m)
 static int merge_open(struct merge *m)
 {
   static const char *const sql[] = {
-    /* the same episode: it overlaps or comes within the gap; with no gap
-     * (a gap rule, whose episodes share their end rows) it starts at the
-     * same time or strictly overlaps */
-    "SELECT id, first_ts, last_ts, count, status FROM findings WHERE rule_id = ?1 AND"
-    " subject IS ?2 AND coalesce(json_extract(detail, '$.part'), 0) = ?6 AND"
-    " ((?5 > 0 AND first_ts <= ?4 + ?5 AND last_ts + ?5 >= ?3) OR"
-    " first_ts = ?3 OR (?5 = 0 AND first_ts < ?4 AND last_ts > ?3)) ORDER BY first_ts"
-    " LIMIT 1",
-    "INSERT OR IGNORE INTO findings (rule_id, severity, guideline_ref, subject, first_ts,"
-    " last_ts, count, evidence, fingerprint, first_seen_run, status, strength, updated_run,"
-    " reason, assoc_evidence, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    "UPDATE findings SET first_ts = ?2, last_ts = ?3, count = ?4, evidence = ?5,"
-    " assoc_evidence = ?6, updated_run = ?7 WHERE id = ?1",
     "SELECT reason FROM pol_exceptions WHERE rule_id = ?1 AND subject = ?2 AND ?3 < until_ts"
     " LIMIT 1",
-    "UPDATE findings SET status = 'excepted', reason = ?2, updated_run = ?3 WHERE id = ?1",
     "SELECT json_group_array(e.id) FROM json_each(?1) j JOIN dimse d ON d.id = j.value JOIN"
     " events e ON e.assoc_id = d.assoc_id AND e.ts = d.ts AND e.event_code = 'DIMSE:' ||"
     " d.command",
     "SELECT json_group_array(e.id) FROM json_each(?1) j JOIN events e ON e.assoc_id ="
     " j.value AND e.event_code = 'ASSOC:start'",
   };
-  sqlite3_stmt **st[] = {&m->find, &m->ins, &m->upd, &m->exc, &m->setexc, &m->map_dimse,
-                         &m->map_assoc};
+  sqlite3_stmt **st[] = {&m->exc, &m->map_dimse, &m->map_assoc};
   for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
-    if (sqlite3_prepare_v2(m->db, sql[i], -1, st[i], NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(pa_store_handle(m->s), sql[i], -1, st[i], NULL) != SQLITE_OK)
       return -1;
   return 0;
 }
 
-/* The event ids behind a finding's evidence; ids of dimse or associations
- * rows are mapped to their events, and kept in assoc_evidence as well. */
+/* The event ids behind a finding's evidence: ids of dimse or associations
+ * rows are mapped to their events (and kept in assoc_evidence too). */
 static char *evidence_events(struct merge *m, const char *table, const char *ids)
 {
   sqlite3_stmt *q = !strcmp(table, "dimse") ? m->map_dimse
@@ -352,16 +336,15 @@ static char *evidence_events(struct merge *m, const char *table, const char *ids
   return out;
 }
 
-/* Merges one episode; counts it in res. */
+/* Merges one episode into the store's findings; counts it in res. */
 static int merge_one(struct merge *m, const struct pa_rule *r, const struct pa_compiled *cp,
                      int part, const char *subj, int64_t first, int64_t last, int64_t n,
                      const char *ids, int64_t gap, struct pa_rule_result *res)
 {
   const char *table = cp->evidence[part];
-  char fp_in[512], fp[PA_SHA256_HEXLEN];
-  char *assoc_ev = NULL, *ev = NULL, *detail = NULL;
-  const char *reason = NULL;
-  int rc = -1, excepted = 0;
+  struct pa_finding f = {0};
+  char *assoc_ev = NULL, *ev = NULL, *detail = NULL, *reason = NULL;
+  int rc = -1, known;
 
   if (!(ev = evidence_events(m, table, ids)))
     return -1;
@@ -384,87 +367,37 @@ static int merge_one(struct merge *m, const struct pa_rule *r, const struct pa_c
   sqlite3_bind_text(m->exc, 1, r->id, -1, SQLITE_STATIC);
   sqlite3_bind_text(m->exc, 2, subj, -1, SQLITE_STATIC);
   sqlite3_bind_int64(m->exc, 3, first);
-  if (sqlite3_step(m->exc) == SQLITE_ROW) {
-    excepted = 1;
-    reason = (const char *)sqlite3_column_text(m->exc, 0);
-  }
-  sqlite3_reset(m->find);
-  sqlite3_bind_text(m->find, 1, r->id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->find, 2, subj, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(m->find, 3, first);
-  sqlite3_bind_int64(m->find, 4, last);
-  sqlite3_bind_int64(m->find, 5, gap);
-  sqlite3_bind_int(m->find, 6, part);
-  if (sqlite3_step(m->find) == SQLITE_ROW) {
-    int64_t id = sqlite3_column_int64(m->find, 0);
-    int64_t of = sqlite3_column_int64(m->find, 1), ol = sqlite3_column_int64(m->find, 2);
-    int64_t on = sqlite3_column_int64(m->find, 3);
-    int was_open = !strcmp((const char *)sqlite3_column_text(m->find, 4) ?: "", "open");
-    sqlite3_reset(m->find);
+  if (sqlite3_step(m->exc) == SQLITE_ROW &&
+      !(reason = strdup((const char *)sqlite3_column_text(m->exc, 0) ?: "")))
+    goto out;
+  sqlite3_reset(m->exc);
+  f.rule_id = r->id;
+  f.severity = r->severity;
+  f.strength = r->strength;
+  f.guideline_ref = r->guideline;
+  f.subject = subj;
+  f.first_ts = first;
+  f.last_ts = last;
+  f.count = n;
+  f.evidence = ev;
+  f.assoc_evidence = assoc_ev;
+  f.detail = detail;
+  f.part = part;
+  f.gap_us = gap;
+  f.excepted = reason;
+  if (pa_store_finding_put(m->s, &f, m->run_id, &known))
+    goto out;
+  if (known)
     res->n_known++;
-    if (first < of || last > ol || n > on) { /* new data extends the episode */
-      sqlite3_reset(m->upd);
-      sqlite3_bind_int64(m->upd, 1, id);
-      sqlite3_bind_int64(m->upd, 2, first < of ? first : of);
-      sqlite3_bind_int64(m->upd, 3, last > ol ? last : ol);
-      sqlite3_bind_int64(m->upd, 4, n > on ? n : on);
-      sqlite3_bind_text(m->upd, 5, ev, -1, SQLITE_STATIC);
-      sqlite3_bind_text(m->upd, 6, assoc_ev, -1, SQLITE_STATIC);
-      if (m->run_id)
-        sqlite3_bind_int64(m->upd, 7, m->run_id);
-      if (sqlite3_step(m->upd) != SQLITE_DONE)
-        goto out;
-    }
-    if (excepted) {
-      res->n_excepted++;
-      if (was_open) {
-        sqlite3_reset(m->setexc);
-        sqlite3_bind_int64(m->setexc, 1, id);
-        sqlite3_bind_text(m->setexc, 2, reason, -1, SQLITE_STATIC);
-        if (m->run_id)
-          sqlite3_bind_int64(m->setexc, 3, m->run_id);
-        if (sqlite3_step(m->setexc) != SQLITE_DONE)
-          goto out;
-      }
-    }
-    rc = 0;
-    goto out;
-  }
-  sqlite3_reset(m->find);
-  if (part)
-    snprintf(fp_in, sizeof fp_in, "%s\x1f%s\x1f%" PRId64 "\x1f%d", r->id, subj, first, part);
   else
-    snprintf(fp_in, sizeof fp_in, "%s\x1f%s\x1f%" PRId64, r->id, subj, first);
-  pa_sha256_hex(fp_in, strlen(fp_in), fp);
-  sqlite3_reset(m->ins);
-  sqlite3_bind_text(m->ins, 1, r->id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 2, r->severity, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 3, r->guideline, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 4, subj, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(m->ins, 5, first);
-  sqlite3_bind_int64(m->ins, 6, last);
-  sqlite3_bind_int64(m->ins, 7, n);
-  sqlite3_bind_text(m->ins, 8, ev, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 9, fp, -1, SQLITE_STATIC);
-  if (m->run_id) {
-    sqlite3_bind_int64(m->ins, 10, m->run_id);
-    sqlite3_bind_int64(m->ins, 13, m->run_id);
-  }
-  sqlite3_bind_text(m->ins, 11, excepted ? "excepted" : "open", -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 12, r->strength, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 14, reason, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 15, assoc_ev, -1, SQLITE_STATIC);
-  sqlite3_bind_text(m->ins, 16, detail, -1, SQLITE_STATIC);
-  if (sqlite3_step(m->ins) != SQLITE_DONE)
-    goto out;
-  res->n_new++;
-  res->n_excepted += excepted;
+    res->n_new++;
+  res->n_excepted += reason != NULL;
   rc = 0;
 out:
-  sqlite3_reset(m->exc);
   free(ev);
   free(assoc_ev);
   free(detail);
+  free(reason);
   return rc;
 }
 
@@ -474,7 +407,7 @@ static int merge_all(struct merge *m, const pa_ruleset *rs, struct pa_rule_resul
   sqlite3_stmt *q;
   int rc = 0;
 
-  if (sqlite3_prepare_v2(m->db,
+  if (sqlite3_prepare_v2(pa_store_handle(m->s),
                          "SELECT rule_id, part, subj, first_ts, last_ts, n, ids, gap FROM r_eps"
                          " ORDER BY rule_id, subj, first_ts", -1, &q, NULL) != SQLITE_OK)
     return -1;
@@ -539,30 +472,22 @@ static void params_shown(const struct pa_compiled *c, struct pa_rule_result *res
                           c->params[i].from_policy ? " (policy)" : "");
 }
 
-static void record_run(sqlite3 *db, int64_t run_id, const struct pa_engine_opts *o,
-                       const struct pa_rule_result *r)
+static int record_run(pa_store *s, const struct pa_engine_opts *o,
+                      const struct pa_rule_result *r)
 {
-  sqlite3_stmt *q;
-  if (!run_id ||
-      sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO rule_runs (run_id, rule_id, decided, why,"
-                         " since_ts, until_ts, new, known, excepted, ms) VALUES"
-                         " (?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL) != SQLITE_OK)
-    return;
-  sqlite3_bind_int64(q, 1, run_id);
-  sqlite3_bind_text(q, 2, r->rule->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 3, r->decided);
-  if (!r->decided || r->failed)
-    sqlite3_bind_text(q, 4, r->why_en, -1, SQLITE_STATIC);
-  if (o->since_us)
-    sqlite3_bind_int64(q, 5, o->since_us);
-  if (o->until_us)
-    sqlite3_bind_int64(q, 6, o->until_us);
-  sqlite3_bind_int64(q, 7, (int64_t)r->n_new);
-  sqlite3_bind_int64(q, 8, (int64_t)r->n_known);
-  sqlite3_bind_int64(q, 9, (int64_t)r->n_excepted);
-  sqlite3_bind_int64(q, 10, (int64_t)r->ms);
-  sqlite3_step(q);
-  sqlite3_finalize(q);
+  struct pa_rule_run rr = {0};
+  if (!o->run_id)
+    return 0;
+  rr.rule_id = r->rule->id;
+  rr.decided = r->decided && !r->failed;
+  rr.why = rr.decided ? NULL : r->why_en;
+  rr.since_ts = o->since_us;
+  rr.until_ts = o->until_us;
+  rr.n_new = r->n_new;
+  rr.n_known = r->n_known;
+  rr.n_excepted = r->n_excepted;
+  rr.ms = r->ms;
+  return pa_store_rule_run_put(s, o->run_id, &rr) ? -1 : 0;
 }
 
 static void count_open(sqlite3 *db, const struct pa_engine_opts *o, struct pa_rule_result *r)
@@ -580,9 +505,10 @@ static void count_open(sqlite3 *db, const struct pa_engine_opts *o, struct pa_ru
   sqlite3_finalize(q);
 }
 
-pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_opts *o,
+pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_opts *o,
                     struct pa_rule_result **res_out, struct pa_diag *d)
 {
+  sqlite3 *db = pa_store_handle(s);
   size_t n = pa_ruleset_count(rs);
   struct pa_rule_result *res = calloc(n ? n : 1, sizeof *res);
   struct pa_compiled *comp = calloc(n ? n : 1, sizeof *comp);
@@ -612,9 +538,11 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
   co.since_us = o->since_us;
   co.until_us = o->until_us;
   /* one snapshot for every rule: they judge the same data */
-  if (exec(db, "BEGIN") || exec(db, "DELETE FROM r_eps"))
+  if (pa_store_read_begin(s))
     goto out;
   in_read = 1;
+  if (exec(db, "DELETE FROM r_eps"))
+    goto out;
   co.data_end_us = o->until_us ? o->until_us : data_end(db);
   any_data = has_data(db, o);
   for (size_t i = 0; i < n; i++) {
@@ -692,25 +620,25 @@ pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_op
   sqlite3_finalize(pr.get);
   sqlite3_finalize(pr.req);
   pr.get = pr.req = NULL;
-  if (exec(db, "COMMIT"))
+  if (pa_store_read_end(s))
     goto out;
   in_read = 0;
-  /* the findings: one write transaction for the whole run */
-  m.db = db;
+  /* the findings: one batch, all or nothing, for the whole run */
+  m.s = s;
   m.run_id = o->run_id;
   if (!o->dry_run) {
-    if (exec(db, "BEGIN IMMEDIATE"))
-      goto out;
+    pa_store_batch_begin(s);
     in_write = 1;
     if (merge_open(&m) || merge_all(&m, rs, res, comp, n))
       goto out;
     for (size_t i = 0; i < n; i++)
-      record_run(db, o->run_id, o, &res[i]);
+      if (record_run(s, o, &res[i]))
+        goto out;
     merge_close(&m);
     memset(&m, 0, sizeof m);
-    if (exec(db, "COMMIT"))
-      goto out;
     in_write = 0;
+    if (pa_store_batch_commit(s))
+      goto out;
     for (size_t i = 0; i < n; i++)
       count_open(db, o, &res[i]);
   } else {
@@ -732,8 +660,12 @@ out:
   sqlite3_finalize(pr.get);
   sqlite3_finalize(pr.req);
   merge_close(&m);
-  if (in_read || in_write)
-    exec(db, "ROLLBACK");
+  if (in_read)
+    pa_store_read_end(s);
+  if (in_write) { /* roll the run's findings back whole */
+    pa_store_batch_fail(s);
+    pa_store_batch_commit(s);
+  }
   for (size_t i = 0; i < n; i++)
     pa_compiled_cleanup(&comp[i]);
   free(comp);

@@ -18,6 +18,8 @@
 
 #include "rules/rule.h"
 
+#include "analyzer/store.h"
+
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -49,7 +51,7 @@ struct pa_rule_result {
  * rule does not have) go to d and stop the run with PA_RULE before any
  * rule runs; a rule whose SQL fails is reported in its result and the
  * others run. PA_DB when the store cannot be read or written. */
-pa_rc pa_engine_run(sqlite3 *db, const pa_ruleset *rs, const struct pa_engine_opts *o,
+pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_opts *o,
                     struct pa_rule_result **res_out, struct pa_diag *d);
 
 struct pa_policy;
@@ -58,7 +60,7 @@ struct pa_policy;
  * NULL: an empty policy, so rules that need one are undecidable), the SQL
  * functions with the policy's zone, and the engine's own temp tables. p
  * must outlive db's use by the engine. PA_DB / PA_NOMEM with err set. */
-pa_rc pa_engine_attach(sqlite3 *db, const struct pa_policy *p, struct pa_err *err);
+pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *err);
 
 /* Creates the engine's temp tables on db (r_hits, r_eps); run does it too. */
 pa_rc pa_engine_prepare(sqlite3 *db);

@@ -294,7 +294,7 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
     goto out;
   }
   db = pa_store_handle(s);
-  if (pa_engine_attach(db, p, &err)) {
+  if (pa_engine_attach(s, p, &err)) {
     pa_diag_error(d, "%s: %s", where, err.msg);
     goto out;
   }
@@ -318,7 +318,7 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
     goto out;
   eo.plan = plan_step;
   eo.plan_ctx = &plan;
-  if (pa_engine_run(db, one, &eo, &res, d) || res[0].failed) {
+  if (pa_engine_run(s, one, &eo, &res, d) || res[0].failed) {
     fprintf(out, "FAIL %s: the rule did not run: %s\n", where, res ? res[0].why_en : "");
     result = 1;
     goto out;
@@ -332,7 +332,7 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
   free(res);
   res = NULL;
   /* a second run over the same data adds nothing */
-  if (pa_engine_run(db, one, &eo, &res, d) != PA_OK) {
+  if (pa_engine_run(s, one, &eo, &res, d) != PA_OK) {
     fprintf(out, "FAIL %s: the second run failed\n", where);
     result = 1;
     goto out;

@@ -679,6 +679,76 @@ static void test_dimse_results(void **state)
   assert_int_equal(id, 1);
 }
 
+
+/* A finding is kept once per episode: the same episode again is "known",
+ * new data extends it, another part or a later episode is new; the policy's
+ * exceptions move open <-> excepted, and a reviewer's status is kept. */
+static void test_finding_put(void **state)
+{
+  struct fx *f = *state;
+  sqlite3 *db = pa_store_handle(f->s);
+  struct pa_finding a = {
+    .rule_id = "AC-08", .severity = "medium", .strength = "advisory",
+    .guideline_ref = "[\"シス14\"]", .subject = "r.tanaka", .first_ts = 1000, .last_ts = 2000,
+    .count = 5, .evidence = "[1,2,3,4,5]", .gap_us = 600, .part = 0};
+  struct pa_finding b;
+  sqlite3_stmt *q;
+  int known = -1;
+
+  assert_int_equal(pa_store_finding_put(f->s, &a, 7, &known), PA_OK);
+  assert_int_equal(known, 0);
+  assert_int_equal(pa_store_finding_put(f->s, &a, 8, &known), PA_OK); /* again: the same */
+  assert_int_equal(known, 1);
+  b = a; /* new data extends the episode */
+  b.last_ts = 2500;
+  b.count = 6;
+  b.evidence = "[1,2,3,4,5,6]";
+  assert_int_equal(pa_store_finding_put(f->s, &b, 9, &known), PA_OK);
+  assert_int_equal(known, 1);
+  b = a; /* another check of the same rule: its own finding */
+  b.part = 2;
+  b.detail = "{\"part\":2}";
+  assert_int_equal(pa_store_finding_put(f->s, &b, 9, &known), PA_OK);
+  assert_int_equal(known, 0);
+  b = a; /* later than the gap: a new episode */
+  b.first_ts = 5000;
+  b.last_ts = 5000;
+  assert_int_equal(pa_store_finding_put(f->s, &b, 9, &known), PA_OK);
+  assert_int_equal(known, 0);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT fingerprint),"
+                                      " sum(last_ts = 2500 AND count = 6 AND first_seen_run = 7"
+                                      " AND updated_run = 9) FROM findings", -1, &q, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), 3);
+  assert_int_equal(sqlite3_column_int(q, 1), 3);
+  assert_int_equal(sqlite3_column_int(q, 2), 1);
+  sqlite3_finalize(q);
+  /* an exception applies, then no longer */
+  b = a;
+  b.excepted = "night shift";
+  assert_int_equal(pa_store_finding_put(f->s, &b, 10, &known), PA_OK);
+  assert_int_equal(known, 1);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT status, reason FROM findings WHERE"
+                                      " first_ts = 1000 AND detail IS NULL", -1, &q, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "excepted");
+  assert_string_equal((const char *)sqlite3_column_text(q, 1), "night shift");
+  sqlite3_reset(q);
+  assert_int_equal(pa_store_finding_put(f->s, &a, 11, &known), PA_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "open");
+  sqlite3_reset(q);
+  /* a reviewer's status stays */
+  assert_int_equal(sqlite3_exec(db, "UPDATE findings SET status = 'closed' WHERE first_ts = 1000"
+                                " AND detail IS NULL", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(pa_store_finding_put(f->s, &b, 12, &known), PA_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "closed");
+  sqlite3_finalize(q);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -703,6 +773,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_event_type_and_op, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dimse_results, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migration6_event_type_agrees, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_finding_put, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
