@@ -408,7 +408,8 @@ static int has_col(const struct base *b, const char *name)
 
 /* Writes the SQL for field name of row alias into out. Computed fields:
  *   dimse_cmd     the DIMSE command without -RQ ("C-MOVE")
- *   skew_s        |ts - received_ts| in seconds
+ *   skew_s        |ts - received_ts| in seconds (skew_us: in µs, to compare with a
+ *                 duration parameter)
  *   local_minute, local_dow, local_day   ts in the site's zone */
 static int field(struct cc *c, const struct base *b, const char *alias, const char *name,
                  const char *path, char *out, size_t size)
@@ -432,6 +433,8 @@ static int field(struct cc *c, const struct base *b, const char *alias, const ch
     n = snprintf(out, size, "substr(%1$s.command, 1, length(%1$s.command) - 3)", alias);
   else if (!strcmp(name, "skew_s") && b == &bases[BASE_EVENTS])
     n = snprintf(out, size, "(abs(%1$s.ts - %1$s.received_ts) / 1000000.0)", alias);
+  else if (!strcmp(name, "skew_us") && b == &bases[BASE_EVENTS])
+    n = snprintf(out, size, "abs(%1$s.ts - %1$s.received_ts)", alias);
   else if (!strcmp(name, "local_minute") || !strcmp(name, "local_dow") ||
            !strcmp(name, "local_day")) {
     enum pa_local_part part = name[6] == 'm' ? PA_LOCAL_MINUTE
@@ -1222,47 +1225,24 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
  * all match; "match_any" pairs, at least one; "same_any" pairs, at least
  * one where A has a value (the study or the patient). A from "roster" is
  * each roster entry, anchored "window" before the end of the data. */
-static void k_absence(struct cc *c, json_t *k, const char *path, int around)
+/* EXISTS (a row B that answers A: "b.where", the keys, within lo..hi µs of
+ * A's time, the cross tests). */
+static void b_exists(struct cc *c, json_t *k, const struct base *ba, const struct base *bb,
+                     int64_t lo, int64_t hi, int strict_after, const char *path)
 {
-  const struct base *ba, *bb;
-  json_t *sb, *key = json_object_get(k, "key"), *many = json_object_get(k, "match_any");
-  json_t *same = json_object_get(k, "same_any");
-  char sub[256], f[1024], g[1024];
-  int64_t w = 0;
+  json_t *sb = json_object_get(k, "b"), *key = json_object_get(k, "key");
+  json_t *many = json_object_get(k, "match_any"), *same = json_object_get(k, "same_any");
+  char sub[256], f[1024];
 
-  snprintf(sub, sizeof sub, "%s.%s", path, around ? "tolerance" : "window");
-  duration(c, json_object_get(k, around ? "tolerance" : "window"), sub, &w); /* reported; the rest is still checked */
-  c->out->gap_us = around ? w : (w > 0 ? w : 1);
-  if (!(ba = side(c, k, "a", 0, c->data_end - w, path)))
-    return;
-  sb = json_object_get(k, "b");
-  snprintf(sub, sizeof sub, "%s.b", path);
-  if (!json_is_object(sb)) {
-    bad(c, sub, "\"b\" is an object with \"where\" (and \"from\")");
-    return;
-  }
-  bb = base_of(c, sb, sub);
-  hits_into(c);
-  app(c, "SELECT %d, ", c->part);
-  snprintf(sub, sizeof sub, "%s.subject", path);
-  subject(c, ba, "a", json_object_get(k, "subject"), sub);
-  app(c, " AS subj, a.ts, a.id, a.ts FROM r_a a WHERE subj IS NOT NULL AND a.ts + %" PRId64
-         " <= ", w);
-  bind_int(c, c->data_end);
-  if (c->o->since_us && ba != &bases[BASE_ROSTER]) {
-    app(c, " AND a.ts >= ");
-    bind_int(c, c->o->since_us);
-  }
-  snprintf(sub, sizeof sub, "%s.a.covered", path);
-  app(c, " AND NOT EXISTS (SELECT 1 FROM ");
+  app(c, "EXISTS (SELECT 1 FROM ");
   from(c, bb, "b", c->data_end);
   app(c, " WHERE ");
   snprintf(sub, sizeof sub, "%s.b.where", path);
   where(c, bb, "b", json_object_get(sb, "where"), sub);
-  if (around)
-    app(c, " AND b.ts >= a.ts - %" PRId64 " AND b.ts <= a.ts + %" PRId64, w, w);
+  if (strict_after)
+    app(c, " AND b.ts > a.ts AND b.ts <= a.ts + %" PRId64, hi);
   else
-    app(c, " AND b.ts > a.ts AND b.ts <= a.ts + %" PRId64, w);
+    app(c, " AND b.ts >= a.ts - %" PRId64 " AND b.ts <= a.ts + %" PRId64, lo, hi);
   if (key) {
     app(c, " AND ");
     snprintf(sub, sizeof sub, "%s.key", path);
@@ -1293,7 +1273,60 @@ static void k_absence(struct cc *c, json_t *k, const char *path, int around)
   snprintf(sub, sizeof sub, "%s.cross", path);
   cross(c, ba, bb, json_object_get(k, "cross"), sub);
   app(c, ")");
-  (void)g;
+}
+
+/* absence: a row A with no row B on the same key within "window" after it
+ * (or around it: reconcile's "tolerance"). An A whose window runs past the
+ * end of the data is not judged yet. "key" pairs must all match;
+ * "match_any" pairs, at least one; "same_any" pairs, at least one where A
+ * has a value (the study or the patient). A from "roster" is each roster
+ * entry, anchored "window" before the end of the data.
+ * reconcile with "skew": the other way round, an A that has a B within the
+ * tolerance but none within the skew: two sources that saw the same thing
+ * disagree on its time. */
+static void k_absence(struct cc *c, json_t *k, const char *path, int around)
+{
+  const struct base *ba, *bb;
+  json_t *sb, *skew = around ? json_object_get(k, "skew") : NULL;
+  char sub[256];
+  int64_t w = 0, sk = 0;
+
+  snprintf(sub, sizeof sub, "%s.%s", path, around ? "tolerance" : "window");
+  duration(c, json_object_get(k, around ? "tolerance" : "window"), sub, &w); /* reported; go on */
+  if (skew) {
+    snprintf(sub, sizeof sub, "%s.skew", path);
+    duration(c, skew, sub, &sk);
+  }
+  c->out->gap_us = around ? w : (w > 0 ? w : 1);
+  if (!(ba = side(c, k, "a", 0, c->data_end - w, path)))
+    return;
+  sb = json_object_get(k, "b");
+  snprintf(sub, sizeof sub, "%s.b", path);
+  if (!json_is_object(sb)) {
+    bad(c, sub, "\"b\" is an object with \"where\" (and \"from\")");
+    return;
+  }
+  bb = base_of(c, sb, sub);
+  hits_into(c);
+  app(c, "SELECT %d, ", c->part);
+  snprintf(sub, sizeof sub, "%s.subject", path);
+  subject(c, ba, "a", json_object_get(k, "subject"), sub);
+  app(c, " AS subj, a.ts, a.id, a.ts FROM r_a a WHERE subj IS NOT NULL AND a.ts + %" PRId64
+         " <= ", w);
+  bind_int(c, c->data_end);
+  if (c->o->since_us && ba != &bases[BASE_ROSTER]) {
+    app(c, " AND a.ts >= ");
+    bind_int(c, c->o->since_us);
+  }
+  if (skew) {
+    app(c, " AND ");
+    b_exists(c, k, ba, bb, w, w, 0, path);
+    app(c, " AND NOT ");
+    b_exists(c, k, ba, bb, sk, sk, 0, path);
+  } else {
+    app(c, " AND NOT ");
+    b_exists(c, k, ba, bb, w, w, !around, path);
+  }
   stmt_end(c);
 }
 
@@ -1420,8 +1453,8 @@ static const struct {
   {"sequence", {"a", "b", "key", "window", "subject", "cross", "unless", "episode"}},
   {"absence", {"a", "b", "key", "match_any", "same_any", "window", "subject", "cross",
                "episode"}},
-  {"reconcile", {"a", "b", "key", "match_any", "same_any", "tolerance", "subject", "cross",
-                 "episode"}},
+  {"reconcile", {"a", "b", "key", "match_any", "same_any", "tolerance", "skew", "subject",
+                 "cross", "episode"}},
   {"gap", {"from", "where", "subject", "max_gap", "edges", "episode"}},
   {"backwards", {"from", "where", "subject", "field", "order_by", "tolerance", "episode"}},
 };
