@@ -615,6 +615,22 @@ static void field_pred(struct cc *c, const struct base *b, const char *alias, js
   }
 }
 
+/* The two fields a lookup compares, named by keys k1 and k2 of p (or
+ * their defaults), into f and g. -1 (and "0" written) when one is bad. */
+static int two_fields(struct cc *c, const struct base *b, const char *alias, json_t *p,
+                      const char *k1, const char *d1, const char *k2, const char *d2,
+                      const char *path, char f[1024], char g[1024])
+{
+  const char *n1 = json_string_value(json_object_get(p, k1));
+  const char *n2 = json_string_value(json_object_get(p, k2));
+  if (field(c, b, alias, n1 ? n1 : d1, path, f, 1024) ||
+      field(c, b, alias, n2 ? n2 : d2, path, g, 1024)) {
+    app(c, "0");
+    return -1;
+  }
+  return 0;
+}
+
 /* Lookups into the site policy (its pol_* temp tables). Each has a guard
  * (the policy knows enough to say) and a test; "is": false asks for the
  * guard and not the test, so an account the roster does not know is never
@@ -703,14 +719,9 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     FIELD("src_ae", f);
     app(c, "(%sEXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s))", want ? "" : "NOT ", f);
   } else if (!strcmp(name, "ae_ip")) {
-    const char *ae = json_string_value(json_object_get(p, "ae"));
-    const char *ip = json_string_value(json_object_get(p, "ip"));
     struct pa_buf t;
-    if (field(c, b, alias, ae ? ae : "src_ae", path, f, sizeof f) ||
-        field(c, b, alias, ip ? ip : "src_ip", path, g, sizeof g)) {
-      app(c, "0");
+    if (two_fields(c, b, alias, p, "ae", "src_ae", "ip", "src_ip", path, f, g))
       return;
-    }
     pa_buf_init(&t, 4096);
     if (c->dl->cidr(&t, g, "n.net"))
       c->nomem = 1;
@@ -719,24 +730,14 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
         g, f, want ? "" : "NOT ", f, pa_buf_str(&t));
     pa_buf_cleanup(&t);
   } else if (!strcmp(name, "ae_may")) {
-    const char *ae = json_string_value(json_object_get(p, "ae"));
-    const char *cmd = json_string_value(json_object_get(p, "command"));
-    if (field(c, b, alias, ae ? ae : "src_ae", path, f, sizeof f) ||
-        field(c, b, alias, cmd ? cmd : "dimse_cmd", path, g, sizeof g)) {
-      app(c, "0");
+    if (two_fields(c, b, alias, p, "ae", "src_ae", "command", "dimse_cmd", path, f, g))
       return;
-    }
     app(c, "(EXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s AND a.restricted = 1) AND"
            " %sEXISTS (SELECT 1 FROM pol_ae_ops o WHERE o.title = %s AND o.op = %s))",
         f, want ? "" : "NOT ", f, g);
   } else if (!strcmp(name, "move_dest")) {
-    const char *ae = json_string_value(json_object_get(p, "ae"));
-    const char *dest = json_string_value(json_object_get(p, "dest"));
-    if (field(c, b, alias, ae ? ae : "calling_ae", path, f, sizeof f) ||
-        field(c, b, alias, dest ? dest : "move_destination", path, g, sizeof g)) {
-      app(c, "0");
+    if (two_fields(c, b, alias, p, "ae", "calling_ae", "dest", "move_destination", path, f, g))
       return;
-    }
     app(c, "(%s IS NOT NULL AND %s(EXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s) AND"
            " NOT EXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s AND a.has_dests = 1 AND"
            " NOT EXISTS (SELECT 1 FROM pol_ae_dests x WHERE x.title = %s AND x.dest = %s))))",
@@ -781,16 +782,12 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
   } else if (!strcmp(name, "capture_covers")) {
     /* the link of this row (either address) was seen in a capture, and a
      * capture was running around its time */
-    const char *ip = json_string_value(json_object_get(p, "ip"));
-    FIELD("src_ip", f);
-    if (field(c, b, alias, ip ? ip : "dst_ip", path, g, sizeof g)) {
-      app(c, "0");
+    if (two_fields(c, b, alias, p, "field", "src_ip", "ip", "dst_ip", path, f, g))
       return;
-    }
-    app(c, "(%sEXISTS (SELECT 1 FROM associations k WHERE k.client_ip IN (%s, %s) OR"
+    app(c, "(%s(EXISTS (SELECT 1 FROM associations k WHERE k.client_ip IN (%s, %s) OR"
            " k.server_ip IN (%s, %s)) AND EXISTS (SELECT 1 FROM (SELECT min(started_at) AS s,"
            " max(coalesce(ended_at, started_at)) AS e FROM associations GROUP BY origin) sp"
-           " WHERE %s BETWEEN sp.s AND sp.e))", want ? "" : "NOT ", f, g, f, g, ts);
+           " WHERE %s BETWEEN sp.s AND sp.e)))", want ? "" : "NOT ", f, g, f, g, ts);
   } else {
     bad(c, path, "unknown policy lookup \"%s\"", name);
     app(c, "0");

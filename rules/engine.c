@@ -64,14 +64,9 @@ pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *er
   return rc;
 }
 
-/* Binds a compiled statement's values and steps it to the end. */
-static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
+/* Binds a compiled statement's values to q (prepared from it). */
+static void bind_all(sqlite3_stmt *q, const struct pa_sqlstmt *st)
 {
-  sqlite3_stmt *q;
-  int rc;
-
-  if (sqlite3_prepare_v2(db, st->sql, -1, &q, NULL) != SQLITE_OK)
-    return -1;
   for (size_t i = 0; i < st->n_binds; i++) {
     const struct pa_bind *b = &st->binds[i];
     int j = (int)i + 1;
@@ -82,6 +77,17 @@ static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
     else
       sqlite3_bind_text(q, j, b->s, -1, SQLITE_STATIC);
   }
+}
+
+/* Binds a compiled statement's values and steps it to the end. */
+static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
+{
+  sqlite3_stmt *q;
+  int rc;
+
+  if (sqlite3_prepare_v2(db, st->sql, -1, &q, NULL) != SQLITE_OK)
+    return -1;
+  bind_all(q, st);
   while ((rc = sqlite3_step(q)) == SQLITE_ROW)
     if (one_out)
       *one_out = sqlite3_column_int64(q, 0);
@@ -103,15 +109,7 @@ static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa
   snprintf(sql, n, "EXPLAIN QUERY PLAN %s", st->sql);
   ex.sql = sql;
   if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
-    for (size_t i = 0; i < st->n_binds; i++) {
-      const struct pa_bind *b = &st->binds[i];
-      if (b->type == PA_BIND_INT)
-        sqlite3_bind_int64(q, (int)i + 1, b->i);
-      else if (b->type == PA_BIND_REAL)
-        sqlite3_bind_double(q, (int)i + 1, b->d);
-      else
-        sqlite3_bind_text(q, (int)i + 1, b->s, -1, SQLITE_STATIC);
-    }
+    bind_all(q, st);
     while (sqlite3_step(q) == SQLITE_ROW)
       o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
     sqlite3_finalize(q);
