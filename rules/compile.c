@@ -676,8 +676,9 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
       app(c, "(%s IN (SELECT d.u FROM (SELECT DISTINCT user_id AS u FROM events WHERE"
              " user_id IS NOT NULL) d WHERE NOT EXISTS (SELECT 1 FROM pol_users p WHERE"
              " p.id = d.u)))", f);
-    else
-      app(c, "(NOT EXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s))", f);
+    else /* no id is no unknown id, in both forms */
+      app(c, "(%s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s))", f,
+          f);
   } else if (!strcmp(name, "user_kind")) {
     FIELD("user_id", f);
     if (want)
@@ -715,6 +716,8 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     else
       app(c, "%s.op", alias);
     app(c, "))");
+    if (!op) /* no operation is nothing the role may or may not do */
+      app(c, " AND %s.op IS NOT NULL", alias);
   } else if (!strcmp(name, "ae_registered")) {
     FIELD("src_ae", f);
     app(c, "(%sEXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s))", want ? "" : "NOT ", f);
@@ -1124,11 +1127,21 @@ static const struct base *side(struct cc *c, json_t *k, const char *name, int64_
   if (json_is_string(json_object_get(s, "from")) &&
       !strcmp(json_string_value(json_object_get(s, "from")), "hits")) {
     /* the events an earlier part found (a burst), to build on */
-    json_t *pt = json_object_get(s, "part");
+    json_t *pt = json_object_get(s, "part"), *earlier;
+    const char *ef;
     b = &bases[BASE_EVENTS];
     if (!json_is_integer(pt) || json_integer_value(pt) < 0 ||
         json_integer_value(pt) >= c->part) {
       bad(c, sub, "\"from\": \"hits\" takes the \"part\" of an earlier part");
+      return NULL;
+    }
+    earlier = json_array_get(json_object_get(c->r->doc, "parts"),
+                             (size_t)json_integer_value(pt));
+    ef = json_string_value(json_object_get(earlier, "from"));
+    if (!ef && json_object_get(earlier, "a"))
+      ef = json_string_value(json_object_get(json_object_get(earlier, "a"), "from"));
+    if (ef && strcmp(ef, "events")) { /* its hits name rows of another table */
+      bad(c, sub, "\"from\": \"hits\" builds on a part that reads events, not %s", ef);
       return NULL;
     }
     if (c->dl->temp_as(&c->q, tbl))
