@@ -527,7 +527,7 @@ static void field_pred(struct cc *c, const struct base *b, const char *alias, js
 {
   static const char *const keys[] = {"field", "eq", "ne", "gt", "gte", "lt", "lte", "in",
                                      "not_in", "regex", "not_regex", "cidr", "not_cidr",
-                                     "null", NULL};
+                                     "null", "prefix", NULL};
   static const struct { const char *key, *op; } cmp[] = {
     {"eq", "="}, {"ne", "<>"}, {"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="}};
   char f[1024], sub[256];
@@ -601,6 +601,27 @@ static void field_pred(struct cc *c, const struct base *b, const char *alias, js
         app(c, "))");
       }
       json_decref(nets);
+    } else if (!strcmp(k, "prefix")) {
+      /* starts with: a range, so an index on the field serves it */
+      const char *pf = json_string_value(v);
+      char *hi;
+      size_t n;
+      if (!pf || !*pf || (n = strlen(pf)) > 255 || (unsigned char)pf[n - 1] == 0xff) {
+        bad(c, sub, "a non-empty string of up to 255 bytes");
+        app(c, "0");
+        continue;
+      }
+      if (!(hi = strdup(pf))) {
+        c->nomem = 1;
+        continue;
+      }
+      hi[n - 1]++; /* the first string past every one with this prefix */
+      app(c, "(%s >= ", f);
+      bind_text(c, pf);
+      app(c, " AND %s < ", f);
+      bind_text(c, hi);
+      app(c, ")");
+      free(hi);
     } else if (!strcmp(k, "null")) {
       if (!json_is_boolean(v))
         bad(c, sub, "true or false");
@@ -728,14 +749,15 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     pa_buf_init(&t, 4096);
     if (c->dl->cidr(&t, g, "n.net"))
       c->nomem = 1;
-    app(c, "(%s IS NOT NULL AND EXISTS (SELECT 1 FROM pol_ae_nets n WHERE n.title = %s) AND"
+    /* the guard as IN: the registered titles' rows, through the index */
+    app(c, "(%s IS NOT NULL AND %s IN (SELECT title FROM pol_ae_nets) AND"
            " %sEXISTS (SELECT 1 FROM pol_ae_nets n WHERE n.title = %s AND %s))",
         g, f, want ? "" : "NOT ", f, pa_buf_str(&t));
     pa_buf_cleanup(&t);
   } else if (!strcmp(name, "ae_may")) {
     if (two_fields(c, b, alias, p, "ae", "src_ae", "command", "dimse_cmd", path, f, g))
       return;
-    app(c, "(EXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s AND a.restricted = 1) AND"
+    app(c, "(%s IN (SELECT title FROM pol_aes WHERE restricted = 1) AND"
            " %sEXISTS (SELECT 1 FROM pol_ae_ops o WHERE o.title = %s AND o.op = %s))",
         f, want ? "" : "NOT ", f, g);
   } else if (!strcmp(name, "move_dest")) {
