@@ -961,6 +961,7 @@ static void hits_reset(struct cc *c)
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_a");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_b");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_m");
+  stmt_plain(c, "DROP TABLE IF EXISTS temp.r_t");
 }
 
 static void hits_into(struct cc *c)
@@ -1032,10 +1033,10 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   app(c, " AND subj IS NOT NULL%s", dis ? " AND val IS NOT NULL" : "");
   stmt_end(c);
   stmt_plain(c, "CREATE INDEX temp.r_m_key ON r_m(subj, ts)");
-  hits_into(c);
-  app(c, "SELECT %d, subj, ts, id, ts FROM (SELECT subj, ts, id, max(hit) OVER (PARTITION BY"
-         " subj ORDER BY ts RANGE BETWEEN CURRENT ROW AND %" PRId64 " FOLLOWING) AS hot FROM"
-         " (SELECT m.subj, m.ts, m.id, ", c->part, w);
+  /* the rows where a window ending there reaches N: one window pass */
+  if (c->dl->temp_as(&c->q, "r_t"))
+    c->nomem = 1;
+  app(c, "SELECT subj, ts FROM (SELECT m.subj, m.ts, ");
   if (cnt) {
     app(c, "n >= ");
     bind_real(c, n);
@@ -1050,9 +1051,15 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
     app(c, " ELSE 0 END");
   }
   app(c, " AS hit FROM (SELECT *, count(*) OVER (PARTITION BY subj ORDER BY ts RANGE BETWEEN"
-         " %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM r_m) m)) WHERE hot", w);
+         " %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM r_m) m) WHERE hit", w);
+  stmt_end(c);
+  /* the hits: every row inside such a window, found from the few ends
+   * through the index, not by a second pass over every row */
+  hits_into(c);
+  app(c, "SELECT DISTINCT %d, m.subj, m.ts, m.id, m.ts FROM r_t t JOIN r_m m ON m.subj = t.subj"
+         " AND m.ts BETWEEN t.ts - %" PRId64 " AND t.ts", c->part, w);
   if (c->o->since_us) {
-    app(c, " AND ts >= ");
+    app(c, " WHERE m.ts >= ");
     bind_int(c, c->o->since_us);
   }
   stmt_end(c);
