@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 N=${1:-10000000}
 B=${BUILD:-build-bench}
 W=$(mktemp -d "${TMPDIR:-/tmp}/pa-rules-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT # KEEP=1 leaves the stores for a look
 log() { echo "rules-check: $*" >&2; }
 . bench/lib.sh
 
@@ -50,8 +50,10 @@ scan=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 log "check over $N events"
 run_check "$W/big"
 run_check "$W/small"
-read -r rss_big total <"$W/big/time"
-read -r rss_small _ <"$W/small/time"
+# time -o writes "Command exited with non-zero status 1" first: check exits
+# 1 when it finds something; the figures are on the last line
+read -r rss_big total < <(tail -n 1 "$W/big/time")
+read -r rss_small _ < <(tail -n 1 "$W/small/time")
 
 recall=$(python3 - "$W/big" <<'PY'
 import csv, json, sqlite3, sys
