@@ -270,8 +270,6 @@ static int episodes(sqlite3 *db, const struct pa_rule *r, int part, int64_t gap)
            "   json_group_array(eid) FILTER (WHERE rn <= %d AND eid IS NOT NULL), ?2"
            " FROM r GROUP BY part, subj, ep",
            PA_RULE_MAX_EVIDENCE);
-  /* min/max of t0 over d loses the latest t0 of an id seen twice: take it
-   * from e instead when they differ (a gap's two ends) */
   if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
     return -1;
   sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);

@@ -256,7 +256,8 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
   static const char *const keys[] = {"name", "policy", "policy_patch", "events", "associations",
                                      "dimse", "dimse_results", "since", "until", "expect", "decided",
                                      NULL};
-  char path[] = "/tmp/pacsaudit-ruletest-XXXXXX";
+  const char *tmp = getenv("TMPDIR");
+  char path[4096] = "";
   struct pa_engine_opts eo = {0};
   struct plan_text plan = {"", 0};
   struct pa_rule_result *res = NULL;
@@ -282,6 +283,7 @@ static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, 
   if (d->n_errors > errors || !(p = case_policy(tc, dflt, base_dir, where, d)))
     goto out;
   tz = pa_policy_tz_name(p);
+  snprintf(path, sizeof path, "%s/pacsaudit-ruletest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if ((fd = mkstemp(path)) < 0) {
     pa_diag_error(d, "%s: cannot make a temporary file", where);
     goto out;
@@ -368,9 +370,9 @@ out:
   json_decref(got);
   json_decref(again);
   pa_store_close(s);
-  unlink(path);
-  {
-    char side[64];
+  if (path[0]) {
+    char side[4200];
+    unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
