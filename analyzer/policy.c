@@ -5,6 +5,7 @@
  * "roster.csv: line 5: valid_to"), so the JSON and the roster CSV report
  * alike. Out of memory sets a flag that ends the load with PA_NOMEM. */
 #include "policy.h"
+#include "policy_int.h"
 
 #include "limits.h"
 #include "tm.h"
@@ -1580,8 +1581,25 @@ static void msgs_move(struct strv *from, char ***to, size_t *n_to, int *nomem)
   }
 }
 
-static pa_rc load_common(const char *label, const char *json, size_t len, const char *base_dir,
-                         pa_policy **out, struct pa_policy_msgs *msgs, struct pa_err *err)
+/* The roster CSV csv[0..len) alone, as load_roster and merge_users take it
+ * under a policy that says nothing else (the default time zone, no roles);
+ * its lines are named after c->label. */
+static void validate_roster(struct ctx *c, const char *csv, size_t len)
+{
+  load_site(c, NULL); /* no "site": the defaults */
+  if (c->nomem)
+    return;
+  wfmt(c->roster_path, sizeof c->roster_path, "%s", c->label);
+  parse_roster(c, c->roster_path, csv, len);
+  if (c->nomem)
+    return;
+  merge_users(c);
+}
+
+/* data[0..len) is the policy JSON, or with is_roster a roster CSV alone. */
+static pa_rc load_common(const char *label, const char *data, size_t len, int is_roster,
+                         const char *base_dir, pa_policy **out, struct pa_policy_msgs *msgs,
+                         struct pa_err *err)
 {
   struct ctx c;
   json_error_t je;
@@ -1593,15 +1611,16 @@ static pa_rc load_common(const char *label, const char *json, size_t len, const 
   c.label = label;
   c.base_dir = base_dir;
   c.now = pa_time_now();
-  if (len > PA_MAX_POLICY_FILE)
+  if (len > (is_roster ? PA_MAX_ROSTER_CSV : PA_MAX_POLICY_FILE))
     return pa_err_set(err, PA_LIMIT, UINT64_MAX, 0, "%s: larger than %u bytes", label,
-                      PA_MAX_POLICY_FILE);
+                      is_roster ? PA_MAX_ROSTER_CSV : PA_MAX_POLICY_FILE);
   if (!(c.p = calloc(1, sizeof *c.p)) || !(c.p->path = strdup(label))) {
     rc = PA_NOMEM;
     goto out;
   }
-  root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-  if (!root) {
+  if (is_roster)
+    validate_roster(&c, data, len);
+  else if (!(root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je))) {
     char w[WB];
     wfmt(w, sizeof w, "%s: line %d column %d", label, je.line, je.column);
     errat(&c, w, "%s", je.text);
@@ -1645,7 +1664,14 @@ pa_rc pa_policy_load_string_msgs(const char *label, const char *json, size_t len
                                  const char *base_dir, pa_policy **out,
                                  struct pa_policy_msgs *msgs, struct pa_err *err)
 {
-  return load_common(label ? label : "policy", json, len, base_dir, out, msgs, err);
+  return load_common(label ? label : "policy", json, len, 0, base_dir, out, msgs, err);
+}
+
+pa_rc pa__policy_load_roster_string(const char *label, const char *csv, size_t len,
+                                    pa_policy **out, struct pa_policy_msgs *msgs,
+                                    struct pa_err *err)
+{
+  return load_common(label ? label : "roster.csv", csv, len, 1, NULL, out, msgs, err);
 }
 
 pa_rc pa_policy_load_string(const char *label, const char *json, size_t len,
@@ -1687,7 +1713,7 @@ pa_rc pa_policy_load_msgs(const char *path, pa_policy **out, struct pa_policy_ms
   }
   if ((slash = strrchr(dir, '/')))
     slash[slash == dir ? 1 : 0] = '\0';
-  rc = load_common(path, data, n, slash ? dir : NULL, out, msgs, err);
+  rc = load_common(path, data, n, 0, slash ? dir : NULL, out, msgs, err);
 out:
   if (f)
     fclose(f);
