@@ -205,6 +205,35 @@ static char *vfmt(const char *fmt, va_list ap)
   return s;
 }
 
+/* "where: cause" as one line, malloc'd (NULL when out of memory). A control
+ * byte is written as \xNN wherever it comes from (a JSON key in where, a
+ * parser's message), so no input can break the line or forge another. */
+static char *join_line(const char *where, const char *cause)
+{
+  size_t nw = strlen(where), nc = strlen(cause), o = 0;
+  char *line = malloc(4 * (nw + nc) + 3); /* each byte at most \xNN */
+  if (!line)
+    return NULL;
+  for (int part = 0; part < 2; part++) {
+    const char *s = part ? cause : where;
+    for (; *s; s++) {
+      unsigned char ch = (unsigned char)*s;
+      if (ch < 0x20 || ch == 0x7f) {
+        snprintf(line + o, 5, "\\x%02x", ch);
+        o += 4;
+      } else {
+        line[o++] = (char)ch;
+      }
+    }
+    if (!part) {
+      line[o++] = ':';
+      line[o++] = ' ';
+    }
+  }
+  line[o] = '\0';
+  return line;
+}
+
 /* "where: cause" as one error line. */
 static void errat(struct ctx *c, const char *where, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
@@ -223,12 +252,7 @@ static void errat(struct ctx *c, const char *where, const char *fmt, ...)
     c->nomem = 1;
     return;
   }
-  line = malloc(strlen(where) + strlen(cause) + 3);
-  if (line) {
-    memcpy(line, where, strlen(where));
-    memcpy(line + strlen(where), ": ", 2);
-    memcpy(line + strlen(where) + 2, cause, strlen(cause) + 1);
-  }
+  line = join_line(where, cause);
   free(cause);
   if (strv_take(&c->errors, line))
     c->nomem = 1;
@@ -243,8 +267,8 @@ static void warnat(struct ctx *c, const char *where, const char *fmt, ...)
   va_start(ap, fmt);
   cause = vfmt(fmt, ap);
   va_end(ap);
-  if (cause && (line = malloc(strlen(where) + strlen(cause) + 3)))
-    snprintf(line, strlen(where) + strlen(cause) + 3, "%s: %s", where, cause);
+  if (cause)
+    line = join_line(where, cause);
   free(cause);
   if (strv_take(&c->p->warnings, line))
     c->nomem = 1;

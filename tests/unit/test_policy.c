@@ -52,6 +52,10 @@ static const struct bad {
   {"{\"site\": {}, \"site\": {}}",
    "policy.json: line 1 column 19: duplicate object key near '\"site\"'"},
   {"{\"frobnicate\": 1}", "policy.json: frobnicate: unknown key"},
+  /* a control byte in a key is escaped: one line, none forged */
+  {"{\"a\\nb\": 1}", "policy.json: a\\x0ab: unknown key"},
+  {"{\"users\": [{\"id\": \"u\", \"x\\r\\u007f\": 1}]}",
+   "policy.json: users[0].x\\x0d\\x7f: unknown key"},
   {"{\"site\": {\"timezone\": \"Mars/Olympus\"}}",
    "policy.json: site.timezone: \"Mars/Olympus\" is not a known time zone"},
   {"{\"site\": {\"name\": \"x\", \"tz\": \"UTC\"}}", "policy.json: site.tz: unknown key"},
