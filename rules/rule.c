@@ -22,10 +22,24 @@ struct pa_ruleset {
   size_t n, cap;
 };
 
+/* A control byte is written as \xNN wherever it comes from (a JSON key in
+ * a path, jansson's text near a bad token), so no input can break the line
+ * or forge another. */
 static void diag(struct pa_diag *d, int is_err, const char *fmt, va_list ap)
 {
-  char line[1024];
-  vsnprintf(line, sizeof line, fmt, ap);
+  char raw[1024], line[4 * sizeof raw];
+  size_t o = 0;
+  vsnprintf(raw, sizeof raw, fmt, ap);
+  for (const char *s = raw; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch < 0x20 || ch == 0x7f) {
+      snprintf(line + o, 5, "\\x%02x", ch);
+      o += 4;
+    } else {
+      line[o++] = (char)ch;
+    }
+  }
+  line[o] = '\0';
   if (is_err)
     d->n_errors++;
   else

@@ -24,8 +24,11 @@ static const char *override(void *ctx, const char *rule_id, const char *name)
   return texts[h % 3];
 }
 
+/* Every problem is one line (rule.h), whatever the input. */
 static void count_line(void *ctx, const char *line)
 {
+  if (strchr(line, '\n') || strchr(line, '\r'))
+    abort();
   *(size_t *)ctx += strlen(line);
 }
 
