@@ -275,7 +275,10 @@ static void warnat(struct ctx *c, const char *where, const char *fmt, ...)
 }
 
 /* A value quoted for a message: at most 60 bytes, control bytes, quotes and
- * backslashes escaped, so a hostile value cannot forge a line. */
+ * backslashes escaped, so a hostile value cannot forge a line. Then at most
+ * 3 more continuation bytes end a UTF-8 sequence: the roster CSV is not
+ * checked for UTF-8, and a run of them must not run past s (at most
+ * 1 + 60 * 4 + 3 + 3 + 2 bytes). */
 struct q {
   char s[256];
 };
@@ -285,7 +288,7 @@ static struct q quote(const char *v)
   size_t o = 0, i;
   q.s[o++] = '"';
   /* 60 bytes, then to the end of a UTF-8 sequence */
-  for (i = 0; v[i] && (i < 60 || ((unsigned char)v[i] & 0xC0) == 0x80); i++) {
+  for (i = 0; v[i] && (i < 60 || (i < 63 && ((unsigned char)v[i] & 0xC0) == 0x80)); i++) {
     unsigned char ch = (unsigned char)v[i];
     if (ch < 0x20 || ch == 0x7f)
       o += (size_t)snprintf(q.s + o, sizeof q.s - o, "\\x%02x", ch);
