@@ -15,8 +15,7 @@
  * time zone, no roles), and merges its users as pa_policy_load does; label
  * (NULL: "roster.csv") names its lines in messages. Results, *out and msgs
  * as pa_policy_load_string_msgs. */
-pa_rc pa__policy_load_roster_string(const char *label, const char *csv, size_t len,
-                                    pa_policy **out, struct pa_policy_msgs *msgs,
-                                    struct pa_err *err);
+pa_rc pa__policy_load_roster_string(const char *label, const char *csv, size_t len, pa_policy **out,
+                                    struct pa_policy_msgs *msgs, struct pa_err *err);
 
 #endif

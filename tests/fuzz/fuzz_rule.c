@@ -43,8 +43,8 @@ static void must_run(const struct pa_sqlstmt *st)
     abort();
   }
   if ((size_t)sqlite3_bind_parameter_count(q) != st->n_binds) {
-    fprintf(stderr, "fuzz_rule: %d '?' for %zu binds in: %s\n",
-            sqlite3_bind_parameter_count(q), st->n_binds, st->sql);
+    fprintf(stderr, "fuzz_rule: %d '?' for %zu binds in: %s\n", sqlite3_bind_parameter_count(q),
+            st->n_binds, st->sql);
     abort();
   }
   for (size_t i = 0; i < st->n_binds; i++) {
@@ -81,7 +81,7 @@ static void compile_and_run(const struct pa_rule *r, const struct pa_compile_opt
 /* A policy's thresholds, fixed per name: none for some, a count ("3") for
  * some, a duration ("10m") for the rest, so a name meets each kind of
  * override whatever its declared type. */
-static const char *override(void *ctx, const char *rule_id, const char *name)
+static const char *threshold_override(void *ctx, const char *rule_id, const char *name)
 {
   static const char *const texts[] = {NULL, "3", "10m"};
   unsigned h = 0;
@@ -113,9 +113,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (pa_ruleset_load_string(rs, "fuzz.json", (const char *)data, size, 0, &d) == PA_OK &&
       pa_ruleset_count(rs) == 1) {
     struct pa_compile_opts dflt = {0}, o = {0};
-    o.param = override;
-    o.since_us = INT64_C(1767193200000000);  /* 2026-01-01T00:00+09:00 */
-    o.until_us = INT64_C(1769871600000000);  /* a month later */
+    o.param = threshold_override;
+    o.since_us = INT64_C(1767193200000000); /* 2026-01-01T00:00+09:00 */
+    o.until_us = INT64_C(1769871600000000); /* a month later */
     o.data_end_us = INT64_C(1769785200000000);
     compile_and_run(pa_ruleset_get(rs, 0), &dflt, &d);
     compile_and_run(pa_ruleset_get(rs, 0), &o, &d);

@@ -111,8 +111,7 @@ static void test_one_line_each(void **state)
   pa_ruleset *rs = pa_ruleset_new();
 
   (void)state;
-  assert_int_equal(pa_ruleset_load_string(rs, "bad.json", json, sizeof json - 1, 0, &d),
-                   PA_OK);
+  assert_int_equal(pa_ruleset_load_string(rs, "bad.json", json, sizeof json - 1, 0, &d), PA_OK);
   assert_int_equal(d.n_errors, 1);
   assert_int_equal(l.n, 1);
   assert_string_equal(l.buf, "bad.json: line 2, column 0: invalid escape near "
