@@ -5,9 +5,9 @@
  * does, so the override and threshold paths run too.
  *
  * A rule that loads must give SQL the engine can run: each statement is
- * prepared on an empty in-memory store readied by pa_engine_attach, must
- * have as many '?' as binds, and runs to the end. Seeds: every rule file of
- * rules/pack. */
+ * prepared on an empty store (a temporary file) readied by
+ * pa_engine_attach, must have as many '?' as binds, and runs to the end.
+ * Seeds: every rule file of rules/pack. */
 #include "analyzer/store.h"
 #include "rules/compile.h"
 #include "rules/engine.h"
@@ -18,19 +18,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pa_store *store;
 static sqlite3 *db;
+static char db_path[64];
+
+/* The store is a file (pa_store_open takes a path): a fresh one under /tmp,
+ * removed at exit. */
+static void rm_db(void)
+{
+  static const char *const sfx[] = {"", "-wal", "-shm"};
+  char p[80];
+  pa_store_close(store);
+  for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+    snprintf(p, sizeof p, "%s%s", db_path, sfx[i]);
+    unlink(p);
+  }
+}
 
 static void init(void)
 {
   struct pa_err err;
+  int fd;
+
   pa_err_clear(&err);
-  if (pa_store_open(":memory:", &store, &err) != PA_OK ||
+  snprintf(db_path, sizeof db_path, "/tmp/pa_fuzz_rule_XXXXXX");
+  if ((fd = mkstemp(db_path)) < 0) {
+    perror("fuzz_rule: mkstemp");
+    abort();
+  }
+  close(fd);
+  unlink(db_path);
+  if (pa_store_open(db_path, &store, &err) != PA_OK ||
       pa_engine_attach(db = pa_store_handle(store), NULL, &err) != PA_OK) {
     fprintf(stderr, "fuzz_rule: %s\n", err.msg);
     abort();
   }
+  atexit(rm_db);
 }
 
 static void must_run(const struct pa_sqlstmt *st)
