@@ -5,6 +5,7 @@
  * "roster.csv: line 5: valid_to"), so the JSON and the roster CSV report
  * alike. Out of memory sets a flag that ends the load with PA_NOMEM. */
 #include "policy.h"
+#include "policy_int.h"
 
 #include "limits.h"
 #include "tm.h"
@@ -204,6 +205,35 @@ static char *vfmt(const char *fmt, va_list ap)
   return s;
 }
 
+/* "where: cause" as one line, malloc'd (NULL when out of memory). A control
+ * byte is written as \xNN wherever it comes from (a JSON key in where, a
+ * parser's message), so no input can break the line or forge another. */
+static char *join_line(const char *where, const char *cause)
+{
+  size_t nw = strlen(where), nc = strlen(cause), o = 0;
+  char *line = malloc(4 * (nw + nc) + 3); /* each byte at most \xNN */
+  if (!line)
+    return NULL;
+  for (int part = 0; part < 2; part++) {
+    const char *s = part ? cause : where;
+    for (; *s; s++) {
+      unsigned char ch = (unsigned char)*s;
+      if (ch < 0x20 || ch == 0x7f) {
+        snprintf(line + o, 5, "\\x%02x", ch);
+        o += 4;
+      } else {
+        line[o++] = (char)ch;
+      }
+    }
+    if (!part) {
+      line[o++] = ':';
+      line[o++] = ' ';
+    }
+  }
+  line[o] = '\0';
+  return line;
+}
+
 /* "where: cause" as one error line. */
 static void errat(struct ctx *c, const char *where, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
@@ -222,12 +252,7 @@ static void errat(struct ctx *c, const char *where, const char *fmt, ...)
     c->nomem = 1;
     return;
   }
-  line = malloc(strlen(where) + strlen(cause) + 3);
-  if (line) {
-    memcpy(line, where, strlen(where));
-    memcpy(line + strlen(where), ": ", 2);
-    memcpy(line + strlen(where) + 2, cause, strlen(cause) + 1);
-  }
+  line = join_line(where, cause);
   free(cause);
   if (strv_take(&c->errors, line))
     c->nomem = 1;
@@ -242,15 +267,18 @@ static void warnat(struct ctx *c, const char *where, const char *fmt, ...)
   va_start(ap, fmt);
   cause = vfmt(fmt, ap);
   va_end(ap);
-  if (cause && (line = malloc(strlen(where) + strlen(cause) + 3)))
-    snprintf(line, strlen(where) + strlen(cause) + 3, "%s: %s", where, cause);
+  if (cause)
+    line = join_line(where, cause);
   free(cause);
   if (strv_take(&c->p->warnings, line))
     c->nomem = 1;
 }
 
 /* A value quoted for a message: at most 60 bytes, control bytes, quotes and
- * backslashes escaped, so a hostile value cannot forge a line. */
+ * backslashes escaped, so a hostile value cannot forge a line. Then at most
+ * 3 more continuation bytes end a UTF-8 sequence: the roster CSV is not
+ * checked for UTF-8, and a run of them must not run past s (at most
+ * 1 + 60 * 4 + 3 + 3 + 2 bytes). */
 struct q {
   char s[256];
 };
@@ -260,7 +288,7 @@ static struct q quote(const char *v)
   size_t o = 0, i;
   q.s[o++] = '"';
   /* 60 bytes, then to the end of a UTF-8 sequence */
-  for (i = 0; v[i] && (i < 60 || ((unsigned char)v[i] & 0xC0) == 0x80); i++) {
+  for (i = 0; v[i] && (i < 60 || (i < 63 && ((unsigned char)v[i] & 0xC0) == 0x80)); i++) {
     unsigned char ch = (unsigned char)v[i];
     if (ch < 0x20 || ch == 0x7f)
       o += (size_t)snprintf(q.s + o, sizeof q.s - o, "\\x%02x", ch);
@@ -1580,8 +1608,25 @@ static void msgs_move(struct strv *from, char ***to, size_t *n_to, int *nomem)
   }
 }
 
-static pa_rc load_common(const char *label, const char *json, size_t len, const char *base_dir,
-                         pa_policy **out, struct pa_policy_msgs *msgs, struct pa_err *err)
+/* The roster CSV csv[0..len) alone, as load_roster and merge_users take it
+ * under a policy that says nothing else (the default time zone, no roles);
+ * its lines are named after c->label. */
+static void validate_roster(struct ctx *c, const char *csv, size_t len)
+{
+  load_site(c, NULL); /* no "site": the defaults */
+  if (c->nomem)
+    return;
+  wfmt(c->roster_path, sizeof c->roster_path, "%s", c->label);
+  parse_roster(c, c->roster_path, csv, len);
+  if (c->nomem)
+    return;
+  merge_users(c);
+}
+
+/* data[0..len) is the policy JSON, or with is_roster a roster CSV alone. */
+static pa_rc load_common(const char *label, const char *data, size_t len, int is_roster,
+                         const char *base_dir, pa_policy **out, struct pa_policy_msgs *msgs,
+                         struct pa_err *err)
 {
   struct ctx c;
   json_error_t je;
@@ -1593,15 +1638,16 @@ static pa_rc load_common(const char *label, const char *json, size_t len, const 
   c.label = label;
   c.base_dir = base_dir;
   c.now = pa_time_now();
-  if (len > PA_MAX_POLICY_FILE)
+  if (len > (is_roster ? PA_MAX_ROSTER_CSV : PA_MAX_POLICY_FILE))
     return pa_err_set(err, PA_LIMIT, UINT64_MAX, 0, "%s: larger than %u bytes", label,
-                      PA_MAX_POLICY_FILE);
+                      is_roster ? PA_MAX_ROSTER_CSV : PA_MAX_POLICY_FILE);
   if (!(c.p = calloc(1, sizeof *c.p)) || !(c.p->path = strdup(label))) {
     rc = PA_NOMEM;
     goto out;
   }
-  root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-  if (!root) {
+  if (is_roster)
+    validate_roster(&c, data, len);
+  else if (!(root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je))) {
     char w[WB];
     wfmt(w, sizeof w, "%s: line %d column %d", label, je.line, je.column);
     errat(&c, w, "%s", je.text);
@@ -1645,7 +1691,14 @@ pa_rc pa_policy_load_string_msgs(const char *label, const char *json, size_t len
                                  const char *base_dir, pa_policy **out,
                                  struct pa_policy_msgs *msgs, struct pa_err *err)
 {
-  return load_common(label ? label : "policy", json, len, base_dir, out, msgs, err);
+  return load_common(label ? label : "policy", json, len, 0, base_dir, out, msgs, err);
+}
+
+pa_rc pa__policy_load_roster_string(const char *label, const char *csv, size_t len,
+                                    pa_policy **out, struct pa_policy_msgs *msgs,
+                                    struct pa_err *err)
+{
+  return load_common(label ? label : "roster.csv", csv, len, 1, NULL, out, msgs, err);
 }
 
 pa_rc pa_policy_load_string(const char *label, const char *json, size_t len,
@@ -1687,7 +1740,7 @@ pa_rc pa_policy_load_msgs(const char *path, pa_policy **out, struct pa_policy_ms
   }
   if ((slash = strrchr(dir, '/')))
     slash[slash == dir ? 1 : 0] = '\0';
-  rc = load_common(path, data, n, slash ? dir : NULL, out, msgs, err);
+  rc = load_common(path, data, n, 0, slash ? dir : NULL, out, msgs, err);
 out:
   if (f)
     fclose(f);

@@ -5,6 +5,8 @@
 #include "analyzer/limits.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +22,24 @@ struct pa_ruleset {
   size_t n, cap;
 };
 
+/* A control byte is written as \xNN wherever it comes from (a JSON key in
+ * a path, jansson's text near a bad token), so no input can break the line
+ * or forge another. */
 static void diag(struct pa_diag *d, int is_err, const char *fmt, va_list ap)
 {
-  char line[1024];
-  vsnprintf(line, sizeof line, fmt, ap);
+  char raw[1024], line[4 * sizeof raw];
+  size_t o = 0;
+  vsnprintf(raw, sizeof raw, fmt, ap);
+  for (const char *s = raw; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch < 0x20 || ch == 0x7f) {
+      snprintf(line + o, 5, "\\x%02x", ch);
+      o += 4;
+    } else {
+      line[o++] = (char)ch;
+    }
+  }
+  line[o] = '\0';
   if (is_err)
     d->n_errors++;
   else
@@ -204,7 +220,8 @@ static pa_rc add(pa_ruleset *rs, struct pa_rule *r, struct pa_diag *d)
   return PA_OK;
 }
 
-static pa_rc load_file(pa_ruleset *rs, const char *path, int builtin, struct pa_diag *d)
+pa_rc pa_ruleset_load_string(pa_ruleset *rs, const char *label, const char *json, size_t len,
+                             int builtin, struct pa_diag *d)
 {
   struct pa_compile_opts o = {0};
   struct pa_compiled c;
@@ -213,14 +230,18 @@ static pa_rc load_file(pa_ruleset *rs, const char *path, int builtin, struct pa_
   size_t before = d->n_errors;
   pa_rc rc;
 
-  if (!(r = calloc(1, sizeof *r)) || !(r->file = strdup(path))) {
+  if (len > PA_RULE_MAX_FILE) {
+    pa_diag_error(d, "%s: over %u bytes", label, PA_RULE_MAX_FILE);
+    return PA_OK;
+  }
+  if (!(r = calloc(1, sizeof *r)) || !(r->file = strdup(label))) {
     free(r);
     return PA_NOMEM;
   }
   r->builtin = builtin;
-  r->doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+  r->doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
   if (!r->doc) {
-    pa_diag_error(d, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    pa_diag_error(d, "%s: line %d, column %d: %s", label, je.line, je.column, je.text);
     rule_free(r);
     return PA_OK;
   }
@@ -237,11 +258,49 @@ static pa_rc load_file(pa_ruleset *rs, const char *path, int builtin, struct pa_
     }
   }
   if (d->n_errors > before) {
-    pa_diag_error(d, "%s: rule skipped", path);
+    pa_diag_error(d, "%s: rule skipped", label);
     rule_free(r);
     return PA_OK;
   }
   return add(rs, r, d);
+}
+
+/* Reads the rule file at path (a regular file of at most PA_RULE_MAX_FILE
+ * bytes) and loads it as pa_ruleset_load_string does. */
+static pa_rc load_file(pa_ruleset *rs, const char *path, int builtin, struct pa_diag *d)
+{
+  FILE *f;
+  struct stat sb;
+  char *data = NULL;
+  size_t n;
+  pa_rc rc = PA_OK;
+
+  if (!(f = fopen(path, "rb")) || fstat(fileno(f), &sb) != 0) {
+    pa_diag_error(d, "%s: cannot read: %s", path, strerror(errno));
+    goto out;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    pa_diag_error(d, "%s: not a regular file", path);
+    goto out;
+  }
+  if ((uint64_t)sb.st_size > PA_RULE_MAX_FILE) {
+    pa_diag_error(d, "%s: over %u bytes", path, PA_RULE_MAX_FILE);
+    goto out;
+  }
+  if (!(data = malloc((size_t)sb.st_size + 1))) {
+    rc = PA_NOMEM;
+    goto out;
+  }
+  if ((n = fread(data, 1, (size_t)sb.st_size, f)) != (size_t)sb.st_size) {
+    pa_diag_error(d, "%s: cannot read", path);
+    goto out;
+  }
+  rc = pa_ruleset_load_string(rs, path, data, n, builtin, d);
+out:
+  if (f)
+    fclose(f);
+  free(data);
+  return rc;
 }
 
 static int json_name(const struct dirent *e)
@@ -262,10 +321,6 @@ pa_rc pa_ruleset_load(pa_ruleset *rs, const char *path, int builtin, struct pa_d
     return PA_IO;
   }
   if (!S_ISDIR(sb.st_mode)) {
-    if (sb.st_size > PA_RULE_MAX_FILE) {
-      pa_diag_error(d, "%s: over %u bytes", path, PA_RULE_MAX_FILE);
-      return PA_OK;
-    }
     return load_file(rs, path, builtin, d);
   }
   if ((n = scandir(path, &names, json_name, alphasort)) < 0) {
@@ -276,10 +331,8 @@ pa_rc pa_ruleset_load(pa_ruleset *rs, const char *path, int builtin, struct pa_d
     char full[4096];
     if (rc == PA_OK) {
       snprintf(full, sizeof full, "%s/%s", path, names[i]->d_name);
-      if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= PA_RULE_MAX_FILE)
+      if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode))
         rc = load_file(rs, full, builtin, d);
-      else if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode))
-        pa_diag_error(d, "%s: over %u bytes", full, PA_RULE_MAX_FILE);
     }
     free(names[i]);
   }

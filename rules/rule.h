@@ -48,6 +48,13 @@ void pa_ruleset_free(pa_ruleset *rs);
  * d->n_errors), PA_IO when path cannot be read, PA_NOMEM. */
 pa_rc pa_ruleset_load(pa_ruleset *rs, const char *path, int builtin, struct pa_diag *d);
 
+/* The same for one rule document json[0..len) (need not be NUL-terminated,
+ * at most PA_RULE_MAX_FILE bytes), named label in messages and in the
+ * rule's file (e.g. a path or "<stdin>"). Returns PA_OK (check d->n_errors),
+ * PA_NOMEM. */
+pa_rc pa_ruleset_load_string(pa_ruleset *rs, const char *label, const char *json, size_t len,
+                             int builtin, struct pa_diag *d);
+
 /* Rules in id order; borrowed, valid while rs lives. */
 size_t pa_ruleset_count(const pa_ruleset *rs);
 const struct pa_rule *pa_ruleset_get(const pa_ruleset *rs, size_t i);

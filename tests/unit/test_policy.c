@@ -8,6 +8,7 @@
 
 #include "analyzer/limits.h"
 #include "analyzer/policy.h"
+#include "analyzer/policy_int.h"
 #include "analyzer/tm.h"
 #include "tests/unit/pa_test.h"
 
@@ -52,6 +53,10 @@ static const struct bad {
   {"{\"site\": {}, \"site\": {}}",
    "policy.json: line 1 column 19: duplicate object key near '\"site\"'"},
   {"{\"frobnicate\": 1}", "policy.json: frobnicate: unknown key"},
+  /* a control byte in a key is escaped: one line, none forged */
+  {"{\"a\\nb\": 1}", "policy.json: a\\x0ab: unknown key"},
+  {"{\"users\": [{\"id\": \"u\", \"x\\r\\u007f\": 1}]}",
+   "policy.json: users[0].x\\x0d\\x7f: unknown key"},
   {"{\"site\": {\"timezone\": \"Mars/Olympus\"}}",
    "policy.json: site.timezone: \"Mars/Olympus\" is not a known time zone"},
   {"{\"site\": {\"name\": \"x\", \"tz\": \"UTC\"}}", "policy.json: site.tz: unknown key"},
@@ -290,6 +295,60 @@ static void test_roster_caps(void **state)
   free(csv);
 }
 
+/* A value in a message is cut after 60 bytes and the rest of a UTF-8
+ * sequence: a run of continuation bytes (the CSV is not checked for UTF-8)
+ * once ran past the quoting buffer. */
+static void test_roster_quote_cut(void **state)
+{
+  char csv[3 + 300 + 1], want[256];
+  pa_policy *p = (pa_policy *)1;
+  struct pa_policy_msgs m;
+  struct pa_err err;
+
+  (void)state;
+  memcpy(csv, "id,", 3);
+  memset(csv + 3, 0x9b, 300);
+  csv[sizeof csv - 1] = '\n';
+  snprintf(want, sizeof want, "roster.csv: line 1: unknown column \"%.63s...\"", csv + 3);
+  pa_policy_msgs_init(&m);
+  pa_err_clear(&err);
+  assert_int_equal(pa__policy_load_roster_string(NULL, csv, sizeof csv, &p, &m, &err),
+                   PA_MALFORMED);
+  assert_null(p);
+  assert_int_equal(m.n_errors, 1);
+  assert_string_equal(m.errors[0], want);
+  pa_policy_msgs_cleanup(&m);
+}
+
+/* The roster alone, from a buffer: its users, and the same checks. */
+static void test_roster_string(void **state)
+{
+  static const char csv[] = "\xEF\xBB\xBFid,name,mfa\r\n\"a\",\"Tanaka, \"\"R\"\"\",yes\r\n"
+                            "b,\"two\nlines\",no\r\n\r\n";
+  pa_policy *p;
+  struct pa_policy_counts cnt;
+  struct pa_policy_msgs m;
+  struct pa_err err;
+
+  (void)state;
+  pa_policy_msgs_init(&m);
+  pa_err_clear(&err);
+  assert_int_equal(pa__policy_load_roster_string("r.csv", csv, sizeof csv - 1, &p, &m, &err),
+                   PA_OK);
+  assert_int_equal(m.n_errors, 0);
+  pa_policy_counts(p, &cnt);
+  assert_int_equal(cnt.users, 2);
+  assert_int_equal(cnt.roster_users, 2);
+  assert_string_equal(pa_policy_path(p), "r.csv");
+  assert_string_equal(pa_policy_tz_name(p), "Asia/Tokyo");
+  pa_policy_free(p);
+  pa_policy_msgs_cleanup(&m);
+  assert_int_equal(pa__policy_load_roster_string("r.csv", "id\na\na\n", 6, &p, &m, &err),
+                   PA_MALFORMED);
+  assert_string_equal(err.msg, "r.csv: line 3: id: \"a\" is also on line 2");
+  pa_policy_msgs_cleanup(&m);
+}
+
 static sqlite3 *db_open(void)
 {
   sqlite3 *db;
@@ -513,6 +572,8 @@ int main(void)
     cmocka_unit_test(test_past_exception_warns),
     cmocka_unit_test(test_bad_roster),
     cmocka_unit_test(test_roster_caps),
+    cmocka_unit_test(test_roster_quote_cut),
+    cmocka_unit_test(test_roster_string),
     cmocka_unit_test(test_valid_fixture_install),
     cmocka_unit_test(test_new_york_and_defaults),
     cmocka_unit_test(test_load_errors),
