@@ -51,10 +51,11 @@ static void init(void)
   close(fd);
   unlink(db_path);
   if (pa_store_open(db_path, &store, &err) != PA_OK ||
-      pa_engine_attach(db = pa_store_handle(store), NULL, &err) != PA_OK) {
+      pa_engine_attach(store, NULL, &err) != PA_OK) {
     fprintf(stderr, "fuzz_rule: %s\n", err.msg);
     abort();
   }
+  db = pa_store_handle(store);
   atexit(rm_db);
 }
 
