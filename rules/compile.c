@@ -1033,25 +1033,32 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   app(c, " AND subj IS NOT NULL%s", dis ? " AND val IS NOT NULL" : "");
   stmt_end(c);
   stmt_plain(c, "CREATE INDEX temp.r_m_key ON r_m(subj, ts)");
-  /* the rows where a window ending there reaches N: one window pass */
+  /* the times where a window ending there reaches N */
   if (c->dl->temp_as(&c->q, "r_t"))
     c->nomem = 1;
-  app(c, "SELECT subj, ts FROM (SELECT m.subj, m.ts, ");
-  if (cnt) {
-    app(c, "n >= ");
+  if (cnt) { /* one window pass */
+    app(c, "SELECT subj, ts FROM (SELECT subj, ts, count(*) OVER (PARTITION BY subj ORDER BY ts"
+           " RANGE BETWEEN %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM r_m) WHERE n >= ", w);
     bind_real(c, n);
   } else {
-    /* distinct values are at most the rows: count them only where the
-     * cheap window count reaches N */
-    app(c, "CASE WHEN n >= ");
+    /* distinct values by a sweep, not a count per row: a value is in the
+     * window ending at t while t lies in [first, last + window] of a run
+     * of its rows closer than the window; the runs of one value do not
+     * overlap, so the values in the window at t are the runs open at t,
+     * a running sum of +1 at each run's start and -1 at its end. Its
+     * maximum comes at a start, where the triggers are. */
+    app(c, "WITH o AS (SELECT subj, val, ts, CASE WHEN lag(ts) OVER (PARTITION BY subj, val"
+           " ORDER BY ts) >= ts - %" PRId64 " THEN 0 ELSE 1 END AS st FROM r_m),"
+           " r AS (SELECT subj, val, ts, sum(st) OVER (PARTITION BY subj, val ORDER BY ts ROWS"
+           " UNBOUNDED PRECEDING) AS run FROM o),"
+           " iv AS (SELECT subj, min(ts) AS s, max(ts) + %" PRId64 " AS e FROM r"
+           " GROUP BY subj, val, run),"
+           " ev AS (SELECT subj, s AS t, 1 AS d FROM iv UNION ALL SELECT subj, e, -1 FROM iv),"
+           " cum AS (SELECT subj, t, d, sum(d) OVER (PARTITION BY subj ORDER BY t, d DESC ROWS"
+           " UNBOUNDED PRECEDING) AS open FROM ev)"
+           " SELECT subj, t AS ts FROM cum WHERE d = 1 AND open >= ", w, w);
     bind_real(c, n);
-    app(c, " THEN (SELECT count(DISTINCT m2.val) FROM r_m m2 WHERE m2.subj = m.subj AND m2.ts"
-           " BETWEEN m.ts - %" PRId64 " AND m.ts) >= ", w);
-    bind_real(c, n);
-    app(c, " ELSE 0 END");
   }
-  app(c, " AS hit FROM (SELECT *, count(*) OVER (PARTITION BY subj ORDER BY ts RANGE BETWEEN"
-         " %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM r_m) m) WHERE hit", w);
   stmt_end(c);
   /* the hits: every row inside such a window, found from the few ends
    * through the index, not by a second pass over every row */
