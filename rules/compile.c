@@ -1046,9 +1046,18 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
      * of its rows closer than the window; the runs of one value do not
      * overlap, so the values in the window at t are the runs open at t,
      * a running sum of +1 at each run's start and -1 at its end. Its
-     * maximum comes at a start, where the triggers are. */
-    app(c, "WITH o AS (SELECT subj, val, ts, CASE WHEN lag(ts) OVER (PARTITION BY subj, val"
-           " ORDER BY ts) >= ts - %" PRId64 " THEN 0 ELSE 1 END AS st FROM r_m),"
+     * maximum comes at a start, where the triggers are. The sorts are
+     * O(n log n) whatever the window; a count per row was O(n x window). */
+    /* only for subjects whose window holds N rows at all (distinct values
+     * are at most the rows): one cheap count pass first */
+    app(c, "WITH cand AS (SELECT DISTINCT subj FROM (SELECT subj, count(*) OVER (PARTITION BY"
+           " subj ORDER BY ts RANGE BETWEEN %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM"
+           " r_m) WHERE n >= ", w);
+    bind_real(c, n);
+    app(c, "),"
+           " o AS (SELECT subj, val, ts, CASE WHEN lag(ts) OVER (PARTITION BY subj, val"
+           " ORDER BY ts) >= ts - %" PRId64 " THEN 0 ELSE 1 END AS st FROM r_m WHERE subj IN"
+           " (SELECT subj FROM cand)),"
            " r AS (SELECT subj, val, ts, sum(st) OVER (PARTITION BY subj, val ORDER BY ts ROWS"
            " UNBOUNDED PRECEDING) AS run FROM o),"
            " iv AS (SELECT subj, min(ts) AS s, max(ts) + %" PRId64 " AS e FROM r"
