@@ -55,6 +55,12 @@ pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *er
       return rc;
     p = empty;
   }
+  /* the engine's temp tables can hold most of a year's events: on disk,
+   * behind a bounded cache, so memory stays flat in the store's size */
+  if (exec(db, "PRAGMA temp_store=FILE") || exec(db, "PRAGMA temp.cache_size=-65536")) {
+    pa_policy_free(empty);
+    return pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s", sqlite3_errmsg(db));
+  }
   rc = pa_policy_install(p, db, err);
   if (rc == PA_OK)
     rc = pa_sqlfn_register(db, empty ? NULL : tz_offset, empty ? NULL : pa_policy_tz(p), err);
