@@ -774,22 +774,10 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     else
       app(c, "(NOT EXISTS (SELECT 1 FROM pol_vip v WHERE v.patient_id = %s))", f);
   } else if (!strcmp(name, "in_hours")) {
-    char m[256], dw[256], dy[256];
-    struct pa_buf t;
-    pa_buf_init(&t, 255);
-    c->dl->local(&t, PA_LOCAL_MINUTE, ts);
-    snprintf(m, sizeof m, "%s", pa_buf_str(&t));
-    pa_buf_reset(&t);
-    c->dl->local(&t, PA_LOCAL_DOW, ts);
-    snprintf(dw, sizeof dw, "%s", pa_buf_str(&t));
-    pa_buf_reset(&t);
-    c->dl->local(&t, PA_LOCAL_DAY, ts);
-    snprintf(dy, sizeof dy, "%s", pa_buf_str(&t));
-    pa_buf_cleanup(&t);
-    app(c, "(EXISTS (SELECT 1 FROM pol_hours) AND %s(EXISTS (SELECT 1 FROM pol_hours h"
-           " WHERE h.dow = %s AND %s >= h.start_min AND %s < h.end_min) AND NOT EXISTS"
-           " (SELECT 1 FROM pol_holidays x WHERE x.day = %s)))",
-        want ? "" : "NOT ", dw, m, m, dy);
+    /* pol_offhours: the site's off-hours over the data, as UTC intervals
+     * (the engine makes them from hours, holidays and the zone) */
+    app(c, "(EXISTS (SELECT 1 FROM pol_hours) AND %sEXISTS (SELECT 1 FROM pol_offhours h"
+           " WHERE h.from_ts <= %s AND %s < h.to_ts))", want ? "NOT " : "", ts, ts);
   } else if (!strcmp(name, "in_window")) {
     FIELD("user_id", f);
     app(c, "(%sEXISTS (SELECT 1 FROM pol_user_windows w WHERE w.user_id = %s AND %s >="
@@ -864,9 +852,10 @@ static void pred(struct cc *c, const struct base *b, const char *alias, json_t *
   }
 }
 
-/* AND of a "where" list (may be absent: true). */
-static void where(struct cc *c, const struct base *b, const char *alias, json_t *w,
-                  const char *path)
+/* AND of a "where" list (may be absent: true), leaving out item skip
+ * (SIZE_MAX: none), which the caller wrote as a join. */
+static void where_but(struct cc *c, const struct base *b, const char *alias, json_t *w,
+                      const char *path, size_t skip)
 {
   char sub[256];
   if (!w) {
@@ -878,15 +867,21 @@ static void where(struct cc *c, const struct base *b, const char *alias, json_t 
     app(c, "0");
     return;
   }
-  if (!json_array_size(w))
-    app(c, "1");
+  app(c, "(1");
   for (size_t i = 0; i < json_array_size(w); i++) {
+    if (i == skip)
+      continue;
     snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-    app(c, i ? " AND " : "(");
+    app(c, " AND ");
     pred(c, b, alias, json_array_get(w, i), sub);
-    if (i + 1 == json_array_size(w))
-      app(c, ")");
   }
+  app(c, ")");
+}
+
+static void where(struct cc *c, const struct base *b, const char *alias, json_t *w,
+                  const char *path)
+{
+  where_but(c, b, alias, w, path, SIZE_MAX);
 }
 
 /* The period filter on alias.ts: [since - lookback, until). */
@@ -973,17 +968,33 @@ static void hits_into(struct cc *c)
 static void k_match(struct cc *c, json_t *k, const char *path)
 {
   const struct base *b = base_of(c, k, path);
+  json_t *w = json_object_get(k, "where"), *p;
+  size_t off = SIZE_MAX, i;
   char sub[256];
 
+  /* "outside working hours" over events: read only the off-hours stretches
+   * of the time index, not every row */
+  json_array_foreach(w, i, p)
+    if (b == &bases[BASE_EVENTS] && off == SIZE_MAX && json_object_size(p) == 2 &&
+        !strcmp(json_string_value(json_object_get(p, "policy")) ?: "", "in_hours") &&
+        json_is_false(json_object_get(p, "is")))
+      off = i;
   hits_into(c);
   app(c, "SELECT %d, ", c->part);
   snprintf(sub, sizeof sub, "%s.subject", path);
   subject(c, b, "x", json_object_get(k, "subject"), sub);
   app(c, " AS subj, x.ts, x.id, x.ts FROM ");
-  from(c, b, "x", c->data_end);
+  if (off != SIZE_MAX) {
+    app(c, "pol_offhours h CROSS JOIN ");
+    if (c->dl->events_by_time(&c->q, "x"))
+      c->nomem = 1;
+    app(c, " ON x.ts >= h.from_ts AND x.ts < h.to_ts");
+  } else {
+    from(c, b, "x", c->data_end);
+  }
   app(c, " WHERE ");
   snprintf(sub, sizeof sub, "%s.where", path);
-  where(c, b, "x", json_object_get(k, "where"), sub);
+  where_but(c, b, "x", w, sub, off);
   period(c, "x", 0);
   app(c, " AND subj IS NOT NULL");
   stmt_end(c);

@@ -24,6 +24,9 @@ struct pa_dialect {
   pa_rc (*json_agg)(struct pa_buf *b, const char *expr_sql);
   /* the prefix that creates a temp table from a SELECT */
   pa_rc (*temp_as)(struct pa_buf *b, const char *table);
+  /* events AS alias, read through its time index (the planner may prefer
+   * another index for the row filters, and scan it once per interval) */
+  pa_rc (*events_by_time)(struct pa_buf *b, const char *alias);
 };
 
 extern const struct pa_dialect pa_dialect_sqlite;

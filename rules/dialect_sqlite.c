@@ -28,6 +28,11 @@ static pa_rc temp_as(struct pa_buf *b, const char *table)
   return pa_buf_appendf(b, "CREATE TEMP TABLE %s AS ", table);
 }
 
+static pa_rc events_by_time(struct pa_buf *b, const char *alias)
+{
+  return pa_buf_appendf(b, "events %s INDEXED BY events_ts", alias);
+}
+
 const struct pa_dialect pa_dialect_sqlite = {
   .name = "sqlite",
   .regexp = regexp,
@@ -35,4 +40,5 @@ const struct pa_dialect pa_dialect_sqlite = {
   .local = local,
   .json_agg = json_agg,
   .temp_as = temp_as,
+  .events_by_time = events_by_time,
 };

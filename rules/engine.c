@@ -32,6 +32,8 @@ pa_rc pa_engine_prepare(sqlite3 *db)
 {
   if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS r_hits (part INTEGER, subj TEXT, ts INTEGER,"
                " eid INTEGER, t0 INTEGER, UNIQUE (part, subj, ts, eid))") ||
+      exec(db, "CREATE TEMP TABLE IF NOT EXISTS pol_offhours (from_ts INTEGER PRIMARY KEY,"
+               " to_ts INTEGER)") ||
       exec(db, "CREATE TEMP TABLE IF NOT EXISTS r_eps (rule_id TEXT, part INTEGER,"
                " subj TEXT, first_ts INTEGER, last_ts INTEGER, n INTEGER, ids TEXT,"
                " gap INTEGER)"))
@@ -465,6 +467,114 @@ static int has_data(sqlite3 *db, const struct pa_engine_opts *o)
   return 0;
 }
 
+/* pol_offhours: the site's off-hours as UTC intervals [from_ts, to_ts),
+ * day by local day over the data (a day either side), from pol_hours,
+ * pol_holidays and the site's zone: a rule then asks the time index for
+ * those stretches instead of working out local time row by row. */
+static int offhours(sqlite3 *db)
+{
+  sqlite3_stmt *q = NULL, *ins = NULL;
+  struct { int on, start, end; } day[7] = {{0, 0, 0}};
+  char zone[128] = "Asia/Tokyo";
+  int64_t lo = 0, hi = 0, open_from = INT64_MIN;
+  pa_tz *tz = NULL;
+  struct pa_err err;
+  int rc = -1, any = 0;
+
+  if (pa_engine_prepare(db) || exec(db, "DELETE FROM pol_offhours"))
+    return -1;
+  if (sqlite3_prepare_v2(db, "SELECT dow, start_min, end_min FROM pol_hours", -1, &q, NULL))
+    return -1;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    int d = sqlite3_column_int(q, 0);
+    if (d >= 0 && d < 7) {
+      day[d].on = 1;
+      day[d].start = sqlite3_column_int(q, 1);
+      day[d].end = sqlite3_column_int(q, 2);
+      any = 1;
+    }
+  }
+  sqlite3_finalize(q);
+  q = NULL;
+  if (!any)
+    return 0; /* no hours: the rules that need them are undecidable */
+  if (sqlite3_prepare_v2(db, "SELECT timezone FROM pol_site", -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+    snprintf(zone, sizeof zone, "%s", (const char *)sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  q = NULL;
+  pa_err_clear(&err);
+  if (pa_tz_load(zone, &tz, &err))
+    return -1;
+  if (sqlite3_prepare_v2(db, "SELECT min(t), max(t) FROM (SELECT min(ts) AS t FROM events"
+                         " UNION ALL SELECT max(ts) FROM events UNION ALL SELECT min(ts) FROM"
+                         " dimse UNION ALL SELECT max(ts) FROM dimse UNION ALL SELECT"
+                         " min(started_at) FROM associations UNION ALL SELECT max(started_at)"
+                         " FROM associations)", -1, &q, NULL) ||
+      sqlite3_step(q) != SQLITE_ROW || sqlite3_column_type(q, 0) == SQLITE_NULL) {
+    rc = 0; /* no data */
+    goto out;
+  }
+  lo = sqlite3_column_int64(q, 0);
+  hi = sqlite3_column_int64(q, 1);
+  sqlite3_finalize(q);
+  q = NULL;
+  if (sqlite3_prepare_v2(db, "INSERT INTO pol_offhours VALUES (?, ?)", -1, &ins, NULL) ||
+      sqlite3_prepare_v2(db, "SELECT 1 FROM pol_holidays WHERE day = ?", -1, &q, NULL))
+    goto out;
+  rc = 0;
+  /* local dates from the day before the data to the day after, stepped as
+   * dates (a day with a DST change is not 24 hours long) */
+  time_t day0 = (time_t)(pa_tz_to_local_us(tz, lo) / 1000000) - 86400;
+  time_t last = (time_t)(pa_tz_to_local_us(tz, hi) / 1000000) + 86400;
+  for (time_t secs = day0; rc == 0 && secs <= last; secs += 86400) {
+    int64_t mid, s, e;
+    int y, m, d, dow;
+    struct tm tm;
+    char ymd[40];
+    if (!gmtime_r(&secs, &tm)) /* the local wall time, read as if UTC: no zone here */
+      continue;
+    y = tm.tm_year + 1900;
+    m = tm.tm_mon + 1;
+    d = tm.tm_mday;
+    dow = tm.tm_wday;
+    snprintf(ymd, sizeof ymd, "%04d-%02d-%02d", y, m, d);
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, ymd, -1, SQLITE_STATIC);
+    if (pa_tz_from_local(tz, y, m, d, 0, 0, 0, &mid))
+      continue;
+    if (!day[dow].on || sqlite3_step(q) == SQLITE_ROW) {
+      s = e = INT64_MAX; /* the whole day is off */
+    } else if (pa_tz_from_local(tz, y, m, d, day[dow].start / 60, day[dow].start % 60, 0, &s) ||
+               pa_tz_from_local(tz, y, m, d, day[dow].end / 60, day[dow].end % 60, 0, &e)) {
+      continue;
+    }
+    /* off from midnight (or earlier) to the start, and from the end on */
+    if (open_from == INT64_MIN)
+      open_from = mid;
+    if (s != INT64_MAX) {
+      sqlite3_reset(ins);
+      sqlite3_bind_int64(ins, 1, open_from);
+      sqlite3_bind_int64(ins, 2, s);
+      if (s > open_from && sqlite3_step(ins) != SQLITE_DONE)
+        rc = -1;
+      open_from = e;
+    }
+  }
+  if (rc == 0 && open_from != INT64_MIN) { /* up to the end of the last day */
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, open_from);
+    sqlite3_bind_int64(ins, 2, INT64_MAX);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+      rc = -1;
+  }
+out:
+  sqlite3_finalize(q);
+  sqlite3_finalize(ins);
+  pa_tz_free(tz);
+  return rc;
+}
+
 static void params_shown(const struct pa_compiled *c, struct pa_rule_result *res)
 {
   size_t n = 0;
@@ -540,6 +650,8 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
   co.since_us = o->since_us;
   co.until_us = o->until_us;
   /* one snapshot for every rule: they judge the same data */
+  if (offhours(db))
+    goto out;
   if (pa_store_read_begin(s))
     goto out;
   in_read = 1;
