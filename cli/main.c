@@ -19,7 +19,7 @@ static const struct {
   {"ingest", pa_cmd_ingest, "read captures, syslog, ATNA and FHIR files (incremental)"},
   {"listen", pa_cmd_listen, "receive syslog (UDP, TCP, TLS) and capture DICOM live"},
   {"check", pa_cmd_check, "run the guideline 6.0 rules over the store, record findings"},
-  {"rules", pa_cmd_rules, "list, lint and test rules"},
+  {"rules", pa_cmd_rules, "list, lint and test rules, and show the SQL of one"},
   {"policy", pa_cmd_policy, "check a site policy file (policy lint FILE)"},
   {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
