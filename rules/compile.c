@@ -7,6 +7,8 @@
  *        differ only for a gap, whose two ends belong together);
  *   eid  the id of the evidence row in the rule's table (events, dimse or
  *        associations), NULL for a roster entry.
+ * Kinds: match, threshold, sequence, absence, reconcile, gap, backwards;
+ * "parts" make one rule of several, each its own findings.
  * Windows are window functions with RANGE frames or self-joins on temp
  * tables with an index on (key, ts): SQLite does the walking, not C. */
 #include "rules/compile.h"

@@ -1,16 +1,17 @@
 /* engine.h — runs rules over the store and keeps their findings.
  *
- * The engine stands on an open SQLite connection that has the store's
- * tables, the site policy's pol_* temp tables (analyzer/policy.h) and the
- * SQL functions of sqlfn.h. For each rule it decides whether the data and
- * the policy can answer it over the period, runs its compiled SQL into
- * r_hits, cuts the hits of each subject into episodes, and then, in one
- * write transaction, merges the episodes into `findings`:
- *   - an episode that overlaps a finding of the same rule and subject (or
- *     comes within the rule's episode gap of it) is that finding: "known",
- *     updated when the new data extends it;
- *   - any other is "new", with a fingerprint SHA-256(rule, subject,
- *     first time) that stays the same across runs;
+ * The engine stands on an open store whose connection has the site
+ * policy's pol_* temp tables (analyzer/policy.h) and the SQL functions of
+ * sqlfn.h (pa_engine_attach). For each rule it decides whether the data
+ * and the policy can answer it over the period, runs its compiled SQL
+ * into r_hits inside one read snapshot, cuts the hits of each subject and
+ * part into episodes, and then, in one batch, keeps the episodes through
+ * pa_store_finding_put (analyzer/store.h):
+ *   - an episode that overlaps a finding of the same rule, part and
+ *     subject (or comes within the part's episode gap of it) is that
+ *     finding: "known", extended when the new data reaches further;
+ *   - any other is "new", with a fingerprint that stays the same across
+ *     runs;
  *   - one that a policy exception covers is "excepted", with its reason.
  * Nothing is ever deleted; a reviewer's status is kept. */
 #ifndef PA_ENGINE_H
