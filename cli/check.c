@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void help(FILE *f)
 {
@@ -48,7 +49,8 @@ static void help(FILE *f)
           "  -h, --help       this text\n"
           "\n"
           "Each rule's line says what it found (new, known, excepted; open in the store\n"
-          "over the period) and whether the data could decide it, or why not.\n"
+          "over the period) and whether the data could decide it, or why not. On a\n"
+          "terminal, stderr shows which rule is running.\n"
           "\n"
           "exit status: 0 no open findings, 1 open findings, 2 a bad policy, a bad rule or\n"
           "a usage error, 3 internal error\n");
@@ -96,6 +98,15 @@ static pa_policy *load_policy(const char *path, int *bad)
   }
   pa_policy_msgs_cleanup(&msgs);
   return p;
+}
+
+/* On a terminal, which rule is running: a check of a year of data takes
+ * minutes. The line is rewritten in place and cleared at the end. */
+static void progress(void *ctx, size_t i, size_t n, const struct pa_rule *r)
+{
+  (void)ctx;
+  fprintf(stderr, "\rcheck: rule %zu of %zu: %-8s", i + 1, n, r->id);
+  fflush(stderr);
 }
 
 static const char *status_of(const struct pa_rule_result *r)
@@ -259,7 +270,11 @@ int pa_cmd_check(int argc, char **argv)
   }
   if (pa_store_run_begin(s, "check", policy_path, &eo.run_id))
     eo.run_id = 0;
+  if (!quiet && isatty(STDERR_FILENO) && pa_log_threshold < PA_LOG_DEBUG)
+    eo.progress = progress;
   rc = pa_engine_run(s, rs, &eo, &res, &d);
+  if (eo.progress)
+    fprintf(stderr, "\r%40s\r", "");
   if (rc == PA_RULE) {
     fprintf(stderr, "pacsaudit: %s: the policy's thresholds do not fit the rules; nothing was"
                     " checked\n", policy_path ? policy_path : "policy");

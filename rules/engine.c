@@ -670,6 +670,8 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
     int dc;
 
     res_i->rule = r;
+    if (o->progress)
+      o->progress(o->progress_ctx, i, n, r);
     dis.binds = &b;
     dis.n_binds = 1;
     if (run_stmt(db, &dis, &off) == 0 && off) {

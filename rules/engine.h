@@ -32,6 +32,9 @@ struct pa_engine_opts {
    * handed to it before the statement runs (rules test checks the plans). */
   void (*plan)(void *ctx, const struct pa_rule *r, const char *step);
   void *plan_ctx;
+  /* When set, called before each rule runs: i of n (progress on long runs). */
+  void (*progress)(void *ctx, size_t i, size_t n, const struct pa_rule *r);
+  void *progress_ctx;
 };
 
 /* What one rule did in one run. */
