@@ -959,6 +959,7 @@ static void hits_reset(struct cc *c)
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_b");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_m");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_t");
+  stmt_plain(c, "DROP TABLE IF EXISTS temp.r_an");
 }
 
 static void hits_into(struct cc *c)
@@ -1230,7 +1231,7 @@ static const struct base *side(struct cc *c, json_t *k, const char *name, int64_
 static void k_sequence(struct cc *c, json_t *k, const char *path)
 {
   const struct base *ba, *bb;
-  json_t *unless = json_object_get(k, "unless");
+  json_t *unless = json_object_get(k, "unless"), *latest;
   const char *subj_side;
   char sub[256];
   int64_t w = 0;
@@ -1241,6 +1242,36 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
   if (!(ba = side(c, k, "a", w, c->data_end, path)) ||
       !(bb = side(c, k, "b", 0, c->data_end, path)))
     return;
+  if ((latest = json_object_get(k, "latest_a_by"))) {
+    /* A need only be the latest row of its key and these fields before B:
+     * an earlier one pairs with B only if the latest does too (the span
+     * between it and B holds the latest's), so the pairs shrink to one per
+     * group without changing which B are found */
+    json_t *key = json_object_get(k, "key"), *v;
+    size_t i;
+    char f[1024];
+    snprintf(sub, sizeof sub, "%s.latest_a_by", path);
+    if (!json_is_array(latest) || !json_array_size(latest)) {
+      bad(c, sub, "a list of fields of A");
+    } else {
+      if (c->dl->temp_as(&c->q, "r_an"))
+        c->nomem = 1;
+      app(c, "SELECT a.*, lead(a.ts) OVER (PARTITION BY ");
+      if (json_is_string(key) && field(c, ba, "a", json_string_value(key), sub, f, sizeof f) == 0)
+        app(c, "%s, ", f);
+      json_array_foreach(key, i, v)
+        if (field(c, ba, "a", json_string_value(json_array_get(v, 0)), sub, f, sizeof f) == 0)
+          app(c, "%s, ", f);
+      json_array_foreach(latest, i, v)
+        if (field(c, ba, "a", json_string_value(v), sub, f, sizeof f) == 0)
+          app(c, "%s%s", i ? ", " : "", f);
+      app(c, " ORDER BY a.ts, a.id) AS pa_next FROM r_a a");
+      stmt_end(c);
+      stmt_plain(c, "DROP TABLE r_a");
+      stmt_plain(c, "ALTER TABLE r_an RENAME TO r_a");
+      stmt_plain(c, "CREATE INDEX temp.r_a_ts ON r_a(ts)");
+    }
+  }
   subj_side = json_string_value(json_object_get(json_object_get(k, "subject"), "side"));
   if (!subj_side || (strcmp(subj_side, "a") && strcmp(subj_side, "b"))) {
     bad(c, path, "\"subject\" is {\"side\": \"a\" or \"b\", \"field\": F}");
@@ -1261,6 +1292,8 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
       app(c, "1"); /* no key: any B after any A, by time alone */
     app(c, " AND b.ts >= a.ts AND b.ts <= a.ts + %" PRId64, w);
     app(c, " AND (b.id IS NOT a.id OR b.ts <> a.ts)");
+    if (latest)
+      app(c, " AND (a.pa_next IS NULL OR a.pa_next > b.ts)");
     snprintf(sub, sizeof sub, "%s.cross", path);
     cross(c, ba, bb, json_object_get(k, "cross"), sub);
     if (unless) {
@@ -1518,7 +1551,8 @@ static const struct {
 } kinds[] = {
   {"match", {"from", "where", "subject", "episode"}},
   {"threshold", {"from", "where", "subject", "window", "count", "distinct", "episode"}},
-  {"sequence", {"a", "b", "key", "window", "subject", "cross", "unless", "episode"}},
+  {"sequence", {"a", "b", "key", "window", "subject", "cross", "unless", "latest_a_by",
+                "episode"}},
   {"absence", {"a", "b", "key", "match_any", "same_any", "window", "subject", "cross",
                "episode"}},
   {"reconcile", {"a", "b", "key", "match_any", "same_any", "tolerance", "skew", "subject",
