@@ -17,6 +17,28 @@ const char *pa_strerror(pa_rc rc)
   return names[rc];
 }
 
+size_t pa_escape_ctl(char *out, size_t size, const char *s)
+{
+  size_t o = 0;
+  if (!size)
+    return 0;
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch < 0x20 || ch == 0x7f) {
+      if (o + 4 >= size)
+        break;
+      snprintf(out + o, 5, "\\x%02x", ch);
+      o += 4;
+    } else {
+      if (o + 1 >= size)
+        break;
+      out[o++] = (char)ch;
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
 void pa_err_clear(struct pa_err *e)
 {
   e->input = NULL;

@@ -39,6 +39,12 @@ struct pa_err {
 };
 
 void pa_err_clear(struct pa_err *e);
+/* Copies s to out (size bytes, NUL-terminated, cut at a whole character of
+ * the output) writing each control byte as \xNN, so that no input put in
+ * a message line can break it or forge another. Returns the length written.
+ * out needs 4 * strlen(s) + 1 bytes to hold s whole. */
+size_t pa_escape_ctl(char *out, size_t size, const char *s);
+
 /* Formats msg (printf style) and records offset and item; returns rc. */
 pa_rc pa_err_set(struct pa_err *e, pa_rc rc, uint64_t offset, uint64_t item,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));

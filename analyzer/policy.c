@@ -210,27 +210,14 @@ static char *vfmt(const char *fmt, va_list ap)
  * parser's message), so no input can break the line or forge another. */
 static char *join_line(const char *where, const char *cause)
 {
-  size_t nw = strlen(where), nc = strlen(cause), o = 0;
-  char *line = malloc(4 * (nw + nc) + 3); /* each byte at most \xNN */
+  size_t nw = 4 * strlen(where) + 1, nc = 4 * strlen(cause) + 1, o;
+  char *line = malloc(nw + 2 + nc); /* each byte at most \xNN */
   if (!line)
     return NULL;
-  for (int part = 0; part < 2; part++) {
-    const char *s = part ? cause : where;
-    for (; *s; s++) {
-      unsigned char ch = (unsigned char)*s;
-      if (ch < 0x20 || ch == 0x7f) {
-        snprintf(line + o, 5, "\\x%02x", ch);
-        o += 4;
-      } else {
-        line[o++] = (char)ch;
-      }
-    }
-    if (!part) {
-      line[o++] = ':';
-      line[o++] = ' ';
-    }
-  }
-  line[o] = '\0';
+  o = pa_escape_ctl(line, nw, where);
+  line[o++] = ':';
+  line[o++] = ' ';
+  pa_escape_ctl(line + o, nc, cause);
   return line;
 }
 

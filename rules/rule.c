@@ -28,18 +28,8 @@ struct pa_ruleset {
 static void diag(struct pa_diag *d, int is_err, const char *fmt, va_list ap)
 {
   char raw[1024], line[4 * sizeof raw];
-  size_t o = 0;
   vsnprintf(raw, sizeof raw, fmt, ap);
-  for (const char *s = raw; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch < 0x20 || ch == 0x7f) {
-      snprintf(line + o, 5, "\\x%02x", ch);
-      o += 4;
-    } else {
-      line[o++] = (char)ch;
-    }
-  }
-  line[o] = '\0';
+  pa_escape_ctl(line, sizeof line, raw);
   if (is_err)
     d->n_errors++;
   else

@@ -75,6 +75,19 @@ static void test_err_and_hash(void **state)
   assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* Control bytes become \xNN; the output is cut whole at its size. */
+static void test_escape_ctl(void **state)
+{
+  char out[32];
+  (void)state;
+  assert_int_equal(pa_escape_ctl(out, sizeof out, "a\nb\x1b[2J\x7f"), 17);
+  assert_string_equal(out, "a\\x0ab\\x1b[2J\\x7f");
+  assert_int_equal(pa_escape_ctl(out, 6, "ab\ncd"), 2); /* "\x0a" does not fit after ab */
+  assert_string_equal(out, "ab");
+  assert_int_equal(pa_escape_ctl(out, 1, "x"), 0);
+  assert_string_equal(out, "");
+}
+
 static void test_dimse_outcome(void **state)
 {
   (void)state;
@@ -93,6 +106,7 @@ int main(void)
     cmocka_unit_test(test_buf_cap),
     cmocka_unit_test(test_err_and_hash),
     cmocka_unit_test(test_dimse_outcome),
+    cmocka_unit_test(test_escape_ctl),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
