@@ -141,25 +141,20 @@ static struct pa_bind *bind_new(struct cc *c)
   return &c->b[c->nb++];
 }
 
-static void bind_int(struct cc *c, int64_t v)
+/* A number as the next '?'. */
+static void bind_num(struct cc *c, enum pa_bind_type type, int64_t i, double d)
 {
   struct pa_bind *b = bind_new(c);
   if (b) {
-    b->type = PA_BIND_INT;
-    b->i = v;
+    b->type = type;
+    b->i = i;
+    b->d = d;
   }
   app(c, "?");
 }
 
-static void bind_real(struct cc *c, double v)
-{
-  struct pa_bind *b = bind_new(c);
-  if (b) {
-    b->type = PA_BIND_REAL;
-    b->d = v;
-  }
-  app(c, "?");
-}
+static void bind_int(struct cc *c, int64_t v) { bind_num(c, PA_BIND_INT, v, 0); }
+static void bind_real(struct cc *c, double v) { bind_num(c, PA_BIND_REAL, 0, v); }
 
 /* Adds a text bind for a '?' that the caller (or the dialect) wrote. */
 static void bind_text_only(struct cc *c, const char *v)
@@ -916,13 +911,12 @@ static const struct base *base_of(struct cc *c, json_t *spec, const char *path)
 /* FROM base AS alias; the roster binds its anchor time first. */
 static void from(struct cc *c, const struct base *b, const char *alias, int64_t anchor)
 {
-  if (b == &bases[BASE_ROSTER]) {
-    app(c, "(SELECT NULL AS id, ");
-    bind_int(c, anchor);
-    app(c, " AS ts, id AS user_id, name, role, department, kind, valid_from, valid_to, mfa"
-           " FROM pol_users) %s", alias);
-  } else
-    app(c, "%s %s", b->from_sql, alias);
+  struct pa_bind *v;
+  if (b == &bases[BASE_ROSTER] && (v = bind_new(c))) { /* its one '?': the anchor */
+    v->type = PA_BIND_INT;
+    v->i = anchor;
+  }
+  app(c, "%s %s", b->from_sql, alias);
 }
 
 /* The subject: a field, a list of fields (the first not NULL), or
