@@ -15,7 +15,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 6
+#define PA_SCHEMA_VERSION 7
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -165,10 +165,27 @@ pa_rc pa_store_quarantine(pa_store *s, const void *p, size_t len, const char *or
                           int64_t offset, const char *error, int64_t run_id);
 
 /* Walks raw in id order: re-hashes each message and re-computes the chain.
+ * A row whose bytes retention dropped (id within pa_store_raw_retention) is
+ * checked by its chain link alone; a row without bytes past it is broken.
  * *n_out rows checked; *bad_id_out the first row that fails (0 none), with
  * why in err. PA_OK when the whole chain holds. */
 pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
                           struct pa_err *err);
+
+/* Retention: drops the bytes of the raw messages received before
+ * before_us, oldest first, stopping at the first one received later (the
+ * cut is a prefix of the chain). Their rows, sha256 and chain links stay,
+ * so verify still checks the whole chain and a message received again is
+ * still known; events and findings are never touched. The cut is recorded
+ * in raw_retention with run_id (0 none), all in one transaction. *n_out:
+ * messages whose bytes were dropped now; *up_to_out: the last row id the
+ * retention now covers (0 none). */
+pa_rc pa_store_raw_prune(pa_store *s, int64_t before_us, int64_t run_id, uint64_t *n_out,
+                         int64_t *up_to_out);
+
+/* The retention so far: the last raw row id without its bytes by design
+ * (0 none) and when that cut was made (µs, 0 none). */
+pa_rc pa_store_raw_retention(pa_store *s, int64_t *up_to_out, int64_t *at_out);
 
 /* Counters of rows written through this handle since it was opened. */
 struct pa_store_counts {

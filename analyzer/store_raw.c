@@ -241,10 +241,13 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
   uint8_t *plain = NULL;
   size_t plain_size = 0;
   int have_prev = 0, r;
+  int64_t pruned_to, pruned_at;
   pa_rc rc = PA_OK;
 
   *n_out = 0;
   *bad_id_out = 0;
+  if ((rc = pa_store_raw_retention(s, &pruned_to, &pruned_at)))
+    return rc;
   if (sqlite3_prepare_v2(s->db,
                          "SELECT id, size, compressed, bytes, sha256, prev_hash, chain_hash"
                          " FROM raw ORDER BY id", -1, &q, NULL) != SQLITE_OK)
@@ -257,8 +260,17 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
     const void *data = bytes;
     size_t dlen = (size_t)nbytes;
     const char *why = NULL;
+    int pruned = nbytes == 0 && size > 0 && !sqlite3_column_int(q, 2);
 
-    if (sqlite3_column_int(q, 2)) {
+    if (pruned) {
+      /* retention dropped the bytes: the stored sha256 stands for them */
+      if (id > pruned_to)
+        why = "message bytes missing (not dropped by retention)";
+      else if (sqlite3_column_bytes(q, 4) != PA_SHA256_LEN)
+        why = "sha256 missing";
+      else
+        memcpy(sha, sqlite3_column_blob(q, 4), PA_SHA256_LEN);
+    } else if (sqlite3_column_int(q, 2)) {
       uLongf out_len = (uLongf)size;
       if (size < 0 || size > 64 * 1024 * 1024) {
         why = "size out of range";
@@ -281,7 +293,7 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
     } else if ((int64_t)dlen != size) {
       why = "size does not match the bytes";
     }
-    if (!why) {
+    if (!why && !pruned) {
       pa_sha256(data, dlen, sha);
       if (sqlite3_column_bytes(q, 4) != PA_SHA256_LEN ||
           memcmp(sha, sqlite3_column_blob(q, 4), PA_SHA256_LEN))
@@ -317,3 +329,88 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
   return rc;
 }
 
+
+pa_rc pa_store_raw_retention(pa_store *s, int64_t *up_to_out, int64_t *at_out)
+{
+  sqlite3_stmt *q = NULL;
+  int r;
+
+  *up_to_out = *at_out = 0;
+  if (sqlite3_prepare_v2(s->db, "SELECT up_to_id, at FROM raw_retention"
+                                " ORDER BY up_to_id DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  if ((r = sqlite3_step(q)) == SQLITE_ROW) {
+    *up_to_out = sqlite3_column_int64(q, 0);
+    *at_out = sqlite3_column_int64(q, 1);
+  }
+  sqlite3_finalize(q);
+  return r == SQLITE_ROW || r == SQLITE_DONE ? PA_OK : PA_DB;
+}
+
+/* The last id of the prefix of raw received before before_us. */
+static pa_rc prune_bound(pa_store *s, int64_t before_us, int64_t *up_to_out)
+{
+  sqlite3_stmt *q = NULL;
+  int r;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT coalesce((SELECT min(id) FROM raw WHERE received_ts >= ?1) - 1,"
+                         " (SELECT max(id) FROM raw), 0)", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, before_us);
+  if ((r = sqlite3_step(q)) == SQLITE_ROW)
+    *up_to_out = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return r == SQLITE_ROW ? PA_OK : PA_DB;
+}
+
+pa_rc pa_store_raw_prune(pa_store *s, int64_t before_us, int64_t run_id, uint64_t *n_out,
+                         int64_t *up_to_out)
+{
+  sqlite3_stmt *q = NULL;
+  int64_t up_to = 0, done_to, done_at;
+  pa_rc rc;
+
+  *n_out = 0;
+  *up_to_out = 0;
+  if ((rc = pa_store_batch_begin(s)) || (rc = pa__store_write_begin(s)))
+    return rc;
+  if ((rc = pa_store_raw_retention(s, &done_to, &done_at)) ||
+      (rc = prune_bound(s, before_us, &up_to)))
+    goto fail;
+  *up_to_out = up_to > done_to ? up_to : done_to;
+  if (up_to <= done_to)
+    return pa_store_batch_commit(s);
+  rc = PA_DB;
+  if (sqlite3_prepare_v2(s->db,
+                         "UPDATE raw SET bytes = x'', compressed = 0"
+                         " WHERE id > ?1 AND id <= ?2 AND length(bytes) > 0", -1, &q,
+                         NULL) != SQLITE_OK)
+    goto fail;
+  sqlite3_bind_int64(q, 1, done_to);
+  sqlite3_bind_int64(q, 2, up_to);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    goto fail;
+  *n_out = (uint64_t)sqlite3_changes(s->db);
+  sqlite3_finalize(q);
+  if (sqlite3_prepare_v2(s->db,
+                         "INSERT INTO raw_retention (at, before_ts, up_to_id, rows, run_id)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &q, NULL) != SQLITE_OK)
+    goto fail;
+  sqlite3_bind_int64(q, 1, pa_time_now());
+  sqlite3_bind_int64(q, 2, before_us);
+  sqlite3_bind_int64(q, 3, up_to);
+  sqlite3_bind_int64(q, 4, (sqlite3_int64)*n_out);
+  if (run_id > 0)
+    sqlite3_bind_int64(q, 5, run_id);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    goto fail;
+  sqlite3_finalize(q);
+  return pa_store_batch_commit(s);
+fail:
+  sqlite3_finalize(q);
+  pa__store_txn_fail(s);
+  pa_store_batch_commit(s);
+  *n_out = 0;
+  return rc ? rc : PA_DB;
+}

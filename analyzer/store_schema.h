@@ -297,6 +297,19 @@ static const char *const pa__store_migrations[] = {
    "  excepted INTEGER NOT NULL DEFAULT 0,"
    "  ms INTEGER,"
    "  PRIMARY KEY (run_id, rule_id));"),
+
+  /* 6 -> 7: retention (nightly's retention.raw_days). A message past it
+   * loses its bytes but keeps its row: the sha256 and the chain links stay,
+   * so the chain is verified whole, and a copy of an old message received
+   * again is still known. raw_retention records each cut: verify accepts a
+   * row without bytes only up to the last up_to_id. */
+  ("CREATE TABLE raw_retention ("
+   "  id INTEGER PRIMARY KEY,"
+   "  at INTEGER NOT NULL,"
+   "  before_ts INTEGER NOT NULL,"
+   "  up_to_id INTEGER NOT NULL,"
+   "  rows INTEGER NOT NULL,"
+   "  run_id INTEGER REFERENCES runs(id));"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

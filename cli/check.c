@@ -187,9 +187,40 @@ int pa_cmd_check(int argc, char **argv)
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
-  const char *db_path = pa_cli_default_db(), *policy_path = NULL, *format = "text";
-  const char *since = NULL, *until = NULL, *site_rules[16];
-  size_t n_site = 0;
+  struct pa_check_args a = {.db_path = pa_cli_default_db(), .format = "text", .pack = 1};
+  struct pa_check_summary sum;
+  int c;
+
+  while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': a.db_path = optarg; break;
+    case 'p': a.policy_path = optarg; break;
+    case 'r':
+      if (a.n_site == PA_CHECK_MAX_SITE_RULES) {
+        fprintf(stderr, "pacsaudit: check: at most %d --rules\n", PA_CHECK_MAX_SITE_RULES);
+        return PA_EXIT_INPUT;
+      }
+      a.site_rules[a.n_site++] = optarg;
+      break;
+    case 's': a.since = optarg; break;
+    case 'u': a.until = optarg; break;
+    case 'f': a.format = optarg; break;
+    case 'N': a.pack = 0; break;
+    case 'q': a.quiet = 1; break;
+    case 'v': pa_log_threshold = PA_LOG_DEBUG; break;
+    case 'h': help(stdout); return PA_EXIT_OK;
+    default: help(stderr); return PA_EXIT_INPUT;
+    }
+  }
+  if (optind != argc || (strcmp(a.format, "text") && strcmp(a.format, "json"))) {
+    help(stderr);
+    return PA_EXIT_INPUT;
+  }
+  return pa_cli_check(&a, &sum);
+}
+
+int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
+{
   struct pa_diag d = {emit_stderr, NULL, 0, 0};
   struct pa_engine_opts eo = {0};
   struct pa_rule_result *res = NULL;
@@ -198,49 +229,24 @@ int pa_cmd_check(int argc, char **argv)
   pa_ruleset *rs = NULL;
   pa_policy *pol = NULL;
   pa_store *s = NULL;
-  int c, r, bad_policy, pack = 1, quiet = 0, exit_code = PA_EXIT_INTERNAL;
+  int r, bad_policy, exit_code = PA_EXIT_INTERNAL;
   size_t site_errors;
-  uint64_t open = 0;
   pa_rc rc;
 
-  while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
-    switch (c) {
-    case 'd': db_path = optarg; break;
-    case 'p': policy_path = optarg; break;
-    case 'r':
-      if (n_site == sizeof site_rules / sizeof site_rules[0]) {
-        fprintf(stderr, "pacsaudit: check: at most 16 --rules\n");
-        return PA_EXIT_INPUT;
-      }
-      site_rules[n_site++] = optarg;
-      break;
-    case 's': since = optarg; break;
-    case 'u': until = optarg; break;
-    case 'f': format = optarg; break;
-    case 'N': pack = 0; break;
-    case 'q': quiet = 1; break;
-    case 'v': pa_log_threshold = PA_LOG_DEBUG; break;
-    case 'h': help(stdout); return PA_EXIT_OK;
-    default: help(stderr); return PA_EXIT_INPUT;
-    }
-  }
-  if (optind != argc || (strcmp(format, "text") && strcmp(format, "json"))) {
-    help(stderr);
-    return PA_EXIT_INPUT;
-  }
-  pol = load_policy(policy_path, &bad_policy);
+  memset(sum, 0, sizeof *sum);
+  pol = load_policy(a->policy_path, &bad_policy);
   if (bad_policy)
     return PA_EXIT_INPUT;
-  if ((since && parse_time("--since", since, pol ? pa_policy_tz_name(pol) : NULL,
-                           &eo.since_us)) ||
-      (until && parse_time("--until", until, pol ? pa_policy_tz_name(pol) : NULL,
-                           &eo.until_us))) {
+  if ((a->since && parse_time("--since", a->since, pol ? pa_policy_tz_name(pol) : NULL,
+                              &eo.since_us)) ||
+      (a->until && parse_time("--until", a->until, pol ? pa_policy_tz_name(pol) : NULL,
+                              &eo.until_us))) {
     exit_code = PA_EXIT_INPUT;
     goto out;
   }
   if (!(rs = pa_ruleset_new()))
     goto out;
-  if (pack && (rc = pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d)) != PA_OK) {
+  if (a->pack && (rc = pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d)) != PA_OK) {
     fprintf(stderr, "pacsaudit: the built-in rule pack (%s) cannot be read\n",
             pa_rules_pack_dir());
     goto out;
@@ -249,8 +255,8 @@ int pa_cmd_check(int argc, char **argv)
     fprintf(stderr, "pacsaudit: the built-in rule pack has errors: this is a bug\n");
     goto out;
   }
-  for (size_t i = 0; i < n_site; i++)
-    if ((rc = pa_ruleset_load(rs, site_rules[i], 0, &d)) == PA_NOMEM)
+  for (size_t i = 0; i < a->n_site; i++)
+    if ((rc = pa_ruleset_load(rs, a->site_rules[i], 0, &d)) == PA_NOMEM)
       goto out;
   site_errors = d.n_errors;
   if (!pa_ruleset_count(rs)) {
@@ -259,25 +265,25 @@ int pa_cmd_check(int argc, char **argv)
     goto out;
   }
   /* a typo in --db must not judge an empty, new database as compliant */
-  if ((r = pa_cli_open_store_mode(db_path, PA_STORE_NOCREATE, &s))) {
+  if ((r = pa_cli_open_store_mode(a->db_path, PA_STORE_NOCREATE, &s))) {
     exit_code = r;
     goto out;
   }
   pa_err_clear(&err);
   if (pa_engine_attach(s, pol, &err)) {
-    fprintf(stderr, "pacsaudit: %s: %s\n", db_path, err.msg);
+    fprintf(stderr, "pacsaudit: %s: %s\n", a->db_path, err.msg);
     goto out;
   }
-  if (pa_store_run_begin(s, "check", policy_path, &eo.run_id))
+  if (pa_store_run_begin(s, "check", a->policy_path, &eo.run_id))
     eo.run_id = 0;
-  if (!quiet && isatty(STDERR_FILENO) && pa_log_threshold < PA_LOG_DEBUG)
+  if (!a->quiet && isatty(STDERR_FILENO) && pa_log_threshold < PA_LOG_DEBUG)
     eo.progress = progress;
   rc = pa_engine_run(s, rs, &eo, &res, &d);
   if (eo.progress)
     fprintf(stderr, "\r%40s\r", "");
   if (rc == PA_RULE) {
     fprintf(stderr, "pacsaudit: %s: the policy's thresholds do not fit the rules; nothing was"
-                    " checked\n", policy_path ? policy_path : "policy");
+                    " checked\n", a->policy_path ? a->policy_path : "policy");
     if (eo.run_id)
       pa_store_run_end(s, eo.run_id, "input-error", &rcnt, NULL);
     exit_code = PA_EXIT_INPUT;
@@ -288,21 +294,25 @@ int pa_cmd_check(int argc, char **argv)
       pa_store_run_end(s, eo.run_id, "error", &rcnt, NULL);
     goto out;
   }
+  sum->run_id = eo.run_id;
   for (size_t i = 0; i < pa_ruleset_count(rs); i++) {
-    open += res[i].n_open;
+    sum->n_new += res[i].n_new;
+    sum->n_open += res[i].n_open;
+    sum->n_undecidable += !res[i].decided && !res[i].disabled && !res[i].failed;
     rcnt.errors += res[i].failed;
   }
+  sum->n_rules = pa_ruleset_count(rs);
   if (eo.run_id)
     pa_store_run_end(s, eo.run_id, rcnt.errors ? "error" : "ok", &rcnt, NULL);
-  if (!strcmp(format, "json")) {
+  if (!a->silent && !strcmp(a->format, "json")) {
     if (print_json(rs, res, eo.run_id))
       goto out;
-  } else {
-    print_text(rs, res, quiet);
+  } else if (!a->silent) {
+    print_text(rs, res, a->quiet);
   }
   exit_code = rcnt.errors ? PA_EXIT_INTERNAL
             : site_errors ? PA_EXIT_INPUT
-            : open ? PA_EXIT_FINDINGS : PA_EXIT_OK;
+            : sum->n_open ? PA_EXIT_FINDINGS : PA_EXIT_OK;
 out:
   free(res);
   pa_store_close(s);

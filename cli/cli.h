@@ -5,6 +5,8 @@
 #ifndef PA_CLI_H
 #define PA_CLI_H
 
+#include <stddef.h>
+
 enum { PA_EXIT_OK = 0, PA_EXIT_FINDINGS = 1, PA_EXIT_INPUT = 2, PA_EXIT_INTERNAL = 3 };
 
 int pa_cmd_ingest(int argc, char **argv);
@@ -13,6 +15,26 @@ int pa_cmd_listen(int argc, char **argv);
 int pa_cmd_check(int argc, char **argv);
 int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
+
+/* What `check` runs with (its options), and what it found. */
+#define PA_CHECK_MAX_SITE_RULES 16
+struct pa_check_args {
+  const char *db_path, *policy_path, *since, *until;
+  const char *format;                 /* "text" or "json" */
+  const char *site_rules[PA_CHECK_MAX_SITE_RULES];
+  size_t n_site;
+  int pack;                           /* 1: the built-in pack too */
+  int quiet;                          /* only the summary line */
+  int silent;                         /* nothing on stdout (nightly) */
+};
+struct pa_check_summary {
+  long long run_id;
+  unsigned long long n_new, n_open;
+  size_t n_rules, n_undecidable;
+};
+/* Runs check as the options in a say; returns its exit code. *sum is
+ * filled when the rules ran. Shared by check and nightly. */
+int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum);
 
 /* The database path: --db, else $PACSAUDIT_DB, else "pacsaudit.db". */
 const char *pa_cli_default_db(void);

@@ -6,6 +6,7 @@
 
 #include "analyzer/log.h"
 #include "analyzer/store.h"
+#include "analyzer/tm.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@ static void help(FILE *f)
           "usage: pacsaudit verify [--db FILE]\n"
           "\n"
           "Checks the hash chain of the raw message store: every message against its\n"
-          "SHA-256, and every chain link against the one before it.\n"
+          "SHA-256, and every chain link against the one before it. Messages whose\n"
+          "bytes the nightly retention dropped are checked by their chain link.\n"
           "\n"
           "options:\n"
           "  --db FILE    database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
@@ -37,7 +39,7 @@ int pa_cmd_verify(int argc, char **argv)
   struct pa_err err;
   pa_store *s;
   uint64_t n;
-  int64_t bad;
+  int64_t bad, kept_to, kept_at;
   pa_rc rc;
   int c, r;
 
@@ -57,9 +59,16 @@ int pa_cmd_verify(int argc, char **argv)
   if ((r = pa_cli_open_store_mode(db, PA_STORE_RDONLY, &s)))
     return r;
   rc = pa_store_verify_raw(s, &n, &bad, &err);
-  if (rc == PA_OK)
+  if (rc == PA_OK && (rc = pa_store_raw_retention(s, &kept_to, &kept_at)) == PA_OK) {
     printf("%s: raw store intact: %llu messages, hash chain verified\n", db,
            (unsigned long long)n);
+    if (kept_to) {
+      char when[40];
+      pa_time_format(kept_at, NULL, when);
+      printf("%s: rows up to id %lld are kept by their hash only (retention, %s)\n", db,
+             (long long)kept_to, when);
+    }
+  }
   else if (rc == PA_MALFORMED)
     printf("%s: raw store BROKEN after %llu good messages: %s\n", db, (unsigned long long)n,
            err.msg);

@@ -304,6 +304,57 @@ static void test_raw_chain(void **state)
   assert_non_null(strstr(err.msg, "sha256"));
 }
 
+/* Retention drops the bytes of a prefix of raw received before the cut; the
+ * chain still verifies, a message received again is still known, and a
+ * row without bytes beyond the cut is found. */
+static void test_raw_prune(void **state)
+{
+  struct fx *f = *state;
+  char big[2000];
+  int64_t id[4], up_to, at, bad;
+  int dup;
+  uint64_t n;
+  struct pa_err err;
+  sqlite3 *db;
+
+  memset(big, 'b', sizeof big);
+  assert_int_equal(pa_store_put_raw(f->s, "one", 3, "f", 0, 100, &id[0], &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(f->s, big, sizeof big, "f", 3, 200, &id[1], &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(f->s, "three", 5, "f", 9, 150, &id[2], &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(f->s, "four", 4, "f", 14, 400, &id[3], &dup), PA_OK);
+  /* before 300: rows 1 and 2, and not 3 though it is older, for the cut is
+   * a prefix of the chain */
+  assert_int_equal(pa_store_raw_prune(f->s, 160, 0, &n, &up_to), PA_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(up_to, id[0]);
+  assert_int_equal(pa_store_raw_prune(f->s, 300, 0, &n, &up_to), PA_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(up_to, id[2]);
+  assert_int_equal(pa_store_raw_prune(f->s, 300, 0, &n, &up_to), PA_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM raw WHERE length(bytes) = 0"), 3);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM raw_retention"), 2);
+  assert_int_equal(pa_store_raw_retention(f->s, &up_to, &at), PA_OK);
+  assert_int_equal(up_to, id[2]);
+  assert_true(at > 0);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_OK);
+  assert_int_equal(n, 4);
+  /* a copy of a pruned message is still the same message */
+  assert_int_equal(pa_store_put_raw(f->s, "one", 3, "g", 0, 500, &at, &dup), PA_OK);
+  assert_int_equal(dup, 1);
+  assert_int_equal(at, id[0]);
+
+  /* bytes removed past the cut: broken */
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "UPDATE raw SET bytes = x'' WHERE size = 4", NULL, NULL,
+                                NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_MALFORMED);
+  assert_int_equal(bad, id[3]);
+  assert_non_null(strstr(err.msg, "retention"));
+}
+
 static void test_quarantine_once(void **state)
 {
   struct fx *f = *state;
@@ -512,7 +563,7 @@ static void test_rdonly_beside_writer(void **state)
 static void test_open_nomigrate(void **state)
 {
   struct fx *f = *state;
-  char path[160];
+  char path[160], old_version[64], old_msg[64];
   struct pa_err err;
   sqlite3 *db;
   pa_store *s;
@@ -520,9 +571,11 @@ static void test_open_nomigrate(void **state)
 
   snprintf(path, sizeof path, "%s/old.db", f->dir);
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  snprintf(old_version, sizeof old_version, "PRAGMA user_version=%d", PA_SCHEMA_VERSION - 1);
+  snprintf(old_msg, sizeof old_msg, "schema version %d is older", PA_SCHEMA_VERSION - 1);
   for (int v = 0; v < PA_SCHEMA_VERSION - 1; v++)
     assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, old_version, NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
   for (int i = 0; i < 2; i++) {
     pa_err_clear(&err);
@@ -530,11 +583,11 @@ static void test_open_nomigrate(void **state)
                                         &err), PA_DB);
     assert_null(s);
     assert_non_null(strstr(err.msg, path));
-    assert_non_null(strstr(err.msg, "schema version 5 is older"));
-    assert_int_equal(count(path, "PRAGMA user_version"), 5);
+    assert_non_null(strstr(err.msg, old_msg));
+    assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION - 1);
   }
   assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
-  assert_int_equal(pa_store_version_found(s), 5);
+  assert_int_equal(pa_store_version_found(s), PA_SCHEMA_VERSION - 1);
   pa_store_close(s);
   assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION);
   unlink(path);
@@ -774,6 +827,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_dimse_results, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migration6_event_type_agrees, setup, teardown),
     cmocka_unit_test_setup_teardown(test_finding_put, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_raw_prune, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
