@@ -201,19 +201,25 @@ static pa_rc create_private(const char *path, struct pa_err *err)
                     strerror(errno));
 }
 
-static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
+static pa_rc read_version(pa_store *s, int *v_out)
 {
   sqlite3_stmt *q = NULL;
+  int ok = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+           sqlite3_step(q) == SQLITE_ROW;
+
+  if (ok)
+    *v_out = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return ok ? PA_OK : PA_DB;
+}
+
+static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
+{
   int v;
 
-  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK ||
-      sqlite3_step(q) != SQLITE_ROW) {
-    sqlite3_finalize(q);
+  if (read_version(s, &v))
     return pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: not a database: %s", path,
                       sqlite3_errmsg(s->db));
-  }
-  v = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
   s->version_found = v;
   if (v > PA__STORE_N_MIGRATIONS)
     return pa_err_set(err, PA_DB, UINT64_MAX, 0,
@@ -228,19 +234,30 @@ static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
                       "%s: schema version %d is older than this pacsaudit reads (%d);"
                       " run pacsaudit ingest on it once to migrate it",
                       path, v, PA__STORE_N_MIGRATIONS);
-  for (; v < PA__STORE_N_MIGRATIONS; v++) {
+  while (v < PA__STORE_N_MIGRATIONS) {
     char setv[64];
-    snprintf(setv, sizeof setv, "PRAGMA user_version=%d", v + 1);
-    if (pa__store_exec(s, "BEGIN IMMEDIATE") ||
-        pa__store_exec(s, pa__store_migrations[v]) || pa__store_exec(s, setv) ||
-        pa__store_exec(s, "COMMIT")) {
-      pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: migration to schema %d failed: %s",
-                 path, v + 1, sqlite3_errmsg(s->db));
-      pa__store_exec(s, "ROLLBACK");
-      return PA_DB;
+    /* Another writer may be migrating the same file: the version read
+     * above is only a hint. Under the write lock, read it again and apply
+     * only what is still missing. */
+    if (pa__store_exec(s, "BEGIN IMMEDIATE") || read_version(s, &v))
+      goto fail;
+    if (v >= PA__STORE_N_MIGRATIONS) {
+      if (pa__store_exec(s, "COMMIT"))
+        goto fail;
+      break;
     }
+    snprintf(setv, sizeof setv, "PRAGMA user_version=%d", v + 1);
+    if (pa__store_exec(s, pa__store_migrations[v]) || pa__store_exec(s, setv) ||
+        pa__store_exec(s, "COMMIT"))
+      goto fail;
+    v++;
   }
   return PA_OK;
+fail:
+  pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: migration to schema %d failed: %s", path, v + 1,
+             sqlite3_errmsg(s->db));
+  pa__store_exec(s, "ROLLBACK");
+  return PA_DB;
 }
 
 /* Another writer holds the lock (a listener and a nightly ingest take turns
@@ -295,6 +312,10 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
   } else if ((rc = create_private(path, err))) {
     return rc;
   }
+  /* made 0600 here; a file made otherwise may be open to every user */
+  if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077))
+    pa_log(PA_LOG_WARN, "%s: readable or writable by others (mode %03o); it holds patient"
+                        " data: chmod 600 it", path, (unsigned)(sb.st_mode & 0777));
   s = calloc(1, sizeof *s);
   if (!s)
     return PA_NOMEM;

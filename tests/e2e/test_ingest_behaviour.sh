@@ -106,4 +106,11 @@ rc=0
 "$PACSAUDIT" ingest --quiet --db "$WORK/no/such/dir/x.db" "$fx/echo.pcap" 2>"$WORK/d.err" || rc=$?
 check "ingest into a folder that does not exist exits 2" test "$rc" -eq 2
 check "...naming the path and the cause" grep -q "x.db: cannot create: No such file" "$WORK/d.err"
+# a database someone made readable by others gets a warning, and still works
+cp "$db" "$WORK/open.db"
+chmod 644 "$WORK/open.db"
+rc=0
+"$PACSAUDIT" verify --db "$WORK/open.db" >/dev/null 2>"$WORK/d.err" || rc=$?
+check "verify of a mode 0644 database still works" test "$rc" -eq 0
+check "...and warns that others can read it" grep -q "open.db: readable or writable by others (mode 644).*chmod 600" "$WORK/d.err"
 finish

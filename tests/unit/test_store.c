@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fx {
@@ -353,6 +354,46 @@ static void test_raw_prune(void **state)
   assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_MALFORMED);
   assert_int_equal(bad, id[3]);
   assert_non_null(strstr(err.msg, "retention"));
+}
+
+/* Writers that open one new database at once all get it, migrated once:
+ * the loser of the race must not fail on "table raw already exists". */
+static void test_open_race(void **state)
+{
+  struct fx *f = *state;
+  char path[160];
+
+  for (int round = 0; round < 5; round++) {
+    pid_t kids[4];
+    snprintf(path, sizeof path, "%s/race%d.db", f->dir, round);
+    for (int i = 0; i < 4; i++) {
+      kids[i] = fork();
+      assert_true(kids[i] >= 0);
+      if (kids[i] == 0) {
+        struct pa_err err;
+        pa_store *s;
+        int64_t id;
+        int dup;
+        char msg[32];
+        pa_err_clear(&err);
+        if (pa_store_open(path, &s, &err) != PA_OK) {
+          fprintf(stderr, "open: %s\n", err.msg);
+          _exit(1);
+        }
+        snprintf(msg, sizeof msg, "writer %d", i);
+        _exit(pa_store_put_raw(s, msg, strlen(msg), "t", 0, 1, &id, &dup) == PA_OK &&
+              pa_store_close(s) == PA_OK ? 0 : 2);
+      }
+    }
+    for (int i = 0; i < 4; i++) {
+      int st;
+      assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+      assert_true(WIFEXITED(st));
+      assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(count(path, "SELECT count(*) FROM raw"), 4);
+    assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION);
+  }
 }
 
 static void test_quarantine_once(void **state)
@@ -828,6 +869,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_migration6_event_type_agrees, setup, teardown),
     cmocka_unit_test_setup_teardown(test_finding_put, setup, teardown),
     cmocka_unit_test_setup_teardown(test_raw_prune, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_open_race, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
