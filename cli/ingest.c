@@ -178,13 +178,24 @@ struct src {
   int fd;
   gzFile gz;        /* set for gzip files; owns fd */
   int64_t size;     /* bytes on disk */
+  char why[160];    /* a gzip read error, with where it happened */
 };
 
 static ssize_t src_read(struct src *s, uint8_t *buf, size_t n)
 {
   if (s->gz) {
-    int r = gzread(s->gz, buf, (unsigned)n);
-    return r < 0 ? -1 : r;
+    int r = gzread(s->gz, buf, (unsigned)n), errnum = Z_OK;
+    const char *msg = r <= 0 ? gzerror(s->gz, &errnum) : NULL;
+    /* zlib ends a file cut short like a whole one (0), and says so only
+     * through gzerror: a file still being written, or a copy cut off */
+    if (r < 0 || (r == 0 && errnum != Z_OK)) {
+      snprintf(s->why, sizeof s->why, "offset %lld (%lld uncompressed): %s",
+               (long long)gzoffset(s->gz), (long long)gztell(s->gz),
+               errnum == Z_BUF_ERROR ? "the gzip data ends early (a truncated file)"
+                                     : msg && *msg ? msg : "corrupt gzip data");
+      return -1;
+    }
+    return r;
   }
   for (;;) {
     ssize_t r = read(s->fd, buf, n);
@@ -371,13 +382,23 @@ static void add_feed_counts(struct ingest *in, const struct pa_feed_counts *befo
   in->counts.quarantined += n->quarantined - before->quarantined;
 }
 
+/* Adds what the store wrote for one file (sc1 - sc0) to the run's counts. */
+static void add_store_counts(struct ingest *in, const struct pa_store_counts *sc0,
+                             const struct pa_store_counts *sc1)
+{
+  in->counts.associations += sc1->associations - sc0->associations;
+  in->counts.dimse += sc1->dimse - sc0->dimse;
+  in->counts.events += sc1->events - sc0->events;
+  in->counts.raw += sc1->raw - sc0->raw;
+}
+
 static int ingest_file(struct ingest *in, const char *path, int named)
 {
   static uint8_t head[PA_STATE_HEAD];
   struct pa_input_state st, old;
   struct pa_store_counts sc0, sc1;
   struct pa_feed_counts fc0 = in->feed.n;
-  struct src s = {-1, NULL, 0};
+  struct src s = {.fd = -1};
   size_t head_len;
   int found = 0, gz = 0, fd;
   int64_t start = 0, resume = 0;
@@ -469,11 +490,15 @@ static int ingest_file(struct ingest *in, const char *path, int named)
              (unsigned long long)(sc1.events - sc0.events),
              (unsigned long long)(sc1.duplicates - sc0.duplicates),
              (unsigned long long)ps.anomalies);
-    if (rc == PA_MALFORMED)
-      return -1; /* named with packet and offset by the collector; the rest is kept */
+    if (rc == PA_MALFORMED) {
+      /* named with packet and offset by the collector; the rest is kept */
+      add_store_counts(in, &sc0, &sc1);
+      return -1;
+    }
     if (rc != PA_OK && rc != PA_DB && rc != PA_NOMEM) {
       pa_log(PA_LOG_ERROR, "%s: %s", path, err.msg[0] ? err.msg : pa_strerror(rc));
       in->counts.errors++;
+      add_store_counts(in, &sc0, &sc1);
       return -1;
     }
   } else {
@@ -516,7 +541,12 @@ static int ingest_file(struct ingest *in, const char *path, int named)
              (unsigned long long)(n->quarantined - fc0.quarantined));
     }
     if (rc == PA_IO) {
-      pa_log(PA_LOG_ERROR, "%s: read error: %s", path, gz ? "corrupt gzip data" : strerror(errno));
+      if (s.why[0])
+        pa_log(PA_LOG_ERROR, "%s: %s; what came before is stored, and the file is read"
+                             " again once it is whole", path, s.why);
+      else
+        pa_log(PA_LOG_ERROR, "%s: read error: %s", path, strerror(errno));
+      add_store_counts(in, &sc0, &sc1); /* what came before the error is stored */
       in->counts.errors++;
       return -1;
     }
@@ -525,10 +555,7 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     pa_log(PA_LOG_ERROR, "%s: %s: %s", path, pa_strerror(rc), pa_store_errmsg(in->store));
     return -2;
   }
-  in->counts.associations += sc1.associations - sc0.associations;
-  in->counts.dimse += sc1.dimse - sc0.dimse;
-  in->counts.events += sc1.events - sc0.events;
-  in->counts.raw += sc1.raw - sc0.raw;
+  add_store_counts(in, &sc0, &sc1);
   st.offset = k == KIND_SYSLOG && !gz ? resume : st.size;
   if (pa_store_state_put(in->store, path, &st, in->run_id))
     return -2;

@@ -193,4 +193,29 @@ rc=0
 "$PACSAUDIT" ingest --quiet --db "$WORK/d.db" --decoders "$WORK/bad-decoder.json" "$fx/syslog/auth.log" 2>"$WORK/derr" || rc=$?
 check "a bad site decoder file exits 2" test "$rc" -eq 2
 check "the error names the decoder file" grep -q "bad-decoder.json" "$WORK/derr"
+# a gzip file cut short (still being written, or a copy cut off): an input
+# error naming the file and the offset; what came before is stored, and the
+# file is read again, whole, once it is complete
+gzdb="$WORK/gz.db"
+gzip -c "$PA_SRC/fixtures/scenario/gw01-auth.log" >"$WORK/whole.gz"
+head -c $(($(stat -c %s "$WORK/whole.gz") / 2)) "$WORK/whole.gz" >"$WORK/auth.log.2.gz"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$gzdb" "$WORK/auth.log.2.gz" 2>"$WORK/gz.err" || rc=$?
+check "a truncated gzip file exits 2" test "$rc" -eq 2
+check "...naming the file, the offset and the cause" \
+  grep -q "auth.log.2.gz: offset [0-9]* ([0-9]* uncompressed): the gzip data ends early" "$WORK/gz.err"
+n_part=$(sqlite3 "$gzdb" "select count(*) from events")
+check "...keeping what came before it" test "$n_part" -gt 0
+check "...and no half line in quarantine" test "$(sqlite3 "$gzdb" "select count(*) from quarantine")" -eq 0
+check "...and the run counts what it stored" test \
+  "$(sqlite3 "$gzdb" "select events from runs where command = 'ingest'")" -eq "$n_part"
+cp "$WORK/whole.gz" "$WORK/auth.log.2.gz"
+rc=0
+"$PACSAUDIT" ingest --quiet --db "$gzdb" "$WORK/auth.log.2.gz" || rc=$?
+check "the whole file then reads (exit 0)" test "$rc" -eq 0
+"$PACSAUDIT" ingest --quiet --db "$WORK/gz-whole.db" "$WORK/whole.gz"
+check "...to the messages of the whole file, each once" test \
+  "$(sqlite3 "$gzdb" "select count(*) from raw")" -eq "$(sqlite3 "$WORK/gz-whole.db" "select count(*) from raw")"
+check "...and no event lost" test \
+  "$(sqlite3 "$gzdb" "select count(*) from events")" -ge "$(sqlite3 "$WORK/gz-whole.db" "select count(*) from events")"
 finish
