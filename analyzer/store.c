@@ -7,6 +7,7 @@
 #include "limits.h"
 #include "log.h"
 #include "tm.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -199,6 +200,22 @@ static pa_rc create_private(const char *path, struct pa_err *err)
     return PA_OK;
   return pa_err_set(err, PA_IO, UINT64_MAX, 0, "%s: cannot create: %s", path,
                     strerror(errno));
+}
+
+int pa__store_bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+  size_t len, n;
+  char *fixed;
+
+  if (!v || !*v)
+    return sqlite3_bind_null(q, i), 0;
+  len = strlen(v);
+  if (pa_utf8_valid(v, len))
+    return sqlite3_bind_text(q, i, v, (int)len, SQLITE_STATIC), 0;
+  if (!(fixed = pa_utf8_repair(v, len, &n)))
+    return -1;
+  sqlite3_bind_text(q, i, fixed, (int)n, free);
+  return 0;
 }
 
 static pa_rc read_version(pa_store *s, int *v_out)

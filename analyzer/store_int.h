@@ -105,13 +105,10 @@ void pa__store_raw_free(pa_store *s);
  * returns, while v is still valid, and pa__store_stmt() clears the bindings before
  * the next use, so SQLite never reads v after that. Copying each value
  * (SQLITE_TRANSIENT) was a malloc, a memcpy and a free per column. */
-static inline void pa__store_bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-  if (v && *v)
-    sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(q, i);
-}
+/* Binds v as text, NULL when empty. Text columns are valid UTF-8 whatever
+ * came in (docs/schema.md): a byte that is not is stored as U+FFFD, and the
+ * bytes as received stay in raw. Returns 0, or -1 when out of memory. */
+int pa__store_bind_text(sqlite3_stmt *q, int i, const char *v);
 
 /* Binds v, or NULL when v is below zero (the records' "unknown"). */
 static inline void pa__store_bind_opt(sqlite3_stmt *q, int i, int64_t v)

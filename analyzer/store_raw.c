@@ -221,7 +221,7 @@ pa_rc pa_store_quarantine(pa_store *s, const void *p, size_t len, const char *or
   sqlite3_bind_int64(q, 1, pa_time_now());
   pa__store_bind_text(q, 2, origin);
   pa__store_bind_opt(q, 3, offset);
-  sqlite3_bind_text(q, 4, error && *error ? error : "unparsed", -1, SQLITE_TRANSIENT);
+  pa__store_bind_text(q, 4, error && *error ? error : "unparsed");
   sqlite3_bind_int64(q, 5, (int64_t)len);
   sqlite3_bind_blob(q, 6, len ? p : "", (int)len, SQLITE_TRANSIENT);
   sqlite3_bind_blob(q, 7, sha, sizeof sha, SQLITE_TRANSIENT);

@@ -4,6 +4,7 @@
  * head of C-STORE datasets as byte buffers. Everything is read through the
  * bounded reader; nothing here trusts a length. */
 #include "dicom_ds.h"
+#include "analyzer/utf8.h"
 
 #include <string.h>
 
@@ -255,39 +256,6 @@ void pa_dicom_copy_str(char *dst, size_t size, const uint8_t *v, size_t n, int t
   dst[o] = 0;
 }
 
-/* Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t utf8_len(const uint8_t *p, size_t n)
-{
-  uint8_t c = p[0];
-  size_t need;
-  uint8_t lo = 0x80, hi = 0xBF;
-
-  if (c >= 0xC2 && c <= 0xDF)
-    need = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    need = 3;
-    if (c == 0xE0)
-      lo = 0xA0; /* no overlongs */
-    if (c == 0xED)
-      hi = 0x9F; /* no surrogates */
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 4;
-    if (c == 0xF0)
-      lo = 0x90;
-    if (c == 0xF4)
-      hi = 0x8F;
-  } else
-    return 0;
-  if (n < need)
-    return 0;
-  if (p[1] < lo || p[1] > hi)
-    return 0;
-  for (size_t i = 2; i < need; i++)
-    if (p[i] < 0x80 || p[i] > 0xBF)
-      return 0;
-  return need;
-}
-
 pa_rc pa_dicom_json_str(struct pa_buf *b, const uint8_t *v, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
@@ -304,7 +272,7 @@ pa_rc pa_dicom_json_str(struct pa_buf *b, const uint8_t *v, size_t n)
       if (c < 0x20 || c == '"' || c == '\\' || c == 0x7F)
         break;
       if (c >= 0x80) {
-        size_t u = utf8_len(v + i + run, n - i - run);
+        size_t u = pa_utf8_seq_len(v + i + run, n - i - run);
         if (!u)
           break;
         run += u;

@@ -218,4 +218,13 @@ check "...to the messages of the whole file, each once" test \
   "$(sqlite3 "$gzdb" "select count(*) from raw")" -eq "$(sqlite3 "$WORK/gz-whole.db" "select count(*) from raw")"
 check "...and no event lost" test \
   "$(sqlite3 "$gzdb" "select count(*) from events")" -ge "$(sqlite3 "$WORK/gz-whole.db" "select count(*) from events")"
+# bytes that are not UTF-8 in a syslog line (an sshd user name FF FE): the
+# event is stored, its text columns valid UTF-8 (U+FFFD for each bad byte),
+# and raw keeps the bytes as received
+printf '<38>Dec  3 02:14:05 gw01 sshd[4242]: Invalid user \xff\xfeadmin from 192.0.2.99 port 50022\n' >"$WORK/bad8.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/u8.db" "$WORK/bad8.log"
+check "a user name that is not UTF-8 is stored with U+FFFD" test \
+  "$(sqlite3 "$WORK/u8.db" "select hex(user_id) from events")" = EFBFBDEFBFBD61646D696E
+check "...and raw keeps the bytes as received" test \
+  "$(sqlite3 "$WORK/u8.db" "select count(*) from raw where instr(bytes, x'fffe61646d696e')")" -eq 1
 finish

@@ -9,7 +9,9 @@
 #include "analyzer/event.h"
 #include "analyzer/hash.h"
 #include "analyzer/rd.h"
+#include "analyzer/utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A short read fails and leaves the cursor where it was. */
@@ -99,6 +101,35 @@ static void test_dimse_outcome(void **state)
   assert_int_equal(pa_dimse_outcome(0xC000), 8);
 }
 
+/* Valid UTF-8 passes; overlongs, surrogates, stray continuation bytes, code
+ * points past U+10FFFF and cut-off sequences do not, and repair turns each
+ * bad byte into U+FFFD and keeps the rest. */
+static void test_utf8(void **state)
+{
+  static const char *const good[] = {"", "abc", "\xe5\xb1\xb1\xe7\x94\xb0", "\xc2\x80",
+                                     "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"};
+  static const char *const bad[] = {"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                                    "\xf4\x90\x80\x80", "\x80", "a\xe5\xb1", "\xf8\x88\x80\x80\x80"};
+  size_t n;
+  char *r;
+
+  (void)state;
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+    assert_true(pa_utf8_valid(good[i], strlen(good[i])));
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_false(pa_utf8_valid(bad[i], strlen(bad[i])));
+  r = pa_utf8_repair("\xff\xfe" "admin \xe5\xb1\xb1", 11, &n);
+  assert_non_null(r);
+  assert_string_equal(r, "\xef\xbf\xbd\xef\xbf\xbd" "admin \xe5\xb1\xb1");
+  assert_int_equal(n, strlen(r));
+  assert_true(pa_utf8_valid(r, n));
+  free(r);
+  /* a sequence cut short at the end */
+  r = pa_utf8_repair("a\xe5\xb1", 3, &n);
+  assert_string_equal(r, "a\xef\xbf\xbd\xef\xbf\xbd");
+  free(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -107,6 +138,7 @@ int main(void)
     cmocka_unit_test(test_err_and_hash),
     cmocka_unit_test(test_dimse_outcome),
     cmocka_unit_test(test_escape_ctl),
+    cmocka_unit_test(test_utf8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
