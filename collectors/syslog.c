@@ -856,7 +856,10 @@ static void scan_lf(const struct pa_syslog_framer *f, const uint8_t *b, size_t n
   for (;;) {
     const uint8_t *lf = memchr(b + k, '\n', n - k);
     size_t e = lf ? (size_t)(lf - b) : n;
-    const uint8_t *z = memchr(b + k, '\0', e - k);
+    /* NUL ends a frame on the wire (RFC 6587 allows it as a trailer); in a
+     * file it is a byte of the line, and only a line's leading NULs (the
+     * padding a crash leaves in a log file) are passed over */
+    const uint8_t *z = join ? NULL : memchr(b + k, '\0', e - k);
     if (z)
       e = (size_t)(z - b);
     if (e >= n || e > f->cap) {
@@ -881,7 +884,11 @@ static void scan_lf(const struct pa_syslog_framer *f, const uint8_t *b, size_t n
       break;
     }
     if (join && b[e] == '\n') {
-      int h = pa_syslog_line_is_header(b + e + 1, n - e - 1, eof);
+      size_t s = e + 1;
+      int h;
+      while (s < n && b[s] == '\0')
+        s++;
+      h = s == n && !eof ? -1 : pa_syslog_line_is_header(b + s, n - s, eof);
       if (h < 0) {
         r->need_more = 1;
         r->hint = k;

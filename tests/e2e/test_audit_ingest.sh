@@ -227,4 +227,11 @@ check "a user name that is not UTF-8 is stored with U+FFFD" test \
   "$(sqlite3 "$WORK/u8.db" "select hex(user_id) from events")" = EFBFBDEFBFBD61646D696E
 check "...and raw keeps the bytes as received" test \
   "$(sqlite3 "$WORK/u8.db" "select count(*) from raw where instr(bytes, x'fffe61646d696e')")" -eq 1
+# a NUL byte inside a file's line is a byte of that line: one message, and
+# the failed login is an event
+printf '<38>Dec  3 02:14:05 gw01 sshd[4242]: Failed password for k.sato from 192.0.2.99 port 50022 ssh2 \000x\n' >"$WORK/nul.log"
+"$PACSAUDIT" ingest --quiet --db "$WORK/nul.db" "$WORK/nul.log"
+check "a line with a NUL inside is one message" test "$(sqlite3 "$WORK/nul.db" "select count(*) from raw")" -eq 1
+check "...and its failed login an event" test \
+  "$(sqlite3 "$WORK/nul.db" "select count(*) from events where user_id = 'k.sato' and outcome > 0")" -eq 1
 finish

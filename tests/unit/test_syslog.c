@@ -679,6 +679,26 @@ static void test_joiner(void **state)
               &g, 1);
   got_free(&g);
 
+  /* in a file, a NUL inside a line is a byte of it (one frame, not two), and
+   * a line's leading NULs (a crash's padding) are passed over */
+  {
+    static const char nul[] = "<38>Dec  3 02:14:05 gw sshd[1]: Failed password for a\0x\n"
+                              "\0\0\0<38>Dec  3 02:14:06 gw sshd[2]: Failed password for b\n";
+    frame_split((const uint8_t *)nul, sizeof nul - 1,
+                PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN, 0, NULL, 0, &g);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.len[0], 55);
+    assert_memory_equal(g.frame[0], nul, 55);
+    assert_string_equal(g.frame[1], "<38>Dec  3 02:14:06 gw sshd[2]: Failed password for b");
+    every_split((const uint8_t *)nul, sizeof nul - 1,
+                PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN, 0, &g, 1);
+    got_free(&g);
+    /* on the wire, NUL is a trailer (RFC 6587) */
+    frame_split((const uint8_t *)nul, sizeof nul - 1, PA_SYSLOG_FRAMING_LF, 0, NULL, 0, &g);
+    assert_int_equal(g.n, 3);
+    got_free(&g);
+  }
+
   /* a file that starts mid-message */
   frame_str("</AuditMessage>\n<13>Jan  2 03:04:07 h a: x\n",
             PA_SYSLOG_FRAMING_LF | PA_SYSLOG_FRAMING_JOIN, &g);
