@@ -1,8 +1,10 @@
 /* err.c — error names and located error records. */
 #include "err.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const names[] = {
 #define X(n, s) s,
@@ -19,21 +21,29 @@ const char *pa_strerror(pa_rc rc)
 
 size_t pa_escape_ctl(char *out, size_t size, const char *s)
 {
-  size_t o = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  size_t o = 0, n = strlen(s), i = 0, u;
+
   if (!size)
     return 0;
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch < 0x20 || ch == 0x7f) {
-      if (o + 4 >= size)
+  while (i < n) {
+    /* C0 controls and DEL; a C1 control (U+0080..U+009F, which a UTF-8
+     * terminal obeys as ESC [ and the like); a byte that is not UTF-8 */
+    u = p[i] < 0x80 ? 1 : pa_utf8_seq_len(p + i, n - i);
+    if (u == 0 || p[i] < 0x20 || p[i] == 0x7f || (u == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+      size_t k = u ? u : 1;
+      if (o + 4 * k >= size)
         break;
-      snprintf(out + o, 5, "\\x%02x", ch);
-      o += 4;
-    } else {
-      if (o + 1 >= size)
-        break;
-      out[o++] = (char)ch;
+      for (size_t j = 0; j < k; j++, o += 4)
+        snprintf(out + o, 5, "\\x%02x", p[i + j]);
+      i += k;
+      continue;
     }
+    if (o + u >= size)
+      break;
+    memcpy(out + o, p + i, u);
+    o += u;
+    i += u;
   }
   out[o] = '\0';
   return o;

@@ -40,8 +40,9 @@ struct pa_err {
 
 void pa_err_clear(struct pa_err *e);
 /* Copies s to out (size bytes, NUL-terminated, cut at a whole character of
- * the output) writing each control byte as \xNN, so that no input put in
- * a message line can break it or forge another. Returns the length written.
+ * the output) writing each control byte as \xNN (C0, DEL, the C1 controls
+ * U+0080..U+009F, and any byte that is not UTF-8), so that no input put in
+ * a message line can break it, forge another or drive the terminal. Returns the length written.
  * out needs 4 * strlen(s) + 1 bytes to hold s whole. */
 size_t pa_escape_ctl(char *out, size_t size, const char *s);
 

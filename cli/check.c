@@ -59,15 +59,15 @@ static void help(FILE *f)
 static void emit_stderr(void *ctx, const char *line)
 {
   (void)ctx;
-  fprintf(stderr, "pacsaudit: %s\n", line);
+  pa_cli_line(stderr, "pacsaudit: %s", line);
 }
 
 static int parse_time(const char *opt, const char *t, const char *tz, int64_t *us)
 {
   if (pa_time_parse_iso(t, strlen(t), tz, us, NULL, NULL) == PA_OK)
     return 0;
-  fprintf(stderr, "pacsaudit: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)\n",
-          opt, t);
+  pa_cli_line(stderr, "pacsaudit: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)", opt,
+              t);
   return -1;
 }
 
@@ -87,13 +87,13 @@ static pa_policy *load_policy(const char *path, int *bad)
   pa_err_clear(&err);
   rc = pa_policy_load_msgs(path, &p, &msgs, &err);
   for (size_t i = 0; i < msgs.n_errors; i++)
-    fprintf(stderr, "pacsaudit: %s\n", msgs.errors[i]);
+    pa_cli_line(stderr, "pacsaudit: %s", msgs.errors[i]);
   for (size_t i = 0; i < msgs.n_warnings; i++)
-    fprintf(stderr, "pacsaudit: warning: %s\n", msgs.warnings[i]);
+    pa_cli_line(stderr, "pacsaudit: warning: %s", msgs.warnings[i]);
   if (rc != PA_OK) {
     if (!msgs.n_errors)
-      fprintf(stderr, "pacsaudit: %s: %s\n", path, err.msg);
-    fprintf(stderr, "pacsaudit: %s: the policy is not valid; nothing was checked\n", path);
+      pa_cli_line(stderr, "pacsaudit: %s: %s", path, err.msg);
+    pa_cli_line(stderr, "pacsaudit: %s: the policy is not valid; nothing was checked", path);
     *bad = 1;
   }
   pa_policy_msgs_cleanup(&msgs);
@@ -111,8 +111,7 @@ static void progress(void *ctx, size_t i, size_t n, const struct pa_rule *r)
 
 static const char *status_of(const struct pa_rule_result *r)
 {
-  return r->disabled ? "disabled" : r->failed ? "failed" : r->decided ? "decided"
-                                                                      : "undecidable";
+  return r->disabled ? "disabled" : r->failed ? "failed" : r->decided ? "decided" : "undecidable";
 }
 
 static void print_text(const pa_ruleset *rs, const struct pa_rule_result *res, int quiet)
@@ -122,8 +121,8 @@ static void print_text(const pa_ruleset *rs, const struct pa_rule_result *res, i
   size_t dec = 0, und = 0, dis = 0, fail = 0;
 
   if (!quiet)
-    printf("%-8s %-9s %-8s %5s %5s %8s %5s  %s\n", "rule", "strength", "severity", "new",
-           "known", "excepted", "open", "status");
+    pa_cli_line(stdout, "%-8s %-9s %-8s %5s %5s %8s %5s  %s", "rule", "strength", "severity", "new",
+                "known", "excepted", "open", "status");
   for (size_t i = 0; i < n; i++) {
     const struct pa_rule_result *r = &res[i];
     nn += r->n_new;
@@ -136,16 +135,18 @@ static void print_text(const pa_ruleset *rs, const struct pa_rule_result *res, i
     fail += r->failed;
     if (quiet)
       continue;
-    printf("%-8s %-9s %-8s %5llu %5llu %8llu %5llu  %s%s%s\n", r->rule->id, r->rule->strength,
-           r->rule->severity, (unsigned long long)r->n_new, (unsigned long long)r->n_known,
-           (unsigned long long)r->n_excepted, (unsigned long long)r->n_open, status_of(r),
-           r->decided && !r->failed ? "" : ": ", r->decided && !r->failed ? "" : r->why_en);
+    pa_cli_line(stdout, "%-8s %-9s %-8s %5llu %5llu %8llu %5llu  %s%s%s", r->rule->id,
+                r->rule->strength, r->rule->severity, (unsigned long long)r->n_new,
+                (unsigned long long)r->n_known, (unsigned long long)r->n_excepted,
+                (unsigned long long)r->n_open, status_of(r), r->decided && !r->failed ? "" : ": ",
+                r->decided && !r->failed ? "" : r->why_en);
   }
-  printf("check: %zu rules: %zu decided, %zu undecidable, %zu disabled%s%s; findings: %llu new,"
-         " %llu known, %llu excepted; %llu open\n",
-         n, dec, und, dis, fail ? ", failed: " : "", fail ? "see above" : "",
-         (unsigned long long)nn, (unsigned long long)nk, (unsigned long long)ne,
-         (unsigned long long)no);
+  pa_cli_line(
+    stdout,
+    "check: %zu rules: %zu decided, %zu undecidable, %zu disabled%s%s; findings: %llu new,"
+    " %llu known, %llu excepted; %llu open",
+    n, dec, und, dis, fail ? ", failed: " : "", fail ? "see above" : "", (unsigned long long)nn,
+    (unsigned long long)nk, (unsigned long long)ne, (unsigned long long)no);
 }
 
 static int print_json(const pa_ruleset *rs, const struct pa_rule_result *res, int64_t run_id)
@@ -160,19 +161,18 @@ static int print_json(const pa_ruleset *rs, const struct pa_rule_result *res, in
     const struct pa_rule_result *r = &res[i];
     json_array_append_new(
       rules, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:s, s:i}", "id",
-                       r->rule->id, "strength", r->rule->strength, "severity",
-                       r->rule->severity, "status", status_of(r), "new", (json_int_t)r->n_new,
-                       "known", (json_int_t)r->n_known, "excepted",
-                       (json_int_t)r->n_excepted, "open", (json_int_t)r->n_open, "why",
-                       r->decided && !r->failed ? NULL : r->why_en, "why_ja",
-                       r->decided && !r->failed ? NULL : r->why_ja, "thresholds", r->params,
-                       "ms", (int)r->ms));
+                       r->rule->id, "strength", r->rule->strength, "severity", r->rule->severity,
+                       "status", status_of(r), "new", (json_int_t)r->n_new, "known",
+                       (json_int_t)r->n_known, "excepted", (json_int_t)r->n_excepted, "open",
+                       (json_int_t)r->n_open, "why", r->decided && !r->failed ? NULL : r->why_en,
+                       "why_ja", r->decided && !r->failed ? NULL : r->why_ja, "thresholds",
+                       r->params, "ms", (int)r->ms));
   }
   text = json_dumps(root, JSON_INDENT(2));
   json_decref(root);
   if (!text)
     return -1;
-  printf("%s\n", text);
+  printf("%s\n", text); /* JSON: control bytes are escaped by jansson */
   free(text);
   return 0;
 }
@@ -180,12 +180,17 @@ static int print_json(const pa_ruleset *rs, const struct pa_rule_result *res, in
 int pa_cmd_check(int argc, char **argv)
 {
   static const struct option opts[] = {
-    {"db", required_argument, NULL, 'd'},     {"policy", required_argument, NULL, 'p'},
-    {"rules", required_argument, NULL, 'r'},  {"since", required_argument, NULL, 's'},
-    {"until", required_argument, NULL, 'u'},  {"format", required_argument, NULL, 'f'},
-    {"no-pack", no_argument, NULL, 'N'},      {"quiet", no_argument, NULL, 'q'},
+    {"db", required_argument, NULL, 'd'},
+    {"policy", required_argument, NULL, 'p'},
+    {"rules", required_argument, NULL, 'r'},
+    {"since", required_argument, NULL, 's'},
+    {"until", required_argument, NULL, 'u'},
+    {"format", required_argument, NULL, 'f'},
+    {"no-pack", no_argument, NULL, 'N'},
+    {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
   };
   struct pa_check_args a = {.db_path = pa_cli_default_db(), .format = "text", .pack = 1};
   struct pa_check_summary sum;
@@ -197,7 +202,7 @@ int pa_cmd_check(int argc, char **argv)
     case 'p': a.policy_path = optarg; break;
     case 'r':
       if (a.n_site == PA_CHECK_MAX_SITE_RULES) {
-        fprintf(stderr, "pacsaudit: check: at most %d --rules\n", PA_CHECK_MAX_SITE_RULES);
+        pa_cli_line(stderr, "pacsaudit: check: at most %d --rules", PA_CHECK_MAX_SITE_RULES);
         return PA_EXIT_INPUT;
       }
       a.site_rules[a.n_site++] = optarg;
@@ -237,22 +242,22 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   pol = load_policy(a->policy_path, &bad_policy);
   if (bad_policy)
     return PA_EXIT_INPUT;
-  if ((a->since && parse_time("--since", a->since, pol ? pa_policy_tz_name(pol) : NULL,
-                              &eo.since_us)) ||
-      (a->until && parse_time("--until", a->until, pol ? pa_policy_tz_name(pol) : NULL,
-                              &eo.until_us))) {
+  if ((a->since &&
+       parse_time("--since", a->since, pol ? pa_policy_tz_name(pol) : NULL, &eo.since_us)) ||
+      (a->until &&
+       parse_time("--until", a->until, pol ? pa_policy_tz_name(pol) : NULL, &eo.until_us))) {
     exit_code = PA_EXIT_INPUT;
     goto out;
   }
   if (!(rs = pa_ruleset_new()))
     goto out;
   if (a->pack && (rc = pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d)) != PA_OK) {
-    fprintf(stderr, "pacsaudit: the built-in rule pack (%s) cannot be read\n",
-            pa_rules_pack_dir());
+    pa_cli_line(stderr, "pacsaudit: the built-in rule pack (%s) cannot be read",
+                pa_rules_pack_dir());
     goto out;
   }
   if (d.n_errors) {
-    fprintf(stderr, "pacsaudit: the built-in rule pack has errors: this is a bug\n");
+    pa_cli_line(stderr, "pacsaudit: the built-in rule pack has errors: this is a bug");
     goto out;
   }
   for (size_t i = 0; i < a->n_site; i++)
@@ -260,7 +265,7 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
       goto out;
   site_errors = d.n_errors;
   if (!pa_ruleset_count(rs)) {
-    fprintf(stderr, "pacsaudit: check: no rules to run\n");
+    pa_cli_line(stderr, "pacsaudit: check: no rules to run");
     exit_code = PA_EXIT_INPUT;
     goto out;
   }
@@ -271,7 +276,7 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   }
   pa_err_clear(&err);
   if (pa_engine_attach(s, pol, &err)) {
-    fprintf(stderr, "pacsaudit: %s: %s\n", a->db_path, err.msg);
+    pa_cli_line(stderr, "pacsaudit: %s: %s", a->db_path, err.msg);
     goto out;
   }
   if (pa_store_run_begin(s, "check", a->policy_path, &eo.run_id))
@@ -282,8 +287,10 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   if (eo.progress)
     fprintf(stderr, "\r%40s\r", "");
   if (rc == PA_RULE) {
-    fprintf(stderr, "pacsaudit: %s: the policy's thresholds do not fit the rules; nothing was"
-                    " checked\n", a->policy_path ? a->policy_path : "policy");
+    pa_cli_line(stderr,
+                "pacsaudit: %s: the policy's thresholds do not fit the rules; nothing was"
+                " checked",
+                a->policy_path ? a->policy_path : "policy");
     if (eo.run_id)
       pa_store_run_end(s, eo.run_id, "input-error", &rcnt, NULL);
     exit_code = PA_EXIT_INPUT;
@@ -310,9 +317,10 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   } else if (!a->silent) {
     print_text(rs, res, a->quiet);
   }
-  exit_code = rcnt.errors ? PA_EXIT_INTERNAL
-            : site_errors ? PA_EXIT_INPUT
-            : sum->n_open ? PA_EXIT_FINDINGS : PA_EXIT_OK;
+  exit_code = rcnt.errors   ? PA_EXIT_INTERNAL
+              : site_errors ? PA_EXIT_INPUT
+              : sum->n_open ? PA_EXIT_FINDINGS
+                            : PA_EXIT_OK;
 out:
   free(res);
   pa_store_close(s);

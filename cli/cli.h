@@ -6,6 +6,7 @@
 #define PA_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum { PA_EXIT_OK = 0, PA_EXIT_FINDINGS = 1, PA_EXIT_INPUT = 2, PA_EXIT_INTERNAL = 3 };
 
@@ -15,6 +16,8 @@ int pa_cmd_listen(int argc, char **argv);
 int pa_cmd_check(int argc, char **argv);
 int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
+int pa_cmd_nightly(int argc, char **argv);
+int pa_cmd_demo(int argc, char **argv);
 
 /* What `check` runs with (its options), and what it found. */
 #define PA_CHECK_MAX_SITE_RULES 16
@@ -35,6 +38,24 @@ struct pa_check_summary {
 /* Runs check as the options in a say; returns its exit code. *sum is
  * filled when the rules ran. Shared by check and nightly. */
 int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum);
+
+/* Prints one line for people: fmt formatted, control bytes escaped
+ * (pa_escape_ctl), then a newline (cli/out.c). */
+void pa_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* An output file written whole or not at all: to PATH.XXXXXX beside it,
+ * then renamed over it (cli/out.c). */
+struct pa_cli_out {
+  const char *path; /* borrowed for the life of the struct */
+  char tmp[4096];
+  FILE *f;
+};
+/* Opens the temporary file: the stream to write, or NULL (said on stderr).
+ * The file is mode 0600 (mkstemp): reports hold patient data. */
+FILE *pa_cli_out_open(struct pa_cli_out *o, const char *path);
+/* ok 1: flush, fsync and rename into place; ok 0: discard. 0 when the file
+ * is in place; -1 otherwise (said on stderr; the temporary file is gone). */
+int pa_cli_out_close(struct pa_cli_out *o, int ok);
 
 /* The database path: --db, else $PACSAUDIT_DB, else "pacsaudit.db". */
 const char *pa_cli_default_db(void);

@@ -37,54 +37,53 @@
 
 enum kind { KIND_UNKNOWN, KIND_PCAP, KIND_SYSLOG, KIND_ATNA, KIND_FHIR, KIND_NDJSON };
 
-static const char *const kind_name[] = {"unknown", "pcap", "syslog", "atna-xml", "fhir-json",
-                                        "ndjson"};
+static const char *const kind_name[] = {"unknown",  "pcap",      "syslog",
+                                        "atna-xml", "fhir-json", "ndjson"};
 
 struct ingest {
   pa_store *store;
   struct pa_feed feed;
   int64_t run_id;
   int quiet;
-  int progress;           /* stderr is a terminal and not --quiet */
-  const char *current;    /* the file being read, for progress lines */
+  int progress;        /* stderr is a terminal and not --quiet */
+  const char *current; /* the file being read, for progress lines */
   struct pa_run_counts counts;
-  uint64_t passed_over;   /* files of no known kind met in folders */
-  uint8_t *chunk;         /* CHUNK bytes, owned */
+  uint64_t passed_over; /* files of no known kind met in folders */
+  uint8_t *chunk;       /* CHUNK bytes, owned */
 };
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: pacsaudit ingest [--db FILE] [--decoders PATH] [--tz ZONE] [--quiet] PATH...\n"
-          "\n"
-          "Reads each PATH (a file, or a folder read recursively in name order) into\n"
-          "the database. The kind of each file is recognised by its content:\n"
-          "  pcap, pcapng  DICOM associations (any port) and TLS connections\n"
-          "  syslog        RFC 5424 or RFC 3164 lines, LF or octet-counted; a message\n"
-          "                may span lines (ATNA XML); ATNA, FHIR and plain lines inside\n"
-          "  ATNA XML      one DICOM PS3.15 / RFC 3881 AuditMessage\n"
-          "  FHIR JSON     an AuditEvent, a Bundle of them, or NDJSON (one a line)\n"
-          "Text files may be gzip-compressed. Files of other kinds met inside a\n"
-          "folder are passed over; a file named on the command line must be known.\n"
-          "\n"
-          "A file read before and unchanged since is skipped; a syslog file that\n"
-          "grew is read from where the last run stopped; a message or association\n"
-          "already stored is never added twice (a file read again, or a copy of\n"
-          "it, adds nothing), but the same plain log line again further on in a\n"
-          "file is an event of its own ('repeated'). What cannot be parsed is kept\n"
-          "in the quarantine table with the reason.\n"
-          "\n"
-          "options:\n"
-          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
-          "  --decoders PATH  site decoders (a JSON file or a folder of them), tried\n"
-          "                   after the built-in ones (sshd, PAM, sudo, Keycloak)\n"
-          "  --tz ZONE        zone of times that carry none (RFC 3164 syslog, zone-less\n"
-          "                   ATNA times); default Asia/Tokyo\n"
-          "  -q, --quiet      no progress and no summary\n"
-          "  -h, --help       this text\n"
-          "\n"
-          "exit status: 0 ok, 2 some input could not be read (the rest is stored),\n"
-          "3 internal error\n");
+  fprintf(f, "usage: pacsaudit ingest [--db FILE] [--decoders PATH] [--tz ZONE] [--quiet] PATH...\n"
+             "\n"
+             "Reads each PATH (a file, or a folder read recursively in name order) into\n"
+             "the database. The kind of each file is recognised by its content:\n"
+             "  pcap, pcapng  DICOM associations (any port) and TLS connections\n"
+             "  syslog        RFC 5424 or RFC 3164 lines, LF or octet-counted; a message\n"
+             "                may span lines (ATNA XML); ATNA, FHIR and plain lines inside\n"
+             "  ATNA XML      one DICOM PS3.15 / RFC 3881 AuditMessage\n"
+             "  FHIR JSON     an AuditEvent, a Bundle of them, or NDJSON (one a line)\n"
+             "Text files may be gzip-compressed. Files of other kinds met inside a\n"
+             "folder are passed over; a file named on the command line must be known.\n"
+             "\n"
+             "A file read before and unchanged since is skipped; a syslog file that\n"
+             "grew is read from where the last run stopped; a message or association\n"
+             "already stored is never added twice (a file read again, or a copy of\n"
+             "it, adds nothing), but the same plain log line again further on in a\n"
+             "file is an event of its own ('repeated'). What cannot be parsed is kept\n"
+             "in the quarantine table with the reason.\n"
+             "\n"
+             "options:\n"
+             "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
+             "  --decoders PATH  site decoders (a JSON file or a folder of them), tried\n"
+             "                   after the built-in ones (sshd, PAM, sudo, Keycloak)\n"
+             "  --tz ZONE        zone of times that carry none (RFC 3164 syslog, zone-less\n"
+             "                   ATNA times); default Asia/Tokyo\n"
+             "  -q, --quiet      no progress and no summary\n"
+             "  -h, --help       this text\n"
+             "\n"
+             "exit status: 0 ok, 2 some input could not be read (the rest is stored),\n"
+             "3 internal error\n");
 }
 
 static size_t skip_bom_ws(const uint8_t *p, size_t n)
@@ -166,9 +165,8 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 {
   struct ingest *in = ctx;
   if (total)
-    fprintf(stderr, "\r%s: %3u%% %llu/%llu MB", in->current,
-            (unsigned)(done * 100 / total), (unsigned long long)(done >> 20),
-            (unsigned long long)(total >> 20));
+    fprintf(stderr, "\r%s: %3u%% %llu/%llu MB", in->current, (unsigned)(done * 100 / total),
+            (unsigned long long)(done >> 20), (unsigned long long)(total >> 20));
   else
     fprintf(stderr, "\r%s: %llu MB", in->current, (unsigned long long)(done >> 20));
 }
@@ -176,9 +174,9 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 /* A file, read plain or through zlib. */
 struct src {
   int fd;
-  gzFile gz;        /* set for gzip files; owns fd */
-  int64_t size;     /* bytes on disk */
-  char why[160];    /* a gzip read error, with where it happened */
+  gzFile gz;     /* set for gzip files; owns fd */
+  int64_t size;  /* bytes on disk */
+  char why[160]; /* a gzip read error, with where it happened */
 };
 
 static ssize_t src_read(struct src *s, uint8_t *buf, size_t n)
@@ -192,7 +190,8 @@ static ssize_t src_read(struct src *s, uint8_t *buf, size_t n)
       snprintf(s->why, sizeof s->why, "offset %lld (%lld uncompressed): %s",
                (long long)gzoffset(s->gz), (long long)gztell(s->gz),
                errnum == Z_BUF_ERROR ? "the gzip data ends early (a truncated file)"
-                                     : msg && *msg ? msg : "corrupt gzip data");
+               : msg && *msg         ? msg
+                                     : "corrupt gzip data");
       return -1;
     }
     return r;
@@ -263,8 +262,8 @@ static pa_rc read_syslog(struct ingest *in, struct src *s, const char *path, int
     }
     *resume_out = start + (int64_t)f.frame_offset;
     if (r == PA_OK)
-      rc = pa_feed_syslog(&in->feed, f.p, f.len, path, start + (int64_t)f.offset,
-                          pa_time_now(), &o);
+      rc =
+        pa_feed_syslog(&in->feed, f.p, f.len, path, start + (int64_t)f.offset, pa_time_now(), &o);
     else
       rc = pa_feed_bad(&in->feed, f.p, f.len, path, start + (int64_t)f.offset, e.msg);
   }
@@ -311,8 +310,8 @@ static pa_rc read_ndjson(struct ingest *in, struct src *s, const char *path)
   if (rc == PA_OK && line.len && skip_bom_ws(line.p, line.len) < line.len)
     rc = over ? pa_feed_bad(&in->feed, line.p, line.len, path, (int64_t)line_off,
                             "fhir.size: NDJSON line over the size limit")
-              : pa_feed_body(&in->feed, PA_FEED_FHIR, line.p, line.len, path,
-                             (int64_t)line_off, pa_time_now());
+              : pa_feed_body(&in->feed, PA_FEED_FHIR, line.p, line.len, path, (int64_t)line_off,
+                             pa_time_now());
   pa_buf_cleanup(&line);
   return rc;
 }
@@ -339,8 +338,8 @@ static pa_rc read_document(struct ingest *in, struct src *s, const char *path, e
   if (n < 0)
     rc = PA_IO;
   else
-    rc = pa_feed_body(&in->feed, k == KIND_ATNA ? PA_FEED_ATNA : PA_FEED_FHIR, doc.p, doc.len,
-                      path, 0, pa_time_now());
+    rc = pa_feed_body(&in->feed, k == KIND_ATNA ? PA_FEED_ATNA : PA_FEED_FHIR, doc.p, doc.len, path,
+                      0, pa_time_now());
   pa_buf_cleanup(&doc);
   return rc;
 }
@@ -403,8 +402,11 @@ static int ingest_file(struct ingest *in, const char *path, int named)
   int found = 0, gz = 0, fd;
   int64_t start = 0, resume = 0;
   enum kind k;
+  /* the name as printed: a file name may hold control bytes */
+  char shown[4 * PATH_MAX + 1];
   pa_rc rc;
 
+  pa_escape_ctl(shown, sizeof shown, path);
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || identify(fd, &st, head, &head_len) != 0) {
     pa_log(PA_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
@@ -423,8 +425,10 @@ static int ingest_file(struct ingest *in, const char *path, int named)
       gzclose(g);
     if (n > 0 && (k = sniff(inner, (size_t)n)) == KIND_PCAP) {
       close(fd);
-      pa_log(PA_LOG_ERROR, "%s: offset 0: a gzip-compressed capture; decompress it first "
-             "(libpcap reads captures uncompressed)", path);
+      pa_log(PA_LOG_ERROR,
+             "%s: offset 0: a gzip-compressed capture; decompress it first "
+             "(libpcap reads captures uncompressed)",
+             path);
       in->counts.errors++;
       return -1;
     }
@@ -439,8 +443,10 @@ static int ingest_file(struct ingest *in, const char *path, int named)
       in->passed_over++;
       return 0;
     }
-    pa_log(PA_LOG_ERROR, "%s: offset 0: unrecognised input (not pcap, pcapng, syslog, "
-           "ATNA XML or FHIR JSON)", path);
+    pa_log(PA_LOG_ERROR,
+           "%s: offset 0: unrecognised input (not pcap, pcapng, syslog, "
+           "ATNA XML or FHIR JSON)",
+           path);
     in->counts.errors++;
     return -1;
   }
@@ -455,14 +461,14 @@ static int ingest_file(struct ingest *in, const char *path, int named)
       close(fd);
       in->counts.inputs_skipped++;
       if (!in->quiet)
-        printf("%s: unchanged since the last ingest, skipped\n", path);
+        pa_cli_line(stdout, "%s: unchanged since the last ingest, skipped", shown);
       return 0;
     }
     if (k == KIND_SYSLOG && !gz)
       start = old.offset; /* it grew: read what was appended */
   }
 
-  in->current = path;
+  in->current = shown;
   pa_store_counts(in->store, &sc0);
   if (k == KIND_PCAP) {
     struct pa_pcap_stats ps = {0};
@@ -481,15 +487,14 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     pa_store_counts(in->store, &sc1);
     in->counts.errors += ps.anomalies;
     if (!in->quiet)
-      printf("%s: pcap, %llu packets, %llu associations (%llu TLS) new %llu, dimse %llu, "
-             "events %llu, already stored %llu, anomalies %llu\n",
-             path, (unsigned long long)ps.packets, (unsigned long long)(ps.dicom + ps.tls),
-             (unsigned long long)ps.tls,
-             (unsigned long long)(sc1.associations - sc0.associations),
-             (unsigned long long)(sc1.dimse - sc0.dimse),
-             (unsigned long long)(sc1.events - sc0.events),
-             (unsigned long long)(sc1.duplicates - sc0.duplicates),
-             (unsigned long long)ps.anomalies);
+      pa_cli_line(
+        stdout,
+        "%s: pcap, %llu packets, %llu associations (%llu TLS) new %llu, dimse %llu, "
+        "events %llu, already stored %llu, anomalies %llu",
+        shown, (unsigned long long)ps.packets, (unsigned long long)(ps.dicom + ps.tls),
+        (unsigned long long)ps.tls, (unsigned long long)(sc1.associations - sc0.associations),
+        (unsigned long long)(sc1.dimse - sc0.dimse), (unsigned long long)(sc1.events - sc0.events),
+        (unsigned long long)(sc1.duplicates - sc0.duplicates), (unsigned long long)ps.anomalies);
     if (rc == PA_MALFORMED) {
       /* named with packet and offset by the collector; the rest is kept */
       add_store_counts(in, &sc0, &sc1);
@@ -527,23 +532,26 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     add_feed_counts(in, &fc0);
     if (!in->quiet) {
       const struct pa_feed_counts *n = &in->feed.n;
-      printf("%s: %s%s%s, %llu messages, %llu events (%llu ATNA, %llu FHIR, %llu decoded), "
-             "%llu plain lines kept raw only, %llu already stored, %llu repeated, "
-             "%llu quarantined\n",
-             path, kind_name[k], gz ? " (gzip)" : "", start ? " from where it stopped" : "",
-             (unsigned long long)(n->messages - fc0.messages),
-             (unsigned long long)(sc1.events - sc0.events),
-             (unsigned long long)(n->atna - fc0.atna), (unsigned long long)(n->fhir - fc0.fhir),
-             (unsigned long long)(n->decoded - fc0.decoded),
-             (unsigned long long)(n->unmatched - fc0.unmatched),
-             (unsigned long long)(n->duplicates - fc0.duplicates),
-             (unsigned long long)(n->repeats - fc0.repeats),
-             (unsigned long long)(n->quarantined - fc0.quarantined));
+      pa_cli_line(
+        stdout,
+        "%s: %s%s%s, %llu messages, %llu events (%llu ATNA, %llu FHIR, %llu decoded), "
+        "%llu plain lines kept raw only, %llu already stored, %llu repeated, "
+        "%llu quarantined",
+        shown, kind_name[k], gz ? " (gzip)" : "", start ? " from where it stopped" : "",
+        (unsigned long long)(n->messages - fc0.messages),
+        (unsigned long long)(sc1.events - sc0.events), (unsigned long long)(n->atna - fc0.atna),
+        (unsigned long long)(n->fhir - fc0.fhir), (unsigned long long)(n->decoded - fc0.decoded),
+        (unsigned long long)(n->unmatched - fc0.unmatched),
+        (unsigned long long)(n->duplicates - fc0.duplicates),
+        (unsigned long long)(n->repeats - fc0.repeats),
+        (unsigned long long)(n->quarantined - fc0.quarantined));
     }
     if (rc == PA_IO) {
       if (s.why[0])
-        pa_log(PA_LOG_ERROR, "%s: %s; what came before is stored, and the file is read"
-                             " again once it is whole", path, s.why);
+        pa_log(PA_LOG_ERROR,
+               "%s: %s; what came before is stored, and the file is read"
+               " again once it is whole",
+               path, s.why);
       else
         pa_log(PA_LOG_ERROR, "%s: read error: %s", path, strerror(errno));
       add_store_counts(in, &sc0, &sc1); /* what came before the error is stored */
@@ -624,12 +632,9 @@ static void join_args(struct pa_buf *b, int argc, char **argv)
 int pa_cmd_ingest(int argc, char **argv)
 {
   static const struct option opts[] = {
-    {"db", required_argument, NULL, 'd'},
-    {"decoders", required_argument, NULL, 'D'},
-    {"tz", required_argument, NULL, 'z'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, 'd'}, {"decoders", required_argument, NULL, 'D'},
+    {"tz", required_argument, NULL, 'z'}, {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
   };
   struct ingest in = {0};
   const char *db = pa_cli_default_db(), *decoders = NULL, *tz = NULL;
@@ -648,7 +653,7 @@ int pa_cmd_ingest(int argc, char **argv)
     }
   }
   if (optind >= argc) {
-    fprintf(stderr, "pacsaudit ingest: no input given\n");
+    pa_cli_line(stderr, "pacsaudit ingest: no input given");
     help(stderr);
     return PA_EXIT_INPUT;
   }
@@ -684,23 +689,28 @@ int pa_cmd_ingest(int argc, char **argv)
     pa_log(PA_LOG_ERROR, "%s: %s", db, pa_store_errmsg(in.store));
     worst = -2;
   }
-  if (in.run_id &&
-      pa_store_run_end(in.store, in.run_id,
-                       worst <= -2 ? "error" : worst ? "input-error" : "ok", &in.counts, NULL))
+  if (in.run_id && pa_store_run_end(in.store, in.run_id,
+                                    worst <= -2 ? "error"
+                                    : worst     ? "input-error"
+                                                : "ok",
+                                    &in.counts, NULL))
     worst = -2;
   if (!in.quiet && worst > -2)
-    printf("ingest: %llu inputs (%llu unchanged), %llu new associations, %llu dimse, "
-           "%llu events, %llu messages kept, %llu quarantined, %llu errors\n",
-           (unsigned long long)in.counts.inputs, (unsigned long long)in.counts.inputs_skipped,
-           (unsigned long long)in.counts.associations, (unsigned long long)in.counts.dimse,
-           (unsigned long long)in.counts.events, (unsigned long long)in.counts.raw,
-           (unsigned long long)in.counts.quarantined, (unsigned long long)in.counts.errors);
+    pa_cli_line(stdout,
+                "ingest: %llu inputs (%llu unchanged), %llu new associations, %llu dimse, "
+                "%llu events, %llu messages kept, %llu quarantined, %llu errors",
+                (unsigned long long)in.counts.inputs, (unsigned long long)in.counts.inputs_skipped,
+                (unsigned long long)in.counts.associations, (unsigned long long)in.counts.dimse,
+                (unsigned long long)in.counts.events, (unsigned long long)in.counts.raw,
+                (unsigned long long)in.counts.quarantined, (unsigned long long)in.counts.errors);
   if (!in.quiet && in.passed_over)
-    printf("ingest: %llu files in folders were of no supported kind and passed over\n",
-           (unsigned long long)in.passed_over);
+    pa_cli_line(stdout, "ingest: %llu files in folders were of no supported kind and passed over",
+                (unsigned long long)in.passed_over);
   if (pa_store_close(in.store))
     worst = -2;
   free(in.chunk);
-  return worst == -3 ? PA_EXIT_INPUT : worst == -2 ? PA_EXIT_INTERNAL
-         : worst   ? PA_EXIT_INPUT : PA_EXIT_OK;
+  return worst == -3   ? PA_EXIT_INPUT
+         : worst == -2 ? PA_EXIT_INTERNAL
+         : worst       ? PA_EXIT_INPUT
+                       : PA_EXIT_OK;
 }

@@ -55,8 +55,8 @@ struct listen {
   pa_listen *l;
   struct source src[MAX_SOURCES];
   int n_src;
-  pa_rc fatal;              /* the store failed: stop */
-  uint64_t commits;         /* pa_store_commits when pend was last settled */
+  pa_rc fatal;                /* the store failed: stop */
+  uint64_t commits;           /* pa_store_commits when pend was last settled */
   struct pa_syslog_opts opts; /* RFC 3164 reference time: now, renewed each tick */
   /* live capture */
   const char *iface, *bpf, *db;
@@ -69,54 +69,55 @@ struct listen {
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: pacsaudit listen [--db FILE] --syslog URL... [--cert C --key K [--ca CA]]\n"
-          "                        [--iface IF [--bpf EXPR]] [options]\n"
-          "\n"
-          "Receives audit messages and DICOM traffic and stores them as they come,\n"
-          "until SIGTERM or SIGINT (which flush and exit). SIGUSR1 prints counters.\n"
-          "\n"
-          "  --syslog URL     udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT;\n"
-          "                   repeatable. HOST may be empty (all addresses) or [IPv6];\n"
-          "                   PORT 0 takes a free port. TCP takes octet counting and LF\n"
-          "                   framing from many clients at once; TLS is RFC 5425.\n"
-          "  --cert FILE      PEM certificate (chain) for tls:// endpoints\n"
-          "  --key FILE       its PEM private key\n"
-          "  --ca FILE        require client certificates signed by this CA (mutual TLS)\n"
-          "  --iface IF       capture DICOM associations live on interface IF\n"
-          "  --bpf EXPR       capture filter, e.g. 'tcp port 104'\n"
-          "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
-          "  --decoders PATH  site decoders for plain syslog lines (file or folder)\n"
-          "  --tz ZONE        zone of times that carry none (default Asia/Tokyo)\n"
-          "  --batch N        commit after N rows (default 1000)\n"
-          "  --batch-ms MS    or after MS milliseconds (default 200)\n"
-          "  -q, --quiet      do not print the bound endpoints and the final counts\n"
-          "  -h, --help       this text\n"
-          "\n"
-          "Each endpoint is printed once bound, as 'listening on URL', with the real\n"
-          "port. Counters per endpoint: received, stored (committed), already stored,\n"
-          "quarantined, dropped (clients cut off), lost (received but not stored\n"
-          "because the database failed). While another writer holds the database\n"
-          "the listener waits, up to 10 minutes. A database failure stops it.\n"
-          "exit status: 0 stopped cleanly, 2 usage error or an endpoint or database\n"
-          "that cannot be used, 3 the database failed or internal error\n");
+  fprintf(f, "usage: pacsaudit listen [--db FILE] --syslog URL... [--cert C --key K [--ca CA]]\n"
+             "                        [--iface IF [--bpf EXPR]] [options]\n"
+             "\n"
+             "Receives audit messages and DICOM traffic and stores them as they come,\n"
+             "until SIGTERM or SIGINT (which flush and exit). SIGUSR1 prints counters.\n"
+             "\n"
+             "  --syslog URL     udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT;\n"
+             "                   repeatable. HOST may be empty (all addresses) or [IPv6];\n"
+             "                   PORT 0 takes a free port. TCP takes octet counting and LF\n"
+             "                   framing from many clients at once; TLS is RFC 5425.\n"
+             "  --cert FILE      PEM certificate (chain) for tls:// endpoints\n"
+             "  --key FILE       its PEM private key\n"
+             "  --ca FILE        require client certificates signed by this CA (mutual TLS)\n"
+             "  --iface IF       capture DICOM associations live on interface IF\n"
+             "  --bpf EXPR       capture filter, e.g. 'tcp port 104'\n"
+             "  --db FILE        database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
+             "  --decoders PATH  site decoders for plain syslog lines (file or folder)\n"
+             "  --tz ZONE        zone of times that carry none (default Asia/Tokyo)\n"
+             "  --batch N        commit after N rows (default 1000)\n"
+             "  --batch-ms MS    or after MS milliseconds (default 200)\n"
+             "  -q, --quiet      do not print the bound endpoints and the final counts\n"
+             "  -h, --help       this text\n"
+             "\n"
+             "Each endpoint is printed once bound, as 'listening on URL', with the real\n"
+             "port. Counters per endpoint: received, stored (committed), already stored,\n"
+             "quarantined, dropped (clients cut off), lost (received but not stored\n"
+             "because the database failed). While another writer holds the database\n"
+             "the listener waits, up to 10 minutes. A database failure stops it.\n"
+             "exit status: 0 stopped cleanly, 2 usage error or an endpoint or database\n"
+             "that cannot be used, 3 the database failed or internal error\n");
 }
 
 static void print_counters(const struct listen *L, FILE *f)
 {
   for (int i = 0; i < L->n_src; i++) {
     const struct source *s = &L->src[i];
-    fprintf(f, "pacsaudit: %s: received %llu, stored %llu, already stored %llu, "
-            "quarantined %llu, dropped %llu, lost %llu\n", s->url,
-            (unsigned long long)s->received, (unsigned long long)s->stored,
+    fprintf(f,
+            "pacsaudit: %s: received %llu, stored %llu, already stored %llu, "
+            "quarantined %llu, dropped %llu, lost %llu\n",
+            s->url, (unsigned long long)s->received, (unsigned long long)s->stored,
             (unsigned long long)s->duplicates, (unsigned long long)s->quarantined,
             (unsigned long long)s->dropped, (unsigned long long)s->lost);
   }
   if (L->iface)
-    fprintf(f, "pacsaudit: iface:%s: packets %llu, DICOM associations %llu, TLS %llu, "
-            "anomalies %llu\n", L->iface, (unsigned long long)L->cap.packets,
-            (unsigned long long)L->cap.dicom, (unsigned long long)L->cap.tls,
-            (unsigned long long)L->cap.anomalies);
+    fprintf(f,
+            "pacsaudit: iface:%s: packets %llu, DICOM associations %llu, TLS %llu, "
+            "anomalies %llu\n",
+            L->iface, (unsigned long long)L->cap.packets, (unsigned long long)L->cap.dicom,
+            (unsigned long long)L->cap.tls, (unsigned long long)L->cap.anomalies);
   fflush(f);
 }
 
@@ -234,10 +235,7 @@ static void on_tick(void *ctx)
     stop_flag = 1;
 }
 
-static void cap_tick(void *ctx)
-{
-  pa_store_batch_tick(ctx);
-}
+static void cap_tick(void *ctx) { pa_store_batch_tick(ctx); }
 
 static int quiet_flag;
 static const char *cap_label_iface, *cap_label_bpf;
@@ -248,8 +246,8 @@ static void cap_ready(void *ctx)
   (void)ctx;
   if (quiet_flag)
     return;
-  printf("capturing on iface:%s%s%s\n", cap_label_iface, cap_label_bpf ? " filter " : "",
-         cap_label_bpf ? cap_label_bpf : "");
+  pa_cli_line(stdout, "capturing on iface:%s%s%s", cap_label_iface, cap_label_bpf ? " filter " : "",
+              cap_label_bpf ? cap_label_bpf : "");
   fflush(stdout);
 }
 
@@ -285,19 +283,20 @@ static void detail_json(const struct listen *L, struct pa_buf *b)
   pa_buf_init(b, 16 * 1024);
   pa_buf_appendf(b, "{\"sources\":[");
   for (int i = 0; i < L->n_src; i++)
-    pa_buf_appendf(b, "%s{\"url\":\"%s\",\"received\":%llu,\"stored\":%llu,"
+    pa_buf_appendf(b,
+                   "%s{\"url\":\"%s\",\"received\":%llu,\"stored\":%llu,"
                    "\"already_stored\":%llu,\"quarantined\":%llu,\"dropped\":%llu,"
                    "\"lost\":%llu}",
                    i ? "," : "", L->src[i].url, (unsigned long long)L->src[i].received,
-                   (unsigned long long)L->src[i].stored,
-                   (unsigned long long)L->src[i].duplicates,
-                   (unsigned long long)L->src[i].quarantined,
-                   (unsigned long long)L->src[i].dropped, (unsigned long long)L->src[i].lost);
+                   (unsigned long long)L->src[i].stored, (unsigned long long)L->src[i].duplicates,
+                   (unsigned long long)L->src[i].quarantined, (unsigned long long)L->src[i].dropped,
+                   (unsigned long long)L->src[i].lost);
   pa_buf_appendf(b, "]");
   if (L->iface)
-    pa_buf_appendf(b, ",\"capture\":{\"iface\":\"%s\",\"packets\":%llu,\"dicom\":%llu,"
-                   "\"tls\":%llu,\"anomalies\":%llu}", L->iface,
-                   (unsigned long long)L->cap.packets, (unsigned long long)L->cap.dicom,
+    pa_buf_appendf(b,
+                   ",\"capture\":{\"iface\":\"%s\",\"packets\":%llu,\"dicom\":%llu,"
+                   "\"tls\":%llu,\"anomalies\":%llu}",
+                   L->iface, (unsigned long long)L->cap.packets, (unsigned long long)L->cap.dicom,
                    (unsigned long long)L->cap.tls, (unsigned long long)L->cap.anomalies);
   pa_buf_appendf(b, "}");
 }
@@ -317,17 +316,17 @@ static int parse_count(const char *s, long long min, long long max, long long *o
 int pa_cmd_listen(int argc, char **argv)
 {
   static const struct option opts[] = {
-    {"db", required_argument, NULL, 'd'},      {"syslog", required_argument, NULL, 's'},
-    {"cert", required_argument, NULL, 'c'},    {"key", required_argument, NULL, 'k'},
-    {"ca", required_argument, NULL, 'a'},      {"iface", required_argument, NULL, 'i'},
-    {"bpf", required_argument, NULL, 'b'},     {"decoders", required_argument, NULL, 'D'},
-    {"tz", required_argument, NULL, 'z'},      {"batch", required_argument, NULL, 'n'},
+    {"db", required_argument, NULL, 'd'},       {"syslog", required_argument, NULL, 's'},
+    {"cert", required_argument, NULL, 'c'},     {"key", required_argument, NULL, 'k'},
+    {"ca", required_argument, NULL, 'a'},       {"iface", required_argument, NULL, 'i'},
+    {"bpf", required_argument, NULL, 'b'},      {"decoders", required_argument, NULL, 'D'},
+    {"tz", required_argument, NULL, 'z'},       {"batch", required_argument, NULL, 'n'},
     {"batch-ms", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
   };
   static struct listen L;
   const char *urls[MAX_SOURCES], *cert = NULL, *key = NULL, *ca = NULL, *decoders = NULL,
-             *tz = NULL;
+                                 *tz = NULL;
   struct pa_listen_ops ops = {&L, on_message, on_bad, on_tick};
   struct pa_run_counts rc_counts = {0};
   struct pa_store_counts sc;
@@ -348,7 +347,7 @@ int pa_cmd_listen(int argc, char **argv)
     case 'd': L.db = optarg; break;
     case 's':
       if (n_urls == MAX_SOURCES) {
-        fprintf(stderr, "pacsaudit listen: at most %d --syslog endpoints\n", MAX_SOURCES);
+        pa_cli_line(stderr, "pacsaudit listen: at most %d --syslog endpoints", MAX_SOURCES);
         return PA_EXIT_INPUT;
       }
       urls[n_urls++] = optarg;
@@ -362,14 +361,14 @@ int pa_cmd_listen(int argc, char **argv)
     case 'z': tz = optarg; break;
     case 'n':
       if (parse_count(optarg, 1, 10000000, &v)) {
-        fprintf(stderr, "pacsaudit listen: --batch takes a count from 1 to 10000000\n");
+        pa_cli_line(stderr, "pacsaudit listen: --batch takes a count from 1 to 10000000");
         return PA_EXIT_INPUT;
       }
       L.batch_rows = (uint64_t)v;
       break;
     case 'm':
       if (parse_count(optarg, 1, 60000, &v)) {
-        fprintf(stderr, "pacsaudit listen: --batch-ms takes 1 to 60000\n");
+        pa_cli_line(stderr, "pacsaudit listen: --batch-ms takes 1 to 60000");
         return PA_EXIT_INPUT;
       }
       L.batch_us = v * 1000;
@@ -380,12 +379,12 @@ int pa_cmd_listen(int argc, char **argv)
     }
   }
   if (optind != argc || (!n_urls && !L.iface)) {
-    fprintf(stderr, "pacsaudit listen: give at least one --syslog URL or --iface\n");
+    pa_cli_line(stderr, "pacsaudit listen: give at least one --syslog URL or --iface");
     help(stderr);
     return PA_EXIT_INPUT;
   }
   if ((cert || key) && !(cert && key)) {
-    fprintf(stderr, "pacsaudit listen: --cert and --key go together\n");
+    pa_cli_line(stderr, "pacsaudit listen: --cert and --key go together");
     return PA_EXIT_INPUT;
   }
 
@@ -395,8 +394,7 @@ int pa_cmd_listen(int argc, char **argv)
   pa_store_interrupt(L.store, &stop_flag);
   pa_store_batch_limits(L.store, L.batch_rows, L.batch_us);
   if (pa_store_run_begin(L.store, "listen", NULL, &run_id) ||
-      pa_feed_init(&L.feed, L.store, decoders, tz, run_id, &err) ||
-      pa_listen_new(&ops, &L.l)) {
+      pa_feed_init(&L.feed, L.store, decoders, tz, run_id, &err) || pa_listen_new(&ops, &L.l)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg[0] ? err.msg : pa_store_errmsg(L.store));
     code = PA_EXIT_INPUT;
     goto out;
@@ -416,7 +414,7 @@ int pa_cmd_listen(int argc, char **argv)
     }
     L.n_src++;
     if (!quiet)
-      printf("listening on %s\n", L.src[i].url);
+      pa_cli_line(stdout, "listening on %s", L.src[i].url);
   }
   fflush(stdout);
 
@@ -486,8 +484,8 @@ out:
   rc_counts.associations = L.cap.dicom + L.cap.tls;
   rc_counts.errors = L.cap.anomalies;
   detail_json(&L, &detail);
-  if (run_id && pa_store_run_end(L.store, run_id, code == PA_EXIT_OK ? "ok" : "error",
-                                 &rc_counts, pa_buf_str(&detail)))
+  if (run_id && pa_store_run_end(L.store, run_id, code == PA_EXIT_OK ? "ok" : "error", &rc_counts,
+                                 pa_buf_str(&detail)))
     code = PA_EXIT_INTERNAL;
   pa_buf_cleanup(&detail);
   if (!quiet)

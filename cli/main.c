@@ -26,21 +26,19 @@ static const struct {
 
 static void usage(FILE *f)
 {
-  fprintf(f,
-          "usage: pacsaudit COMMAND [OPTIONS] [ARGS]\n"
-          "\n"
-          "PACS audit-log compliance analyzer: DICOM traffic, syslog and ATNA\n"
-          "audit messages into one SQLite database.\n"
-          "\n"
-          "commands:\n");
+  fprintf(f, "usage: pacsaudit COMMAND [OPTIONS] [ARGS]\n"
+             "\n"
+             "PACS audit-log compliance analyzer: DICOM traffic, syslog and ATNA\n"
+             "audit messages into one SQLite database.\n"
+             "\n"
+             "commands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-  fprintf(f,
-          "\n"
-          "  pacsaudit COMMAND --help   options of one command\n"
-          "  pacsaudit --version        print the version\n"
-          "\n"
-          "exit status: 0 ok, 1 findings, 2 usage or input error, 3 internal error\n");
+  fprintf(f, "\n"
+             "  pacsaudit COMMAND --help   options of one command\n"
+             "  pacsaudit --version        print the version\n"
+             "\n"
+             "exit status: 0 ok, 1 findings, 2 usage or input error, 3 internal error\n");
 }
 
 const char *pa_cli_default_db(void)
@@ -49,10 +47,7 @@ const char *pa_cli_default_db(void)
   return env && *env ? env : "pacsaudit.db";
 }
 
-int pa_cli_open_store(const char *db, pa_store **s)
-{
-  return pa_cli_open_store_mode(db, 0, s);
-}
+int pa_cli_open_store(const char *db, pa_store **s) { return pa_cli_open_store_mode(db, 0, s); }
 
 int pa_cli_open_store_mode(const char *db, int flags, pa_store **s)
 {
@@ -79,12 +74,12 @@ int main(int argc, char **argv)
     return PA_EXIT_OK;
   }
   if (!strcmp(argv[1], "--version")) {
-    printf("pacsaudit %s\n", PA_VERSION);
+    pa_cli_line(stdout, "pacsaudit %s", PA_VERSION);
     return PA_EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name))
       return commands[i].run(argc - 1, argv + 1);
-  fprintf(stderr, "pacsaudit: unknown command '%s' (see pacsaudit --help)\n", argv[1]);
+  pa_cli_line(stderr, "pacsaudit: unknown command '%s' (see pacsaudit --help)", argv[1]);
   return PA_EXIT_INPUT;
 }

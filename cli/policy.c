@@ -11,18 +11,17 @@
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: pacsaudit policy lint FILE\n"
-          "\n"
-          "Checks a site policy (JSON, see docs/policy.md) and the roster CSV it names.\n"
-          "Every error is printed on stderr, one line each, naming the file, the JSON\n"
-          "path (or the CSV line) and the cause; warnings (an exception past its\n"
-          "`until`) follow them. A valid policy gets a one-line summary on stdout.\n"
-          "\n"
-          "options:\n"
-          "  -h, --help   this text\n"
-          "\n"
-          "exit status: 0 valid, 2 invalid or unreadable, 3 internal error\n");
+  fprintf(f, "usage: pacsaudit policy lint FILE\n"
+             "\n"
+             "Checks a site policy (JSON, see docs/policy.md) and the roster CSV it names.\n"
+             "Every error is printed on stderr, one line each, naming the file, the JSON\n"
+             "path (or the CSV line) and the cause; warnings (an exception past its\n"
+             "`until`) follow them. A valid policy gets a one-line summary on stdout.\n"
+             "\n"
+             "options:\n"
+             "  -h, --help   this text\n"
+             "\n"
+             "exit status: 0 valid, 2 invalid or unreadable, 3 internal error\n");
 }
 
 static int lint(const char *path)
@@ -37,19 +36,20 @@ static int lint(const char *path)
   pa_policy_msgs_init(&m);
   rc = pa_policy_load_msgs(path, &p, &m, &err);
   for (size_t i = 0; i < m.n_errors; i++)
-    fprintf(stderr, "%s\n", m.errors[i]);
+    pa_cli_line(stderr, "%s", m.errors[i]);
   for (size_t i = 0; i < m.n_warnings; i++)
-    fprintf(stderr, "warning: %s\n", m.warnings[i]);
+    pa_cli_line(stderr, "warning: %s", m.warnings[i]);
   if (rc == PA_OK) {
     pa_policy_counts(p, &n);
-    printf("%s: valid: %zu users (%zu from the roster), %zu roles, %zu AEs, %zu VIPs, "
-           "%zu holidays, %zu exceptions, %zu warnings\n",
-           path, n.users, n.roster_users, n.roles, n.aes, n.vips, n.holidays, n.exceptions,
-           m.n_warnings);
+    pa_cli_line(stdout,
+                "%s: valid: %zu users (%zu from the roster), %zu roles, %zu AEs, %zu VIPs, "
+                "%zu holidays, %zu exceptions, %zu warnings",
+                path, n.users, n.roster_users, n.roles, n.aes, n.vips, n.holidays, n.exceptions,
+                m.n_warnings);
   } else if (rc == PA_MALFORMED) {
-    fprintf(stderr, "%s: invalid: %zu errors\n", path, m.n_errors);
+    pa_cli_line(stderr, "%s: invalid: %zu errors", path, m.n_errors);
   } else {
-    fprintf(stderr, "%s\n", err.msg[0] ? err.msg : pa_strerror(rc));
+    pa_cli_line(stderr, "%s", err.msg[0] ? err.msg : pa_strerror(rc));
   }
   pa_policy_msgs_cleanup(&m);
   pa_policy_free(p);

@@ -14,30 +14,29 @@
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: pacsaudit rules list [--rules PATH]... [--policy FILE] [--format text|json]\n"
-          "       pacsaudit rules lint FILE|DIR...\n"
-          "       pacsaudit rules test [--policy FILE] [FILE|DIR...]\n"
-          "       pacsaudit rules sql ID\n"
-          "\n"
-          "  list   every rule: id, kind, strength, severity, guideline sections, title\n"
-          "         (ja/en) and the thresholds in force (with --policy, the site's\n"
-          "         overrides, marked \"(policy)\")\n"
-          "  lint   checks rule files and prints every problem as FILE: JSON path: cause\n"
-          "  test   runs each rule file's own test cases (the built-in pack by default);\n"
-          "         cases use the pack's tests/policy.json unless --policy is given\n"
-          "  sql    the SQL statements a rule compiles to, with their bound values\n"
-          "\n"
-          "Rule files are described in docs/rules.md.\n"
-          "\n"
-          "exit status: 0 ok, 1 a lint problem or a failed case, 2 usage error,\n"
-          "3 internal error\n");
+  fprintf(f, "usage: pacsaudit rules list [--rules PATH]... [--policy FILE] [--format text|json]\n"
+             "       pacsaudit rules lint FILE|DIR...\n"
+             "       pacsaudit rules test [--policy FILE] [FILE|DIR...]\n"
+             "       pacsaudit rules sql ID\n"
+             "\n"
+             "  list   every rule: id, kind, strength, severity, guideline sections, title\n"
+             "         (ja/en) and the thresholds in force (with --policy, the site's\n"
+             "         overrides, marked \"(policy)\")\n"
+             "  lint   checks rule files and prints every problem as FILE: JSON path: cause\n"
+             "  test   runs each rule file's own test cases (the built-in pack by default);\n"
+             "         cases use the pack's tests/policy.json unless --policy is given\n"
+             "  sql    the SQL statements a rule compiles to, with their bound values\n"
+             "\n"
+             "Rule files are described in docs/rules.md.\n"
+             "\n"
+             "exit status: 0 ok, 1 a lint problem or a failed case, 2 usage error,\n"
+             "3 internal error\n");
 }
 
 static void emit_stderr(void *ctx, const char *line)
 {
   (void)ctx;
-  fprintf(stderr, "%s\n", line);
+  pa_cli_line(stderr, "%s", line);
 }
 
 static const char *policy_param(void *ctx, const char *rule_id, const char *name)
@@ -49,10 +48,11 @@ static const char *policy_param(void *ctx, const char *rule_id, const char *name
 
 static int cmd_list(int argc, char **argv)
 {
-  static const struct option opts[] = {
-    {"rules", required_argument, NULL, 'r'}, {"policy", required_argument, NULL, 'p'},
-    {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"rules", required_argument, NULL, 'r'},
+                                       {"policy", required_argument, NULL, 'p'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   struct pa_diag d = {emit_stderr, NULL, 0, 0};
   const char *format = "text", *policy = NULL;
   pa_ruleset *rs = pa_ruleset_new();
@@ -72,8 +72,14 @@ static int cmd_list(int argc, char **argv)
       break;
     case 'p': policy = optarg; break;
     case 'f': format = optarg; break;
-    case 'h': help(stdout); rc = PA_EXIT_OK; goto done;
-    default: help(stderr); rc = PA_EXIT_INPUT; goto done;
+    case 'h':
+      help(stdout);
+      rc = PA_EXIT_OK;
+      goto done;
+    default:
+      help(stderr);
+      rc = PA_EXIT_INPUT;
+      goto done;
     }
   }
   if (optind != argc || (strcmp(format, "text") && strcmp(format, "json"))) {
@@ -85,15 +91,15 @@ static int cmd_list(int argc, char **argv)
     struct pa_err err;
     pa_err_clear(&err);
     if (pa_policy_load(policy, &p, &err)) {
-      fprintf(stderr, "pacsaudit: %s (pacsaudit policy lint %s shows every problem)\n",
-              err.msg, policy);
+      pa_cli_line(stderr, "pacsaudit: %s (pacsaudit policy lint %s shows every problem)", err.msg,
+                  policy);
       rc = PA_EXIT_INPUT;
       goto done;
     }
   }
   if (!strcmp(format, "text"))
-    printf("%-8s %-10s %-9s %-8s %-26s %s\n", "id", "kind", "strength", "severity",
-           "guideline", "title / thresholds");
+    pa_cli_line(stdout, "%-8s %-10s %-9s %-8s %-26s %s", "id", "kind", "strength", "severity",
+                "guideline", "title / thresholds");
   for (size_t i = 0; i < pa_ruleset_count(rs); i++) {
     const struct pa_rule *r = pa_ruleset_get(rs, i);
     struct pa_compile_opts o = {.param = p ? policy_param : NULL, .param_ctx = p};
@@ -104,23 +110,21 @@ static int cmd_list(int argc, char **argv)
 
     pa_rule_compile(r, &o, &cp, &quiet);
     for (size_t k = 0; k < cp.n_params && n < sizeof th; k++)
-      n += (size_t)snprintf(th + n, sizeof th - n, "%s%s=%s%s", k ? " " : "",
-                            cp.params[k].name, cp.params[k].text,
-                            cp.params[k].from_policy ? " (policy)" : "");
+      n += (size_t)snprintf(th + n, sizeof th - n, "%s%s=%s%s", k ? " " : "", cp.params[k].name,
+                            cp.params[k].text, cp.params[k].from_policy ? " (policy)" : "");
     if (!strcmp(format, "json")) {
-      json_t *o2 = json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s}, s:s, s:s, s:b}", "id",
-                             r->id, "kind", r->kind, "strength", r->strength, "severity",
-                             r->severity, "guideline",
-                             json_deep_copy(json_object_get(r->doc, "guideline")), "title",
-                             "en", r->title_en, "ja", r->title_ja, "thresholds", th, "file",
-                             r->file, "builtin", r->builtin);
+      json_t *o2 =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s}, s:s, s:s, s:b}", "id", r->id, "kind",
+                  r->kind, "strength", r->strength, "severity", r->severity, "guideline",
+                  json_deep_copy(json_object_get(r->doc, "guideline")), "title", "en", r->title_en,
+                  "ja", r->title_ja, "thresholds", th, "file", r->file, "builtin", r->builtin);
       json_array_append_new(out, o2);
     } else {
       char *g = json_dumps(json_object_get(r->doc, "guideline"), JSON_COMPACT);
-      printf("%-8s %-10s %-9s %-8s %-26s %s / %s\n", r->id, r->kind, r->strength,
-             r->severity, g ? g : "", r->title_en, r->title_ja);
+      pa_cli_line(stdout, "%-8s %-10s %-9s %-8s %-26s %s / %s", r->id, r->kind, r->strength,
+                  r->severity, g ? g : "", r->title_en, r->title_ja);
       if (*th)
-        printf("%-64s thresholds: %s\n", "", th);
+        pa_cli_line(stdout, "%-64s thresholds: %s", "", th);
       free(g);
     }
     pa_compiled_cleanup(&cp);
@@ -129,7 +133,7 @@ static int cmd_list(int argc, char **argv)
     char *t = json_dumps(out, JSON_INDENT(2));
     if (!t)
       goto done;
-    printf("%s\n", t);
+    printf("%s\n", t); /* JSON: control bytes are escaped by jansson */
     free(t);
   }
   rc = d.n_errors ? PA_EXIT_INPUT : PA_EXIT_OK;
@@ -160,7 +164,7 @@ static int cmd_sql(int argc, char **argv)
   if (pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d) != PA_OK)
     goto done;
   if (!(r = pa_ruleset_find(rs, argv[1]))) {
-    fprintf(stderr, "pacsaudit: rules sql: no rule %s\n", argv[1]);
+    pa_cli_line(stderr, "pacsaudit: rules sql: no rule %s", argv[1]);
     goto done;
   }
   if (pa_rule_compile(r, &o, &cp, &d) == PA_OK) {
@@ -171,11 +175,11 @@ static int cmd_sql(int argc, char **argv)
       for (size_t b = 0; b < st->n_binds; b++) {
         const struct pa_bind *v = &st->binds[b];
         if (v->type == PA_BIND_TEXT)
-          printf("--   ?%zu = '%s'\n", b + 1, v->s);
+          pa_cli_line(stdout, "--   ?%zu = '%s'", b + 1, v->s);
         else if (v->type == PA_BIND_INT)
-          printf("--   ?%zu = %lld\n", b + 1, (long long)v->i);
+          pa_cli_line(stdout, "--   ?%zu = %lld", b + 1, (long long)v->i);
         else
-          printf("--   ?%zu = %g\n", b + 1, v->d);
+          pa_cli_line(stdout, "--   ?%zu = %g", b + 1, v->d);
       }
     }
     rc = PA_EXIT_OK;
@@ -206,15 +210,14 @@ static int cmd_lint(int argc, char **argv)
     rules += pa_ruleset_count(rs);
     pa_ruleset_free(rs);
   }
-  printf("lint: %zu rules valid, %zu problems\n", rules, d.n_errors);
+  pa_cli_line(stdout, "lint: %zu rules valid, %zu problems", rules, d.n_errors);
   return d.n_errors ? PA_EXIT_FINDINGS : PA_EXIT_OK;
 }
 
 static int cmd_test(int argc, char **argv)
 {
   static const struct option opts[] = {
-    {"policy", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+    {"policy", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   struct pa_diag d = {emit_stderr, NULL, 0, 0};
   struct pa_ruletest_counts n;
   const char *policy = NULL;
@@ -226,8 +229,14 @@ static int cmd_test(int argc, char **argv)
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case 'p': policy = optarg; break;
-    case 'h': help(stdout); pa_ruleset_free(rs); return PA_EXIT_OK;
-    default: help(stderr); pa_ruleset_free(rs); return PA_EXIT_INPUT;
+    case 'h':
+      help(stdout);
+      pa_ruleset_free(rs);
+      return PA_EXIT_OK;
+    default:
+      help(stderr);
+      pa_ruleset_free(rs);
+      return PA_EXIT_INPUT;
     }
   }
   if (optind == argc && pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d) != PA_OK)
@@ -238,8 +247,8 @@ static int cmd_test(int argc, char **argv)
   if (pa_ruletest_run(rs, policy, stdout, &n, &d) != PA_OK)
     goto done;
   printf("rules test: %zu rules, %zu cases, %zu rules without cases or not loading\n"
-         "%zu passed, %zu failed\n", n.rules, n.cases, n.rules_bad, n.cases - n.failed,
-         n.failed);
+         "%zu passed, %zu failed\n",
+         n.rules, n.cases, n.rules_bad, n.cases - n.failed, n.failed);
   rc = n.failed || n.rules_bad || d.n_errors ? PA_EXIT_FINDINGS : PA_EXIT_OK;
 done:
   pa_ruleset_free(rs);
@@ -261,6 +270,6 @@ int pa_cmd_rules(int argc, char **argv)
     return cmd_test(argc - 1, argv + 1);
   if (!strcmp(argv[1], "sql"))
     return cmd_sql(argc - 1, argv + 1);
-  fprintf(stderr, "pacsaudit: rules: unknown subcommand '%s' (list, lint, test, sql)\n", argv[1]);
+  pa_cli_line(stderr, "pacsaudit: rules: unknown subcommand '%s' (list, lint, test, sql)", argv[1]);
   return PA_EXIT_INPUT;
 }

@@ -13,19 +13,18 @@
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: pacsaudit verify [--db FILE]\n"
-          "\n"
-          "Checks the hash chain of the raw message store: every message against its\n"
-          "SHA-256, and every chain link against the one before it. Messages whose\n"
-          "bytes the nightly retention dropped are checked by their chain link.\n"
-          "\n"
-          "options:\n"
-          "  --db FILE    database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
-          "  -h, --help   this text\n"
-          "\n"
-          "exit status: 0 the chain holds, 1 it is broken (the first bad row is named),\n"
-          "2 usage error or a database that cannot be opened, 3 internal error\n");
+  fprintf(f, "usage: pacsaudit verify [--db FILE]\n"
+             "\n"
+             "Checks the hash chain of the raw message store: every message against its\n"
+             "SHA-256, and every chain link against the one before it. Messages whose\n"
+             "bytes the nightly retention dropped are checked by their chain link.\n"
+             "\n"
+             "options:\n"
+             "  --db FILE    database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
+             "  -h, --help   this text\n"
+             "\n"
+             "exit status: 0 the chain holds, 1 it is broken (the first bad row is named),\n"
+             "2 usage error or a database that cannot be opened, 3 internal error\n");
 }
 
 int pa_cmd_verify(int argc, char **argv)
@@ -60,18 +59,17 @@ int pa_cmd_verify(int argc, char **argv)
     return r;
   rc = pa_store_verify_raw(s, &n, &bad, &err);
   if (rc == PA_OK && (rc = pa_store_raw_retention(s, &kept_to, &kept_at)) == PA_OK) {
-    printf("%s: raw store intact: %llu messages, hash chain verified\n", db,
-           (unsigned long long)n);
+    pa_cli_line(stdout, "%s: raw store intact: %llu messages, hash chain verified", db,
+                (unsigned long long)n);
     if (kept_to) {
       char when[40];
       pa_time_format(kept_at, NULL, when);
-      printf("%s: rows up to id %lld are kept by their hash only (retention, %s)\n", db,
-             (long long)kept_to, when);
+      pa_cli_line(stdout, "%s: rows up to id %lld are kept by their hash only (retention, %s)", db,
+                  (long long)kept_to, when);
     }
-  }
-  else if (rc == PA_MALFORMED)
-    printf("%s: raw store BROKEN after %llu good messages: %s\n", db, (unsigned long long)n,
-           err.msg);
+  } else if (rc == PA_MALFORMED)
+    pa_cli_line(stdout, "%s: raw store BROKEN after %llu good messages: %s", db,
+                (unsigned long long)n, err.msg);
   else
     pa_log(PA_LOG_ERROR, "%s: %s", db, pa_store_errmsg(s));
   pa_store_close(s);

@@ -113,4 +113,13 @@ rc=0
 "$PACSAUDIT" verify --db "$WORK/open.db" >/dev/null 2>"$WORK/d.err" || rc=$?
 check "verify of a mode 0644 database still works" test "$rc" -eq 0
 check "...and warns that others can read it" grep -q "open.db: readable or writable by others (mode 644).*chmod 600" "$WORK/d.err"
+# a file name with control bytes never reaches the terminal raw: no escape
+# sequence, and no forged line (the newline in the name is written \x0a)
+evil="$WORK/$(printf 'evil\033]0;pwned\007\nname.log')"
+printf '<38>Dec  3 02:14:05 gw01 sshd[1]: Failed password for a from 192.0.2.1 port 1 ssh2\n' >"$evil"
+"$PACSAUDIT" ingest --db "$WORK/evil.db" "$evil" >"$WORK/evil.out" 2>&1
+"$PACSAUDIT" ingest --db "$WORK/evil.db" "$WORK/$(printf 'gone\033[2J')" >>"$WORK/evil.out" 2>&1 || true
+check "no control byte of a file name is printed" bash -c "! LC_ALL=C grep -q \$'[\\x01-\\x09\\x0b-\\x1f]' '$WORK/evil.out'"
+check "...the name is shown escaped" grep -q 'evil\\x1b\]0;pwned\\x07\\x0aname.log: syslog' "$WORK/evil.out"
+check "...in errors too" grep -q 'gone\\x1b\[2J: No such file' "$WORK/evil.out"
 finish

@@ -88,6 +88,10 @@ static void test_escape_ctl(void **state)
   assert_string_equal(out, "ab");
   assert_int_equal(pa_escape_ctl(out, 1, "x"), 0);
   assert_string_equal(out, "");
+  /* UTF-8 text passes; a C1 control (U+009B, CSI) and a byte that is not
+   * UTF-8 are escaped */
+  assert_int_equal(pa_escape_ctl(out, sizeof out, "\xe5\xb1\xb1\xc2\x9b" "2J\xff\xc2\xa0"), 19);
+  assert_string_equal(out, "\xe5\xb1\xb1\\xc2\\x9b" "2J\\xff\xc2\xa0");
 }
 
 static void test_dimse_outcome(void **state)
