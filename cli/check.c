@@ -6,6 +6,7 @@
  * stay in the store for `report`. */
 #include "cli.h"
 
+#include "analyzer/datadir.h"
 #include "analyzer/log.h"
 #include "analyzer/policy.h"
 #include "analyzer/store.h"
@@ -240,9 +241,9 @@ int pa_cmd_check(int argc, char **argv)
   }
   if (!(rs = pa_ruleset_new()))
     goto out;
-  if (pack && (rc = pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d)) != PA_OK) {
+  if (pack && (rc = pa_ruleset_load(rs, pa_datadir(PA_DATA_RULES), 1, &d)) != PA_OK) {
     fprintf(stderr, "pacsaudit: the built-in rule pack (%s) cannot be read\n",
-            pa_rules_pack_dir());
+            pa_datadir(PA_DATA_RULES));
     goto out;
   }
   if (d.n_errors) {
