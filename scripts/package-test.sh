@@ -99,7 +99,10 @@ if command -v systemd-analyze >/dev/null; then
   cat "$work/verify"
 fi
 
-# --- pacsaudit demo from the installed paths goes here, once `demo` exists.
+# ---------------------------------------------------------------------------
+# PLACE FOR THE DEMO STEP (issue 8): `pacsaudit demo` run from the installed
+# paths goes here once the demo command and its bundled data are installed.
+# ---------------------------------------------------------------------------
 
 echo "-- dpkg -r, dpkg --purge"
 dpkg -r pacsaudit
