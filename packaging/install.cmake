@@ -2,9 +2,16 @@
 # .deb CPack makes of it (`cpack -G DEB` in the build folder). Included from
 # the top CMakeLists.txt after the pacsaudit target.
 
-set(PA_SYSTEMD_UNITDIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system"
-    CACHE PATH "where the systemd units go")
-set(PA_CONFDIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/pacsaudit")
+# Destinations are relative to the prefix (so `cmake --install --prefix`
+# moves them) except /etc for the prefix /usr, which GNUInstallDirs maps there.
+set(PA_SYSTEMD_UNITDIR "lib/systemd/system"
+    CACHE STRING "where the systemd units go (relative to the prefix, or absolute)")
+if(CMAKE_INSTALL_FULL_SYSCONFDIR STREQUAL "${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SYSCONFDIR}")
+  set(PA_CONFDIR_DEST "${CMAKE_INSTALL_SYSCONFDIR}/pacsaudit")
+else()
+  set(PA_CONFDIR_DEST "${CMAKE_INSTALL_FULL_SYSCONFDIR}/pacsaudit")
+endif()
+set(PA_CONFDIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/pacsaudit") # as the units name it
 
 install(TARGETS pacsaudit RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY rules/pack/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pacsaudit/rules
@@ -20,8 +27,8 @@ install(FILES LICENSE README.md docs/install.md packaging/debian/copyright
 install(FILES fixtures/scenario/policy.json fixtures/scenario/roster.csv
               packaging/nightly.json
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-install(FILES packaging/nightly.json DESTINATION ${PA_CONFDIR})
-install(DIRECTORY DESTINATION ${PA_CONFDIR}/rules.d)
+install(FILES packaging/nightly.json DESTINATION ${PA_CONFDIR_DEST})
+install(DIRECTORY DESTINATION ${PA_CONFDIR_DEST}/rules.d)
 
 foreach(unit pacsaudit-listen.service pacsaudit-nightly.service pacsaudit-nightly.timer)
   configure_file(packaging/systemd/${unit}.in ${CMAKE_BINARY_DIR}/systemd/${unit} @ONLY)
