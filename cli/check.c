@@ -6,6 +6,7 @@
  * stay in the store for `report`. */
 #include "cli.h"
 
+#include "analyzer/datadir.h"
 #include "analyzer/log.h"
 #include "analyzer/policy.h"
 #include "analyzer/store.h"
@@ -251,9 +252,9 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   }
   if (!(rs = pa_ruleset_new()))
     goto out;
-  if (a->pack && (rc = pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d)) != PA_OK) {
+  if (a->pack && (rc = pa_ruleset_load(rs, pa_datadir(PA_DATA_RULES), 1, &d)) != PA_OK) {
     pa_cli_line(stderr, "pacsaudit: the built-in rule pack (%s) cannot be read",
-                pa_rules_pack_dir());
+                pa_datadir(PA_DATA_RULES));
     goto out;
   }
   if (d.n_errors) {

@@ -5,26 +5,12 @@
 #include "analyzer/tm.h"
 #include "collectors/fhir_audit.h"
 #include "collectors/msg_ctx.h"
-#include "pa_version.h"
+#include "analyzer/datadir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-const char *pa_feed_builtin_decoders(void)
-{
-  static const char *const where[] = {PA_DATADIR "/decoders", PA_SRCDIR "/collectors/decoders"};
-  const char *env = getenv("PACSAUDIT_DECODERS");
-  struct stat sb;
-
-  if (env && *env)
-    return env;
-  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++)
-    if (stat(where[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-      return where[i];
-  return where[0];
-}
 
 pa_rc pa_feed_init(struct pa_feed *f, pa_store *s, const char *site_decoders, const char *tz,
                    int64_t run_id, struct pa_err *err)
@@ -44,7 +30,7 @@ pa_rc pa_feed_init(struct pa_feed *f, pa_store *s, const char *site_decoders, co
   f->scratch = pa_decoders_scratch_new();
   if (!f->decoders || !f->scratch)
     return PA_NOMEM;
-  if ((rc = pa_decoders_load_dir(f->decoders, pa_feed_builtin_decoders(), err)))
+  if ((rc = pa_decoders_load_dir(f->decoders, pa_datadir(PA_DATA_DECODERS), err)))
     return rc;
   if (site_decoders) {
     if (stat(site_decoders, &sb) != 0)

@@ -84,8 +84,4 @@ pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, 
 pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                   int64_t offset, const char *why);
 
-/* Where the built-in decoders are: $PACSAUDIT_DECODERS, the installed
- * data folder, or the source tree's. Static string. */
-const char *pa_feed_builtin_decoders(void);
-
 #endif

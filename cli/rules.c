@@ -1,6 +1,7 @@
 /* rules.c — `pacsaudit rules list | lint | test`: the rules as data. */
 #include "cli.h"
 
+#include "analyzer/datadir.h"
 #include "analyzer/policy.h"
 #include "rules/compile.h"
 #include "rules/rule.h"
@@ -62,7 +63,7 @@ static int cmd_list(int argc, char **argv)
 
   if (!rs || !out)
     goto done;
-  if (pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d) != PA_OK)
+  if (pa_ruleset_load(rs, pa_datadir(PA_DATA_RULES), 1, &d) != PA_OK)
     goto done;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -161,7 +162,7 @@ static int cmd_sql(int argc, char **argv)
   }
   if (!(rs = pa_ruleset_new()))
     return PA_EXIT_INTERNAL;
-  if (pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d) != PA_OK)
+  if (pa_ruleset_load(rs, pa_datadir(PA_DATA_RULES), 1, &d) != PA_OK)
     goto done;
   if (!(r = pa_ruleset_find(rs, argv[1]))) {
     pa_cli_line(stderr, "pacsaudit: rules sql: no rule %s", argv[1]);
@@ -239,7 +240,7 @@ static int cmd_test(int argc, char **argv)
       return PA_EXIT_INPUT;
     }
   }
-  if (optind == argc && pa_ruleset_load(rs, pa_rules_pack_dir(), 1, &d) != PA_OK)
+  if (optind == argc && pa_ruleset_load(rs, pa_datadir(PA_DATA_RULES), 1, &d) != PA_OK)
     goto done;
   for (int i = optind; i < argc; i++)
     if (pa_ruleset_load(rs, argv[i], 0, &d) != PA_OK)

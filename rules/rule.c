@@ -13,8 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "pa_version.h"
-
 int pa__rule_kind_known(const char *kind);
 
 struct pa_ruleset {
@@ -52,16 +50,6 @@ void pa_diag_warn(struct pa_diag *d, const char *fmt, ...)
   va_start(ap, fmt);
   diag(d, 0, fmt, ap);
   va_end(ap);
-}
-
-const char *pa_rules_pack_dir(void)
-{
-  static const char *const where[] = {PA_DATADIR "/rules", PA_SRCDIR "/rules/pack"};
-  struct stat sb;
-  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++)
-    if (stat(where[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-      return where[i];
-  return where[1];
 }
 
 pa_ruleset *pa_ruleset_new(void) { return calloc(1, sizeof(pa_ruleset)); }

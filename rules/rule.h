@@ -60,9 +60,6 @@ size_t pa_ruleset_count(const pa_ruleset *rs);
 const struct pa_rule *pa_ruleset_get(const pa_ruleset *rs, size_t i);
 const struct pa_rule *pa_ruleset_find(const pa_ruleset *rs, const char *id);
 
-/* The built-in pack's folder: installed, else the source tree's. */
-const char *pa_rules_pack_dir(void);
-
 /* Validates the rule document doc (from file) and fills r's borrowed fields.
  * Problems go to d; PA_RULE when any was found. */
 pa_rc pa_rule_check(struct pa_rule *r, struct pa_diag *d);

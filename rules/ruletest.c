@@ -2,6 +2,7 @@
 #include "rules/ruletest.h"
 #include "rules/engine.h"
 
+#include "analyzer/datadir.h"
 #include "analyzer/policy.h"
 #include "analyzer/store.h"
 #include "analyzer/tm.h"
@@ -391,7 +392,7 @@ pa_rc pa_ruletest_run(const pa_ruleset *rs, const char *policy_path, FILE *out,
 
   memset(counts, 0, sizeof *counts);
   if (!policy_path) {
-    snprintf(dflt_path, sizeof dflt_path, "%s/tests/policy.json", pa_rules_pack_dir());
+    snprintf(dflt_path, sizeof dflt_path, "%s/tests/policy.json", pa_datadir(PA_DATA_RULES));
     policy_path = dflt_path;
   }
   if (!(dflt = json_load_file(policy_path, JSON_REJECT_DUPLICATES, &je))) {

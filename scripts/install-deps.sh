@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building and testing pacsaudit needs.
-# Run as root on Debian 12. Safe to run again.
+# Run as root on Debian 12. Safe to run again. file and adduser are for the
+# package (scripts/package-test.sh): CPack's dependency scan runs file, and the
+# .deb's postinst adds the pacsaudit user with adduser.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -8,4 +10,5 @@ apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang \
   libpcap-dev libpcre2-dev libsqlite3-dev libjansson-dev libcmocka-dev \
   libxml2-dev libssl-dev zlib1g-dev \
-  sqlite3 openssl ca-certificates tzdata
+  sqlite3 openssl ca-certificates tzdata \
+  file adduser

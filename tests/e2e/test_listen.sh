@@ -5,8 +5,8 @@
 # and SIGTERM flushing everything received. Ports are taken free (port 0)
 # and read back from the listener; the listener is stopped by the test.
 . "$(dirname "$0")/lib.sh"
-command -v logger >/dev/null || { echo "SKIP: logger not installed"; exit 0; }
-command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 0; }
+command -v logger >/dev/null || { echo "SKIP: logger not installed"; exit 77; }
+command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
 db="$WORK/l.db"
 q() { sqlite3 "$db" "$1"; }
 pid=

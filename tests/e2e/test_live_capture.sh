@@ -19,7 +19,7 @@ for _ in $(seq 150); do
 done
 if ! kill -0 "$pid" 2>/dev/null; then
   if grep -qiE "permission|not permitted|socket: Operation" "$WORK/err"; then
-    echo "SKIP: live capture not permitted here: $(head -n1 "$WORK/err")"; pid=; exit 0
+    echo "SKIP: live capture not permitted here: $(head -n1 "$WORK/err")"; pid=; exit 77
   fi
   echo "listener died:"; cat "$WORK/err"; pid=; exit 1
 fi
