@@ -15,6 +15,7 @@ int pa_cmd_listen(int argc, char **argv);
 int pa_cmd_check(int argc, char **argv);
 int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
+int pa_cmd_query(int argc, char **argv);
 
 /* What `check` runs with (its options), and what it found. */
 #define PA_CHECK_MAX_SITE_RULES 16
