@@ -5,9 +5,10 @@
  * sort where one index answers (user), and through a merge of two ordered
  * index walks where two columns can hold the subject (ae, ip: UNION ALL,
  * the second arm leaving out what the first gave). A patient id is looked
- * up twice in events_patient: equal to the bare id, and in the range of ids
- * that start with the bare id and '^' (the CX suffix), a range rather than
- * LIKE so that the index answers it; '_' is the byte after '^'. */
+ * up twice in events_patient, merged the same way: equal to the bare id,
+ * and in the range of ids that start with the bare id and '^' (the CX
+ * suffix), a range rather than LIKE so that the index answers it ('_' is
+ * the byte after '^'); that arm is sorted, it is a few rows. */
 #include "query.h"
 
 #include <sqlite3.h>
@@ -20,9 +21,12 @@
 #define PERIOD " AND ts >= ?2 AND ts < ?3"
 
 static const char *const sql[] = {
+  /* the bare id, then the ids with a CX suffix; +ts keeps the planner
+   * from walking events_ts for the range arm (it has no statistics) */
   [PA_QUERY_PATIENT] =
-    "SELECT " COLS " FROM events WHERE (patient_id = ?1 OR"
-    " (patient_id >= ?1 || '^' AND patient_id < ?1 || '_'))" PERIOD
+    "SELECT " COLS " FROM events WHERE patient_id = ?1" PERIOD
+    " UNION ALL SELECT " COLS " FROM events WHERE patient_id >= ?1 || '^' AND"
+    " patient_id < ?1 || '_' AND +ts >= ?2 AND +ts < ?3"
     " ORDER BY ts, id LIMIT ?4",
   [PA_QUERY_USER] =
     "SELECT " COLS " FROM events WHERE user_id = ?1" PERIOD " ORDER BY ts, id LIMIT ?4",
