@@ -65,8 +65,8 @@ read -r I_BUSY I_TYP < <(pick "SELECT s, sum(n) FROM (SELECT src_ip s, count(*) 
   WHERE src_ip IS NOT NULL GROUP BY 1 UNION ALL SELECT dst_ip, count(*) FROM events
   WHERE dst_ip IS NOT NULL AND dst_ip IS NOT src_ip GROUP BY 1) GROUP BY s")
 
-# seconds of the best of 3 runs of query ARGS... (output to a file, CSV);
-# sets ROWS
+# the best of 3 runs of query ARGS... (output to a file, CSV): sets SECS
+# (seconds) and ROWS
 timeq() {
   local best="" t0 t1 s
   for _ in 1 2 3; do
@@ -78,7 +78,7 @@ timeq() {
   done
   ROWS=$(($(wc -l <"$W/out.csv") - 1))
   [ "$ROWS" -ge 0 ] || ROWS=0
-  echo "$best"
+  SECS=$best
 }
 
 wait_idle
@@ -103,8 +103,8 @@ for row in "patient $P_BUSY busiest" "patient $P_TYP typical" "user $U_BUSY busi
   "ip $I_TYP typical"; do
   read -r kind subj which <<<"$row"
   log "$kind $subj ($which)"
-  all=$(timeq "$kind" "$subj"); rows=$ROWS
-  page=$(timeq --limit 100 "$kind" "$subj")
+  timeq "$kind" "$subj"; all=$SECS rows=$ROWS
+  timeq --limit 100 "$kind" "$subj"; page=$SECS
   printf '| %s | %s (%s) | %s | %s | %s |\n' "$kind" "\`$subj\`" "$which" "$rows" "$all" "$page" >>"$sec"
 done
 {

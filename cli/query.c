@@ -97,30 +97,74 @@ static void fmt_time(const pa_tz *tz, int64_t ts, int iso, char out[64])
 
 /* ---- text ---------------------------------------------------------------- */
 
-/* Writes s (NULL: "-") with its control bytes escaped, padded to width. */
-static void put_cell(const char *s, int width)
+/* Terminal columns of the escaped text s: a UTF-8 lead byte counts 1, a
+ * CJK or full-width one (E1..EF, 3-byte) 2, continuation bytes 0. Only for
+ * padding: a wrong guess shifts a column, nothing more. */
+static size_t columns(const char *s)
 {
-  char buf[4096];
-  size_t n;
-  if (!s || !*s)
-    s = "-";
-  n = pa_escape_ctl(buf, sizeof buf, s);
-  fputs(buf, stdout);
-  for (size_t i = n; (int)i < width; i++)
-    putchar(' ');
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if ((*p & 0xC0) != 0x80)
+      n += *p >= 0xE1 && *p <= 0xEF ? 2 : 1;
+  return n;
 }
 
-/* "a (b)" or "a" or "b" into buf (control bytes are escaped later). */
-static const char *pair(char *buf, size_t size, const char *a, const char *b,
-                        const char *open, const char *close)
+/* Writes s with its control bytes escaped (\xNN), whole however long;
+ * returns the columns written. */
+static size_t emit(const char *s)
 {
-  int ha = a && *a, hb = b && *b;
-  if (ha && hb && strcmp(a, b))
-    snprintf(buf, size, "%s%s%s%s", a, open, b, close);
-  else
-    snprintf(buf, size, "%s", ha ? a : hb ? b : "");
-  return buf;
+  char small[1024], *buf = small;
+  size_t len = strlen(s), cols;
+  if (4 * len + 1 > sizeof small && !(buf = malloc(4 * len + 1)))
+    buf = small; /* out of memory: written cut rather than not at all */
+  pa_escape_ctl(buf, buf == small ? sizeof small : 4 * len + 1, s);
+  fputs(buf, stdout);
+  cols = columns(buf);
+  if (buf != small)
+    free(buf);
+  return cols;
 }
+
+static int has(const char *s) { return s && *s; }
+
+/* One cell made of parts, each an (open, value, close) triple: a part
+ * whose value is empty, or the same as the value before it, is left out;
+ * the first part written drops its open when it has no close (" @AE"
+ * alone is "AE") and its open's leading blanks otherwise (" (name)" alone
+ * is "(name)"). "-" when every part is empty. Padded to width and followed
+ * by two blanks, or by a newline when last. */
+static void cell(int width, int last, size_t n, const char *const *parts)
+{
+  size_t cols = 0;
+  const char *prev = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *open = parts[3 * i], *v = parts[3 * i + 1], *close = parts[3 * i + 2];
+    if (!has(v) || (prev && !strcmp(prev, v)))
+      continue;
+    if (!prev)
+      for (open = *close ? open : ""; *open == ' '; open++)
+        ;
+    cols += emit(open);
+    cols += emit(v);
+    cols += emit(close);
+    prev = v;
+  }
+  if (!prev)
+    cols += emit("-");
+  if (last) {
+    putchar('\n');
+    return;
+  }
+  for (; (int)cols < width; cols++)
+    putchar(' ');
+  fputs("  ", stdout);
+}
+
+#define CELL(width, ...)                                                           \
+  do {                                                                             \
+    const char *const parts_[] = {__VA_ARGS__};                                    \
+    cell(width, 0, sizeof parts_ / sizeof parts_[0] / 3, parts_);                  \
+  } while (0)
 
 static const char *outcome_text(const struct pa_query_row *r)
 {
@@ -137,29 +181,22 @@ static void text_header(const pa_tz *tz)
 
 static void text_row(struct out *o, const struct pa_query_row *r)
 {
-  char t[64], who[1024], from[1024], to[1024], pat[1024];
-  char who_ae[1024];
+  char t[64];
+  const char *const origin[] = {"", r->origin, ""};
+  /* a study without a patient is shown "- / study" */
+  const char *patient = has(r->patient_id) ? r->patient_id : has(r->study_uid) ? "-" : NULL;
 
   fmt_time(o->tz, r->ts, 0, t);
-  pair(who, sizeof who, r->user_id, r->user_name, " (", ")");
-  /* the acting node: user and AE, or the AE alone */
-  pair(who_ae, sizeof who_ae, who, r->src_ae, " @", "");
-  pair(from, sizeof from, r->src_ip, r->host, " (", ")");
-  pair(to, sizeof to, r->dst_ae, r->dst_ip, " @", "");
-  pair(pat, sizeof pat, r->patient_id, r->study_uid, " / ", "");
-  if (!(r->patient_id && *r->patient_id) && r->study_uid && *r->study_uid)
-    snprintf(pat, sizeof pat, "- / %s", r->study_uid);
-  put_cell(t, 19); fputs("  ", stdout);
-  put_cell(r->source, 6); fputs("  ", stdout);
-  put_cell(r->op, 9); fputs("  ", stdout);
-  put_cell(r->event_code, 16); fputs("  ", stdout);
-  put_cell(outcome_text(r), 15); fputs("  ", stdout);
-  put_cell(who_ae, 24); fputs("  ", stdout);
-  put_cell(from, 22); fputs("  ", stdout);
-  put_cell(to, 22); fputs("  ", stdout);
-  put_cell(pat, 24); fputs("  ", stdout);
-  put_cell(r->origin, 0);
-  putchar('\n');
+  CELL(19, "", t, "");
+  CELL(6, "", r->source, "");
+  CELL(9, "", r->op, "");
+  CELL(16, "", r->event_code, "");
+  CELL(15, "", outcome_text(r), "");
+  CELL(24, "", r->user_id, "", " (", r->user_name, ")", " @", r->src_ae, "");
+  CELL(22, "", r->src_ip, "", " (", r->host, ")");
+  CELL(22, "", r->dst_ae, "", " @", r->dst_ip, "");
+  CELL(24, "", patient, "", " / ", r->study_uid, "");
+  cell(0, 1, 1, origin);
 }
 
 /* ---- csv ----------------------------------------------------------------- */
