@@ -310,6 +310,14 @@ static const char *const pa__store_migrations[] = {
    "  up_to_id INTEGER NOT NULL,"
    "  rows INTEGER NOT NULL,"
    "  run_id INTEGER REFERENCES runs(id));"),
+
+  /* 7 -> 8: `query` finds an AE title or an address on either side of an
+   * event. The destination had no index: a query for the called node walked
+   * all of events (seconds on 10M rows; docs/performance.md, "query").
+   * Partial like the source indexes: only rows that name a destination
+   * (DICOM and ATNA) pay for them. */
+  ("CREATE INDEX events_dst_ae ON events(dst_ae, ts) WHERE dst_ae IS NOT NULL;"
+   "CREATE INDEX events_dst_ip ON events(dst_ip, ts) WHERE dst_ip IS NOT NULL;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -22,3 +22,14 @@ for f in bad-users.json bad-network.json bad-roster/policy.json; do
   "$PACSAUDIT" policy lint "$f" 2> "$src/tests/e2e/expected/policy/$name.txt" >/dev/null || true
 done
 echo "updated $(ls "$src/tests/e2e/expected/policy" | wc -l) policy expectations"
+
+# query: the timelines of tests/e2e/expected/query/cases over the scenario
+# (ingested from its folder, so origins are bare file names)
+cd "$src/fixtures/scenario"
+"$PACSAUDIT" ingest --db "$WORK/query.db" ./*.log ./*.ndjson ./*.pcap >/dev/null 2>&1
+while read -r name args; do
+  [ -n "$name" ] || continue
+  # shellcheck disable=SC2086
+  "$PACSAUDIT" query --db "$WORK/query.db" $args > "$src/tests/e2e/expected/query/$name.out"
+done < "$src/tests/e2e/expected/query/cases"
+echo "updated $(grep -c . "$src/tests/e2e/expected/query/cases") query expectations"
