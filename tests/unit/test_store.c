@@ -512,7 +512,7 @@ static void test_rdonly_beside_writer(void **state)
 static void test_open_nomigrate(void **state)
 {
   struct fx *f = *state;
-  char path[160];
+  char path[160], sql[64], older[64];
   struct pa_err err;
   sqlite3 *db;
   pa_store *s;
@@ -522,19 +522,21 @@ static void test_open_nomigrate(void **state)
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   for (int v = 0; v < PA_SCHEMA_VERSION - 1; v++)
     assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", PA_SCHEMA_VERSION - 1);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
+  snprintf(older, sizeof older, "schema version %d is older", PA_SCHEMA_VERSION - 1);
   for (int i = 0; i < 2; i++) {
     pa_err_clear(&err);
     assert_int_equal(pa_store_open_mode(path, i ? PA_STORE_RDONLY : PA_STORE_NOMIGRATE, &s,
                                         &err), PA_DB);
     assert_null(s);
     assert_non_null(strstr(err.msg, path));
-    assert_non_null(strstr(err.msg, "schema version 5 is older"));
-    assert_int_equal(count(path, "PRAGMA user_version"), 5);
+    assert_non_null(strstr(err.msg, older));
+    assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION - 1);
   }
   assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
-  assert_int_equal(pa_store_version_found(s), 5);
+  assert_int_equal(pa_store_version_found(s), PA_SCHEMA_VERSION - 1);
   pa_store_close(s);
   assert_int_equal(count(path, "PRAGMA user_version"), PA_SCHEMA_VERSION);
   unlink(path);
