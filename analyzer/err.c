@@ -39,6 +39,37 @@ size_t pa_escape_ctl(char *out, size_t size, const char *s)
   return o;
 }
 
+size_t pa_utf8_char(const char *p, size_t len)
+{
+  const unsigned char *u = (const unsigned char *)p;
+  size_t n;
+  unsigned cp;
+
+  if (!len)
+    return 0;
+  if (u[0] < 0x80)
+    return 1;
+  if (u[0] >= 0xc2 && u[0] <= 0xdf)
+    n = 2, cp = u[0] & 0x1f;
+  else if (u[0] >= 0xe0 && u[0] <= 0xef)
+    n = 3, cp = u[0] & 0x0f;
+  else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+    n = 4, cp = u[0] & 0x07;
+  else
+    return 0;
+  if (n > len)
+    return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((u[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (u[i] & 0x3f);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
 void pa_err_clear(struct pa_err *e)
 {
   e->input = NULL;

@@ -45,6 +45,11 @@ void pa_err_clear(struct pa_err *e);
  * out needs 4 * strlen(s) + 1 bytes to hold s whole. */
 size_t pa_escape_ctl(char *out, size_t size, const char *s);
 
+/* The length (1..4) of the well-formed UTF-8 character at p[0..len), or 0
+ * when it is not one (a stray or missing continuation byte, an overlong
+ * form, a surrogate, past U+10FFFF). */
+size_t pa_utf8_char(const char *p, size_t len);
+
 /* Formats msg (printf style) and records offset and item; returns rc. */
 pa_rc pa_err_set(struct pa_err *e, pa_rc rc, uint64_t offset, uint64_t item,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));

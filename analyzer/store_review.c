@@ -10,38 +10,18 @@
 #include <stdio.h>
 #include <string.h>
 
-/* 1 when s is well-formed UTF-8 (no overlongs, surrogates or code points
- * past U+10FFFF); with no_ctl, also no C0 control byte or DEL. */
+/* 1 when s is well-formed UTF-8; with no_ctl, also without a C0 control
+ * byte or DEL. */
 static int utf8_ok(const char *s, int no_ctl)
 {
-  const unsigned char *p = (const unsigned char *)s;
-  while (*p) {
-    unsigned c = *p;
-    size_t n;
-    unsigned cp;
-    if (c < 0x80) {
-      if (no_ctl && (c < 0x20 || c == 0x7f))
-        return 0;
-      p++;
-      continue;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-      n = 1, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-      n = 2, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-      n = 3, cp = c & 0x07;
-    else
+  size_t len = strlen(s), i = 0, n;
+  while (i < len) {
+    unsigned char c = (unsigned char)s[i];
+    if (no_ctl && (c < 0x20 || c == 0x7f))
       return 0;
-    for (size_t i = 1; i <= n; i++) {
-      if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
-        return 0;
-      cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
+    if (!(n = pa_utf8_char(s + i, len - i)))
       return 0;
-    p += n + 1;
+    i += n;
   }
   return 1;
 }

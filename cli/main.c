@@ -21,6 +21,8 @@ static const struct {
   {"check", pa_cmd_check, "run the guideline 6.0 rules over the store, record findings"},
   {"rules", pa_cmd_rules, "list, lint and test rules, and show the SQL of one"},
   {"policy", pa_cmd_policy, "check a site policy file (policy lint FILE)"},
+  {"findings", pa_cmd_findings, "list findings; ack or close one (who, when, why are kept)"},
+  {"review", pa_cmd_review, "record a reviewer's sign-off (review evidence for AU-02)"},
   {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
 
