@@ -15,7 +15,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 8
+#define PA_SCHEMA_VERSION 9
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -81,6 +81,37 @@ struct pa_finding {
  * the caller batches a run's findings (pa_store_batch_*). */
 pa_rc pa_store_finding_put(pa_store *s, const struct pa_finding *f, int64_t run_id,
                            int *known_out);
+
+/* A reviewer's change of a finding's status (`findings ack|close`,
+ * store_review.c). status is "acknowledged" or "closed"; the transitions
+ * allowed are open or excepted -> acknowledged -> closed, and open ->
+ * closed. by (non-empty UTF-8, no control bytes) and note (UTF-8, may be
+ * NULL) are borrowed for the call. In one transaction: a runs row
+ * (command 'findings', args "<status> <id>", which *run_id_out gets when
+ * not NULL), the findings row's status and updated_run, and a
+ * finding_history row (status, prev_status, by, at now, note, run_id);
+ * nothing is deleted. PA_USAGE, err naming the finding, for an unknown
+ * id, a transition not allowed (a closed finding cannot be acknowledged)
+ * or a bad by/note, with nothing written; PA_DB (err saying why) when the
+ * database fails, rolled back; PA_DB also inside an open batch or read. */
+pa_rc pa_store_finding_set_status(pa_store *s, int64_t finding_id, const char *status,
+                                  const char *by, const char *note, int64_t *run_id_out,
+                                  struct pa_err *err);
+
+/* A reviewer's sign-off (`review`): the review evidence of AU-02. */
+struct pa_review {
+  const char *by;       /* who signed: non-empty UTF-8, no control bytes */
+  const char *note;     /* UTF-8, or NULL */
+  int64_t at;           /* when, µs UTC; 0: now */
+  int has_period;       /* period_from/period_to are given */
+  int64_t period_from;  /* µs UTC, inclusive */
+  int64_t period_to;    /* µs UTC, exclusive; after period_from */
+};
+/* Records r in reviews, in one transaction with its runs row (command
+ * 'review'); *id_out (may be NULL) the reviews id. Errors as
+ * pa_store_finding_set_status (PA_USAGE for a bad by, note or period). */
+pa_rc pa_store_review_put(pa_store *s, const struct pa_review *r, int64_t *id_out,
+                          struct pa_err *err);
 
 /* What one rule decided in one check run (rule_runs). */
 struct pa_rule_run {

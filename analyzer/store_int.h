@@ -1,9 +1,11 @@
 /* store_int.h — what the store's files share (private to analyzer/store*.c).
  *
- * The store is one module over three files: store.c (open, close, migrate,
+ * The store is one module over these files: store.c (open, close, migrate,
  * batches and locks, runs, ingest_state), store_put.c (the inserts of
- * associations, presentation contexts, DIMSE, events and audit details) and
- * store_raw.c (raw, its hash chain, repeats, quarantine, verify). They share
+ * associations, presentation contexts, DIMSE, events and audit details),
+ * store_raw.c (raw, its hash chain, repeats, quarantine, verify),
+ * store_findings.c (the rules' findings) and store_review.c (reviewers'
+ * status changes and sign-offs). They share
  * the handle's body and the statement cache declared here. */
 #ifndef PA_STORE_INT_H
 #define PA_STORE_INT_H

@@ -318,6 +318,45 @@ static const char *const pa__store_migrations[] = {
    * (DICOM and ATNA) pay for them. */
   ("CREATE INDEX events_dst_ae ON events(dst_ae, ts) WHERE dst_ae IS NOT NULL;"
    "CREATE INDEX events_dst_ip ON events(dst_ip, ts) WHERE dst_ip IS NOT NULL;"),
+
+  /* 8 -> 9: what reviewers do (docs/schema.md, "version 9"). A reviewer's
+   * change of a finding's status is itself audit evidence: finding_history
+   * keeps every change, nothing is updated or deleted in it. reviews: the
+   * sign-offs of `pacsaudit review`, the review evidence of AU-02, which
+   * reads them through events_and_reviews: the events, and one row per
+   * sign-off (op 'review', no id, at the end of the period it covers, or
+   * when it was made if that is earlier: a sign-off cannot vouch for a
+   * time after it). */
+  ("CREATE TABLE finding_history ("
+   "  id INTEGER PRIMARY KEY,"
+   "  finding_id INTEGER NOT NULL REFERENCES findings(id),"
+   "  status TEXT NOT NULL,"
+   "  prev_status TEXT,"
+   "  by TEXT NOT NULL,"
+   "  at INTEGER NOT NULL,"
+   "  note TEXT,"
+   "  run_id INTEGER REFERENCES runs(id));"
+   "CREATE INDEX finding_history_finding ON finding_history(finding_id, at);"
+   "CREATE TABLE reviews ("
+   "  id INTEGER PRIMARY KEY,"
+   "  by TEXT NOT NULL,"
+   "  at INTEGER NOT NULL,"
+   "  note TEXT,"
+   "  period_from INTEGER,"
+   "  period_to INTEGER,"
+   "  run_id INTEGER REFERENCES runs(id));"
+   "CREATE INDEX reviews_at ON reviews(at);"
+   "CREATE VIEW events_and_reviews AS"
+   " SELECT id, ts, received_ts, source, origin, event_code, action, outcome, user_id,"
+   "  user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id, study_uid,"
+   "  object_count, secure, assoc_id, raw_id, event_type, auth_method, op, received_via"
+   " FROM events"
+   " UNION ALL"
+   " SELECT NULL, CASE WHEN period_to IS NOT NULL AND period_to - 1 < at THEN period_to - 1"
+   "  ELSE at END, at, 'pacsaudit', 'review', 'PA:review', NULL, 0, NULL, by, NULL, NULL,"
+   "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'review',"
+   "  'receipt'"
+   " FROM reviews;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

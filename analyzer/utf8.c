@@ -34,6 +34,15 @@ size_t pa_utf8_seq_len(const uint8_t *p, size_t n)
   return need;
 }
 
+size_t pa_utf8_char(const char *p, size_t len)
+{
+  const uint8_t *u = (const uint8_t *)p;
+
+  if (!len)
+    return 0;
+  return u[0] < 0x80 ? 1 : pa_utf8_seq_len(u, len);
+}
+
 int pa_utf8_valid(const char *s, size_t len)
 {
   const uint8_t *p = (const uint8_t *)s;

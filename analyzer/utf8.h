@@ -13,6 +13,10 @@
  * or it is overlong, a surrogate, past U+10FFFF or cut short. */
 size_t pa_utf8_seq_len(const uint8_t *p, size_t n);
 
+/* Length of the character at p (len bytes left): 1 for ASCII, 2 to 4 for a
+ * valid sequence, 0 when len is 0 or p does not start a valid one. */
+size_t pa_utf8_char(const char *p, size_t len);
+
 /* 1 when s[0..len) is valid UTF-8. */
 int pa_utf8_valid(const char *s, size_t len);
 

@@ -16,6 +16,8 @@ int pa_cmd_listen(int argc, char **argv);
 int pa_cmd_check(int argc, char **argv);
 int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
+int pa_cmd_findings(int argc, char **argv);
+int pa_cmd_review(int argc, char **argv);
 int pa_cmd_query(int argc, char **argv);
 int pa_cmd_nightly(int argc, char **argv);
 int pa_cmd_demo(int argc, char **argv);

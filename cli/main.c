@@ -22,6 +22,8 @@ static const struct {
   {"rules", pa_cmd_rules, "list, lint and test rules, and show the SQL of one"},
   {"policy", pa_cmd_policy, "check a site policy file (policy lint FILE)"},
   {"query", pa_cmd_query, "the timeline of one patient, user, AE title or IP address"},
+  {"findings", pa_cmd_findings, "list findings; ack or close one (who, when, why are kept)"},
+  {"review", pa_cmd_review, "record a reviewer's sign-off (review evidence for AU-02)"},
   {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
 

@@ -75,13 +75,17 @@ static const struct base bases[] = {
    " calling_ae, called_ae, result, reject_reason, user_identity_type, user_identity, tls,"
    " origin FROM associations)",
    assoc_cols, "associations"},
+  /* the events and the reviewers' sign-offs (schema 7's view): a sign-off
+   * is a row of op 'review', source 'pacsaudit', user_name the reviewer,
+   * no id (it is not an event: no evidence row) */
+  {"events_and_reviews", "events_and_reviews", ev_cols, "events"},
   /* the roster: ts is bound to the anchor of an absence (see absence()) */
   {"roster",
    "(SELECT NULL AS id, CAST(? AS INTEGER) AS ts, id AS user_id, name, role, department,"
    " kind, valid_from, valid_to, mfa FROM pol_users)",
    roster_cols, "events"},
 };
-enum { BASE_EVENTS, BASE_DIMSE, BASE_ASSOC, BASE_ROSTER };
+enum { BASE_EVENTS, BASE_DIMSE, BASE_ASSOC, BASE_EV_REVIEWS, BASE_ROSTER };
 
 /* ---- the compiler's state -------------------------------------------- */
 
@@ -422,15 +426,15 @@ static int field(struct cc *c, const struct base *b, const char *alias, const ch
   snprintf(ts, sizeof ts, "%s.ts", alias);
   if (has_col(b, name))
     n = snprintf(out, size, "%s.%s", alias, name);
-  else if (!strcmp(name, "dimse_cmd") && b == &bases[BASE_EVENTS])
+  else if (!strcmp(name, "dimse_cmd") && b->cols == ev_cols)
     n = snprintf(out, size,
                  "(CASE WHEN %1$s.event_code GLOB 'DIMSE:*-RQ' THEN"
                  " substr(%1$s.event_code, 7, length(%1$s.event_code) - 9) END)", alias);
   else if (!strcmp(name, "dimse_cmd") && b == &bases[BASE_DIMSE])
     n = snprintf(out, size, "substr(%1$s.command, 1, length(%1$s.command) - 3)", alias);
-  else if (!strcmp(name, "skew_s") && b == &bases[BASE_EVENTS])
+  else if (!strcmp(name, "skew_s") && b->cols == ev_cols)
     n = snprintf(out, size, "(abs(%1$s.ts - %1$s.received_ts) / 1000000.0)", alias);
-  else if (!strcmp(name, "skew_us") && b == &bases[BASE_EVENTS])
+  else if (!strcmp(name, "skew_us") && b->cols == ev_cols)
     n = snprintf(out, size, "abs(%1$s.ts - %1$s.received_ts)", alias);
   else if (!strcmp(name, "local_minute") || !strcmp(name, "local_dow") ||
            !strcmp(name, "local_day")) {
@@ -904,7 +908,7 @@ static const struct base *base_of(struct cc *c, json_t *spec, const char *path)
     if (name && !strcmp(name, bases[i].name))
       return &bases[i];
   snprintf(sub, sizeof sub, "%s.from", path);
-  bad(c, sub, "\"from\" is events, dimse, associations or roster");
+  bad(c, sub, "\"from\" is events, dimse, associations, events_and_reviews or roster");
   return &bases[BASE_EVENTS];
 }
 

@@ -29,7 +29,8 @@ static int has_column(sqlite3 *db, const char *table, const char *col)
 
 static int is_time_col(const char *col)
 {
-  static const char *const t[] = {"ts", "received_ts", "started_at", "ended_at", "rsp_ts", NULL};
+  static const char *const t[] = {"ts", "received_ts", "started_at", "ended_at", "rsp_ts",
+                                  "at", "period_from", "period_to", NULL};
   for (const char *const *p = t; *p; p++)
     if (!strcmp(*p, col))
       return 1;
@@ -46,6 +47,8 @@ static const char *defaults(const char *table)
            "\"192.0.2.2\", \"server_port\": 104, \"result\": \"released\", \"tls\": 0}";
   if (!strcmp(table, "dimse"))
     return "{\"assoc_id\": 1}";
+  if (!strcmp(table, "reviews"))
+    return "{\"by\": \"reviewer\"}";
   return "{}";
 }
 
@@ -253,10 +256,11 @@ static int plan_ok(const struct pa_rule *r, const struct plan_text *t, const cha
 static int run_case(const pa_ruleset *one, const struct pa_rule *r, json_t *tc, json_t *dflt,
                     const char *base_dir, const char *where, FILE *out, struct pa_diag *d)
 {
-  static const char *const tables[] = {"associations", "dimse", "dimse_results", "events"};
+  static const char *const tables[] = {"associations", "dimse", "dimse_results", "events",
+                                       "reviews"};
   static const char *const keys[] = {"name", "policy", "policy_patch", "events", "associations",
-                                     "dimse", "dimse_results", "since", "until", "expect", "decided",
-                                     NULL};
+                                     "dimse", "dimse_results", "reviews", "since", "until",
+                                     "expect", "decided", NULL};
   const char *tmp = getenv("TMPDIR");
   char path[4096] = "";
   struct pa_engine_opts eo = {0};
