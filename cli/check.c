@@ -198,6 +198,7 @@ int pa_cmd_check(int argc, char **argv)
   pa_ruleset *rs = NULL;
   pa_policy *pol = NULL;
   pa_store *s = NULL;
+  char *policy_abs = NULL;
   int c, r, bad_policy, pack = 1, quiet = 0, exit_code = PA_EXIT_INTERNAL;
   size_t site_errors;
   uint64_t open = 0;
@@ -268,7 +269,9 @@ int pa_cmd_check(int argc, char **argv)
     fprintf(stderr, "pacsaudit: %s: %s\n", db_path, err.msg);
     goto out;
   }
-  if (pa_store_run_begin(s, "check", policy_path, &eo.run_id))
+  /* the policy's full path, so that `report` finds the zone and hours it used */
+  policy_abs = policy_path ? realpath(policy_path, NULL) : NULL;
+  if (pa_store_run_begin(s, "check", policy_abs ? policy_abs : policy_path, &eo.run_id))
     eo.run_id = 0;
   if (!quiet && isatty(STDERR_FILENO) && pa_log_threshold < PA_LOG_DEBUG)
     eo.progress = progress;
@@ -304,6 +307,7 @@ int pa_cmd_check(int argc, char **argv)
             : site_errors ? PA_EXIT_INPUT
             : open ? PA_EXIT_FINDINGS : PA_EXIT_OK;
 out:
+  free(policy_abs);
   free(res);
   pa_store_close(s);
   pa_ruleset_free(rs);

@@ -13,6 +13,7 @@ int pa_cmd_listen(int argc, char **argv);
 int pa_cmd_check(int argc, char **argv);
 int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
+int pa_cmd_report(int argc, char **argv);
 
 /* The database path: --db, else $PACSAUDIT_DB, else "pacsaudit.db". */
 const char *pa_cli_default_db(void);
