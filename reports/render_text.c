@@ -154,7 +154,8 @@ enum lbl {
   L_CHECKLIST, L_REF, L_ANSWER, L_ITEM, L_LINKED, L_MISSING, L_SUBJECT, L_COUNT, L_STATUS,
   L_VIOLATION, L_ADVISORY, L_EVIDENCE, L_OF, L_EXCEPTED, L_REASON, L_HISTORY, L_MAINT,
   L_PATIENT, L_RULES, L_DECIDED, L_UNDECIDED, L_NOT_DECIDABLE, L_REVIEW, L_NO_REVIEW,
-  L_REVIEWER, L_DATE, L_SIGN, L_NONE, L_OTHER, L_SEVERITY, L_STRENGTH, L_N
+  L_REVIEWER, L_DATE, L_SIGN, L_NONE, L_OTHER, L_SEVERITY, L_STRENGTH, L_TIME, L_CODE, L_USER,
+  L_OUTCOME, L_RULE, L_STRENGTH1, L_SEVERITY1, L_N
 };
 static const char *const labels[L_N][2] = {
   [L_TITLE] = {"pacsaudit audit report", "pacsaudit 監査レポート"},
@@ -186,7 +187,10 @@ static const char *const labels[L_N][2] = {
   [L_REVIEWER] = {"Reviewer", "確認者"}, [L_DATE] = {"Date", "日付"},
   [L_SIGN] = {"Signature", "署名"}, [L_NONE] = {"none", "なし"},
   [L_OTHER] = {"Other", "その他"}, [L_SEVERITY] = {"by severity", "重大度別"},
-  [L_STRENGTH] = {"by strength", "根拠の強さ別"},
+  [L_STRENGTH] = {"by strength", "根拠の強さ別"}, [L_TIME] = {"time", "日時"},
+  [L_CODE] = {"event", "イベント"}, [L_USER] = {"user", "利用者"},
+  [L_OUTCOME] = {"outcome", "結果"}, [L_RULE] = {"rule", "ルール"},
+  [L_STRENGTH1] = {"strength", "強さ"}, [L_SEVERITY1] = {"severity", "重大度"},
 };
 
 struct tctx {
@@ -335,6 +339,8 @@ static void evidence(const struct tctx *t, const json_t *f)
     return;
   fprintf(t->o, "    %s (%" JSON_INTEGER_FORMAT "):\n", L(t, L_EVIDENCE),
           json_integer_value(json_object_get(f, "evidence_total")));
+  row_add(&tb, L(t, L_TIME), L(t, L_SOURCE), L(t, L_CODE), L(t, L_USER), "AE",
+          L(t, L_PATIENT), L(t, L_OUTCOME), L(t, L_ORIGIN));
   json_array_foreach(json_object_get(f, "evidence"), i, e) {
     char oc[32] = "-";
     if (json_is_integer(json_object_get(e, "outcome")))
@@ -442,6 +448,8 @@ static void maintenance(const struct tctx *t)
       int_text(json_object_get(p, "count"), n);
       row_add(&tb, str(p, "first"), str(p, "patient_id"), n);
     }
+    if (tb.nrow == 1)
+      row_add(&tb, L(t, L_NONE), "", "");
     table_print(t->o, &tb, "    ");
   }
 }
@@ -452,6 +460,8 @@ static void rules(const struct tctx *t)
   size_t i;
   json_t *r;
   heading(t, L_RULES);
+  row_add(&tb, L(t, L_RULE), L(t, L_STRENGTH1), L(t, L_SEVERITY1), L(t, L_FINDINGS),
+          L(t, L_STATUS));
   json_array_foreach(json_object_get(t->m, "rules"), i, r) {
     char n[32];
     int_text(json_object_get(r, "findings"), n);
