@@ -10,17 +10,22 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 json_t *pa__rep_time(const struct pa_mctx *c, int64_t us)
 {
-  char buf[40], *dot;
-  pa_time_format(us, c->tz_name, buf);
-  if ((dot = strchr(buf, '.'))) { /* seconds: ".ffffff" goes, the offset stays */
-    char *z = dot + 1;
-    while (*z >= '0' && *z <= '9')
-      z++;
-    memmove(dot, z, strlen(z) + 1);
-  }
+  int32_t off = pa_tz_offset_s(c->tz, us);
+  int64_t secs = (us >= 0 ? us / 1000000 : (us - 999999) / 1000000) + off;
+  time_t t = (time_t)secs;
+  struct tm tm;
+  char date[32], buf[48];
+  int a = off < 0 ? -off : off;
+
+  /* the site's zone table (analyzer/tz), not TZ: the same answer, and no
+   * zone switch for each of thousands of times */
+  if (!gmtime_r(&t, &tm) || !strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm))
+    return json_null();
+  snprintf(buf, sizeof buf, "%s%c%02d:%02d", date, off < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
   return json_string(buf);
 }
 
@@ -174,7 +179,9 @@ pa_rc pa_report_site_tz(pa_store *s, const char *policy_path, char *tz, size_t s
   if (!policy_path && (rc = latest_run(pa_store_handle(s), &id, &at, &rec)) != PA_OK)
     return pa_err_set(err, rc, UINT64_MAX, 0, "report: %s",
                       sqlite3_errmsg(pa_store_handle(s)));
-  rc = load_policy(policy_path ? policy_path : rec, policy_path != NULL, &pol, err);
+  rc = policy_path || rec ? load_policy(policy_path ? policy_path : rec, policy_path != NULL,
+                                        &pol, err)
+                          : PA_OK;
   if (rc == PA_OK && pol)
     snprintf(tz, size, "%s", pa_policy_tz_name(pol));
   pa_policy_free(pol);

@@ -74,6 +74,15 @@ done <"$WORK/pids"
 check "no patient id in a pseudonymized report" test "$leaked" -eq 0
 check "the report says it is pseudonymized" test "$(jq_ "$WORK/ps.json" "json_extract(j, '\$.pseudonymized')")" -eq 1
 
+# a store that no check has run over: every row 判定不能, naming why
+"$PACSAUDIT" ingest --db "$WORK/nocheck.db" "$S"/*.log >/dev/null 2>&1
+rc=0
+"$PACSAUDIT" report --db "$WORK/nocheck.db" --format json >"$WORK/nc.json" || rc=$?
+check "a store without a check run reports (exit 0)" test "$rc" -eq 0
+check "without a check run every row is 判定不能" test \
+  "$(sqlite3 :memory: "SELECT count(*) FROM json_each(readfile('$WORK/nc.json'), '\$.checklist') WHERE json_extract(value, '\$.answer') = '判定不能' AND json_extract(value, '\$.missing[0]') LIKE '%no check run recorded%'")" -eq 13
+check "without a check run, run is null" test "$(jq_ "$WORK/nc.json" "json_type(j, '\$.run')")" = "null"
+
 # exit codes
 rc=0
 "$PACSAUDIT" report --db "$WORK/typo.db" -o "$WORK/never.txt" 2>"$WORK/err" || rc=$?
