@@ -257,6 +257,10 @@ static pa_rc site(struct pa_mctx *c, json_t *charts)
   if (c->pol) {
     json_decref(wh);
     rc = working_hours(c, &wh, chart);
+    if (!json_array_size(wh)) { /* the policy sets none */
+      json_decref(wh);
+      wh = json_null();
+    }
   }
   json_object_set_new(s, "working_hours", wh);
   json_object_set_new(c->m, "site", s);

@@ -281,8 +281,11 @@ static void counts(const struct tctx *t)
           json_integer_value(json_object_get(c, "events")));
   for (size_t i = 0; i < 3; i++) {
     fprintf(t->o, "  %s:", L(t, glabel[i]));
-    json_object_foreach(json_object_get(c, groups[i]), k, v)
-      fprintf(t->o, " %s %" JSON_INTEGER_FORMAT, k, json_integer_value(v));
+    json_object_foreach(json_object_get(c, groups[i]), k, v) {
+      fputc(' ', t->o);
+      put(t->o, k);
+      fprintf(t->o, " %" JSON_INTEGER_FORMAT, json_integer_value(v));
+    }
     fputc('\n', t->o);
   }
 }
@@ -359,10 +362,14 @@ static void finding(const struct tctx *t, const json_t *f)
   put(t->o, str(f, "rule_id"));
   fputs(" ", t->o);
   put(t->o, str(f, "title"));
-  fprintf(t->o, "\n    [%s] %s/%s, %s: %s\n",
-          json_is_true(json_object_get(f, "violation")) ? L(t, L_VIOLATION) : L(t, L_ADVISORY),
-          str(f, "strength") ?: "-", str(f, "severity") ?: "-", L(t, L_STATUS),
-          str(f, "status") ?: "-");
+  fprintf(t->o, "\n    [%s] ",
+          json_is_true(json_object_get(f, "violation")) ? L(t, L_VIOLATION) : L(t, L_ADVISORY));
+  put(t->o, str(f, "strength") ?: "-");
+  fputc('/', t->o);
+  put(t->o, str(f, "severity") ?: "-");
+  fprintf(t->o, ", %s: ", L(t, L_STATUS));
+  put(t->o, str(f, "status") ?: "-");
+  fputc('\n', t->o);
   fprintf(t->o, "    %s: ", L(t, L_SUBJECT));
   put(t->o, str(f, "subject") ?: "-");
   if (str(f, "part_label")) {
@@ -385,7 +392,8 @@ static void finding(const struct tctx *t, const json_t *f)
     put(t->o, str(h, "status"));
     fputs(" ", t->o);
     put(t->o, str(h, "by"));
-    fprintf(t->o, " %s", str(h, "at") ?: "-");
+    fputc(' ', t->o);
+    put(t->o, str(h, "at") ?: "-");
     if (str(h, "note")) {
       fputs(": ", t->o);
       put(t->o, str(h, "note"));
