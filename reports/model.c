@@ -5,6 +5,7 @@
 
 #include "analyzer/tm.h"
 #include "analyzer/tz.h"
+#include "rules/engine.h"
 
 #include "pa_version.h"
 
@@ -295,6 +296,22 @@ static const char *lang_text(const struct pa_mctx *c, const char *ja, const char
   return c->ja && ja ? ja : en ? en : ja;
 }
 
+/* A why of rule_runs (English) in the report's language, where known. */
+static const char *why_text(const struct pa_mctx *c, const struct pa_rule *r, const char *en)
+{
+  static const char *const own[][2] = {
+    {"no check run recorded", "check の実行記録がない"},
+    {"the latest check run did not run this rule", "最新の check でこのルールは実行されていない"},
+  };
+  const char *ja;
+  if (!c->ja)
+    return en;
+  for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+    if (!strcmp(own[k][0], en))
+      return own[k][1];
+  return (ja = pa_engine_why_ja(r, en)) ? ja : en;
+}
+
 /* One rule's entry: from the pack (r, may be NULL for a site rule the run
  * recorded) and the run's row of rule_runs (q positioned on it, or NULL). */
 static json_t *rule_entry(struct pa_mctx *c, const char *id, const struct pa_rule *r,
@@ -312,7 +329,8 @@ static json_t *rule_entry(struct pa_mctx *c, const char *id, const struct pa_rul
                    r ? lang_text(c, r->title_ja, r->title_en) : NULL, "strength",
                    r ? r->strength : NULL, "severity", r ? r->severity : NULL, "guideline",
                    g ? g : json_array(), "decided", decided, "why",
-                   decided || !why ? json_null() : json_string(why), "disabled", disabled,
+                   decided || !why ? json_null() : json_string(why_text(c, r, why)), "disabled",
+                   disabled,
                    "findings", 0);
 }
 

@@ -124,7 +124,8 @@ static json_t *finding(struct pa_mctx *c, sqlite3_stmt *q, sqlite3_stmt *eq, sql
   f = json_pack("{s:I, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:b, s:o, s:o, s:o, s:I, s:o, s:o, s:o}",
                 "id", (json_int_t)sqlite3_column_int64(q, 0), "rule_id", pa__rep_col_str(q, 1),
                 "title", title, "explanation", expl, "strength", strength, "severity",
-                pa__rep_col_str(q, 2), "guideline", json_is_array(g) ? json_incref(g) : json_array(),
+                pa__rep_col_str(q, 2), "guideline",
+                json_is_array(g) ? json_incref(g) : json_array(),
                 "violation", strength && strcmp(strength, "advisory") != 0, "subject",
                 c->key_len && subject_is_patient(r) && sqlite3_column_text(q, 5)
                   ? pa__rep_token(c, (const char *)sqlite3_column_text(q, 5))

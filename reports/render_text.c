@@ -447,7 +447,8 @@ static void maintenance(const struct tctx *t)
   heading(t, L_MAINT);
   json_array_foreach(mt, i, w) {
     struct table tb = {3, 0, 0, NULL};
-    fprintf(t->o, "  #%" JSON_INTEGER_FORMAT " ", json_integer_value(json_object_get(w, "finding_id")));
+    fprintf(t->o, "  #%" JSON_INTEGER_FORMAT " ",
+            json_integer_value(json_object_get(w, "finding_id")));
     put(t->o, str(w, "user"));
     fprintf(t->o, " %s .. %s\n", str(w, "from") ?: "-", str(w, "to") ?: "-");
     row_add(&tb, L(t, L_FIRST), L(t, L_PATIENT), L(t, L_COUNT));

@@ -77,7 +77,7 @@ check "the report says it is pseudonymized" test "$(jq_ "$WORK/ps.json" "json_ex
 # a store that no check has run over: every row 判定不能, naming why
 "$PACSAUDIT" ingest --db "$WORK/nocheck.db" "$S"/*.log >/dev/null 2>&1
 rc=0
-"$PACSAUDIT" report --db "$WORK/nocheck.db" --format json >"$WORK/nc.json" || rc=$?
+"$PACSAUDIT" report --db "$WORK/nocheck.db" --format json --lang en >"$WORK/nc.json" || rc=$?
 check "a store without a check run reports (exit 0)" test "$rc" -eq 0
 check "without a check run every row is 判定不能" test \
   "$(sqlite3 :memory: "SELECT count(*) FROM json_each(readfile('$WORK/nc.json'), '\$.checklist') WHERE json_extract(value, '\$.answer') = '判定不能' AND json_extract(value, '\$.missing[0]') LIKE '%no check run recorded%'")" -eq 13
