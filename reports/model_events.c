@@ -171,8 +171,8 @@ static pa_rc per_day_hour(const struct pa_mctx *c, const struct acc *a, json_t *
   for (size_t i = 0; i < a->n; i++) {
     int64_t loc = pa_tz_to_local_us(c->tz, a->b[i].q * BUCKET_US);
     char date[40], key[256];
-    json_t *key = json_array_get(a->keys, (size_t)a->b[i].src);
-    const char *src = json_string_value(json_array_get(key, 0));
+    json_t *sk = json_array_get(a->keys, (size_t)a->b[i].src);
+    const char *src = json_string_value(json_array_get(sk, 0));
     date_of(floor_div(loc, DAY_US), date);
     h24[floor_div(loc, HOUR_US) - floor_div(loc, DAY_US) * 24] += a->b[i].n;
     snprintf(key, sizeof key, "%s\x1f%s", date, src ? src : "");
