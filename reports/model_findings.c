@@ -258,7 +258,8 @@ pa_rc pa__rep_findings(struct pa_mctx *c, json_t *counts, json_t *charts)
     rc = pa__rep_db_err(c);
     goto out;
   }
-  qsort(it, n, sizeof *it, cmp_item);
+  if (n)
+    qsort(it, n, sizeof *it, cmp_item);
   tally(counts, charts, it, n);
   for (size_t i = 0; i < n; i++)
     json_array_append(arr, it[i].f);
