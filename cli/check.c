@@ -235,6 +235,7 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   pa_ruleset *rs = NULL;
   pa_policy *pol = NULL;
   pa_store *s = NULL;
+  char *policy_abs = NULL;
   int r, bad_policy, exit_code = PA_EXIT_INTERNAL;
   size_t site_errors;
   pa_rc rc;
@@ -280,7 +281,9 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
     pa_cli_line(stderr, "pacsaudit: %s: %s", a->db_path, err.msg);
     goto out;
   }
-  if (pa_store_run_begin(s, "check", a->policy_path, &eo.run_id))
+  /* the policy's full path, so that `report` finds the zone and hours it used */
+  policy_abs = a->policy_path ? realpath(a->policy_path, NULL) : NULL;
+  if (pa_store_run_begin(s, "check", policy_abs ? policy_abs : a->policy_path, &eo.run_id))
     eo.run_id = 0;
   if (!a->quiet && isatty(STDERR_FILENO) && pa_log_threshold < PA_LOG_DEBUG)
     eo.progress = progress;
@@ -323,6 +326,7 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
               : sum->n_open ? PA_EXIT_FINDINGS
                             : PA_EXIT_OK;
 out:
+  free(policy_abs);
   free(res);
   pa_store_close(s);
   pa_ruleset_free(rs);

@@ -16,6 +16,7 @@ int pa_cmd_listen(int argc, char **argv);
 int pa_cmd_check(int argc, char **argv);
 int pa_cmd_rules(int argc, char **argv);
 int pa_cmd_policy(int argc, char **argv);
+int pa_cmd_report(int argc, char **argv);
 int pa_cmd_findings(int argc, char **argv);
 int pa_cmd_review(int argc, char **argv);
 int pa_cmd_query(int argc, char **argv);

@@ -21,6 +21,7 @@ static const struct {
   {"check", pa_cmd_check, "run the guideline 6.0 rules over the store, record findings"},
   {"rules", pa_cmd_rules, "list, lint and test rules, and show the SQL of one"},
   {"policy", pa_cmd_policy, "check a site policy file (policy lint FILE)"},
+  {"report", pa_cmd_report, "the periodic-review report (text, JSON, CSV, HTML)"},
   {"query", pa_cmd_query, "the timeline of one patient, user, AE title or IP address"},
   {"findings", pa_cmd_findings, "list findings; ack or close one (who, when, why are kept)"},
   {"review", pa_cmd_review, "record a reviewer's sign-off (review evidence for AU-02)"},

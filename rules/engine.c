@@ -217,6 +217,33 @@ static const struct {
    "二要素認証の開始日がポリシーにない (require.mfa_from)"},
 };
 
+const char *pa_engine_why_ja(const struct pa_rule *r, const char *why_en)
+{
+  static const char *const fixed[][2] = {
+    {"disabled by the site", "サイトにより無効化"},
+    {"the rule does not compile", "ルールを SQL にできない"},
+    {"no data at all in the period", "期間内にデータがまったくない"},
+    {"the data covers less time than the rule looks back", "データの期間がルールの対象期間より短い"},
+  };
+  json_t *v;
+  size_t i;
+
+  if (!why_en)
+    return NULL;
+  for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++)
+    if (!strcmp(needs[k].en, why_en))
+      return needs[k].ja;
+  for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+    if (!strcmp(fixed[k][0], why_en))
+      return fixed[k][1];
+  json_array_foreach(json_object_get(json_object_get(r ? r->doc : NULL, "decide"), "data"), i, v) {
+    json_t *why = json_object_get(v, "why");
+    if (!strcmp(json_string_value(json_object_get(why, "en")) ?: "", why_en))
+      return json_string_value(json_object_get(why, "ja"));
+  }
+  return NULL;
+}
+
 /* 1 decided, 0 not (why filled), -1 error. */
 static int decide(sqlite3 *db, const struct pa_compiled *c, struct pa_rule_result *res)
 {

@@ -66,6 +66,12 @@ struct pa_policy;
  * must outlive db's use by the engine. PA_DB / PA_NOMEM with err set. */
 pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *err);
 
+/* The Japanese of a text the engine records in rule_runs.why (which holds
+ * the English): the engine's own texts and rule r's decide.data[].why (r
+ * may be NULL). Borrowed (static, or from r's document); NULL when it is
+ * none of those (an SQL error's text). For the report. */
+const char *pa_engine_why_ja(const struct pa_rule *r, const char *why_en);
+
 /* Creates the engine's temp tables on db (r_hits, r_eps); run does it too. */
 pa_rc pa_engine_prepare(sqlite3 *db);
 
