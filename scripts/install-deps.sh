@@ -8,4 +8,5 @@ apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang \
   libpcap-dev libpcre2-dev libsqlite3-dev libjansson-dev libcmocka-dev \
   libxml2-dev libssl-dev zlib1g-dev \
-  sqlite3 openssl ca-certificates tzdata
+  sqlite3 openssl ca-certificates tzdata \
+  chromium fonts-noto-cjk
