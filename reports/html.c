@@ -315,9 +315,9 @@ static const char css[] =
   ".sev-medium{color:#ef6c00}.sev-low{color:#8d6e00}.sev-info,.sev-other{color:#455a64}"
   "article.finding{border:1px solid var(--line);border-left:5px solid #78909c;padding:8px 10px;"
   "margin:10px 0}"
-  "article.finding.sev-critical,article.finding.sev-high{border-left-color:#c62828}"
-  "article.finding.sev-medium{border-left-color:#ef6c00}"
-  "article.finding.sev-low{border-left-color:#f9a825}"
+  "article.finding.fs-critical,article.finding.fs-high{border-left-color:#c62828}"
+  "article.finding.fs-medium{border-left-color:#ef6c00}"
+  "article.finding.fs-low{border-left-color:#f9a825}"
   ".explanation{margin:4px 0 8px}"
   ".cov{display:inline-block;width:80px;height:10px;background:#e0e0e0;vertical-align:middle;"
   "margin-right:6px}.cov span{display:block;height:10px;background:#2e7d32}"
@@ -606,7 +606,7 @@ static size_t find_str(const char *const *v, size_t n, const char *s)
 
 static pa_rc per_day(struct pa__html_w *w, const json_t *a)
 {
-  size_t n = jlen(a), nd = 0, ns = 0;
+  size_t n = jlen(a), nd = 0, nd_all, ns = 0;
   const char **dates = NULL, *series[PA_HTML_MAX_SERIES];
   int64_t *v = NULL;
   pa_rc rc = PA_NOMEM;
@@ -625,6 +625,7 @@ static pa_rc per_day(struct pa__html_w *w, const json_t *a)
       series[ns++] = s;
   }
   qsort(dates, nd, sizeof *dates, cmp_str);
+  nd_all = nd; /* the chart draws the first PA_HTML_MAX_DAYS and says so */
   if (nd > PA_HTML_MAX_DAYS)
     nd = PA_HTML_MAX_DAYS;
   v = calloc((nd ? nd : 1) * (ns ? ns : 1), sizeof *v);
@@ -643,7 +644,7 @@ static pa_rc per_day(struct pa__html_w *w, const json_t *a)
       v[di * ns + si] += e;
   }
   pa__svg_stacked(w, pa__html_L(w, PA_L_CH_PER_DAY), pa__html_L(w, PA_L_AX_DATE),
-                  pa__html_L(w, PA_L_AX_EVENTS), dates, nd, series, ns, v);
+                  pa__html_L(w, PA_L_AX_EVENTS), dates, nd_all, series, ns, v);
   rc = PA_OK;
 out:
   free(dates);
@@ -783,7 +784,7 @@ static void finding(struct pa__html_w *w, const json_t *f)
   const char *sev = jstr(f, "severity"), *rule = jstr(f, "rule_id");
   bool viol = is_violation(f);
 
-  pa__html_putf(w, "<article class=\"finding sev-%s\" id=\"f-%lld\"><header><h4>",
+  pa__html_putf(w, "<article class=\"finding fs-%s\" id=\"f-%lld\"><header><h4>",
                 severity_class(sev), (long long)jint(f, "id"));
   pa__html_putf(w, "<span class=\"badge %s\">", viol ? "violation" : "review");
   put_label(w, viol ? PA_L_VIOLATION : PA_L_FOR_REVIEW);
