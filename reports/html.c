@@ -196,6 +196,22 @@ static void put_time(struct pa__html_w *w, const char *iso)
   pa__html_put(w, "</time>");
 }
 
+/* The date part (the first 10 characters) of an ISO time; "…" when absent. */
+static void put_date(struct pa__html_w *w, const char *iso)
+{
+  char d[11];
+  size_t n = iso ? strlen(iso) : 0;
+  if (!iso) {
+    pa__html_put(w, "…");
+    return;
+  }
+  if (n > 10)
+    n = 10;
+  memcpy(d, iso, n);
+  d[n] = 0;
+  pa__html_esc(w, d);
+}
+
 /* Any scalar: a string escaped, a number, yes/no, "—" for null or absent. */
 static void put_scalar(struct pa__html_w *w, const json_t *v)
 {
@@ -357,9 +373,9 @@ static void head(struct pa__html_w *w, const json_t *m)
   }
   if (jstr(period, "since") || jstr(period, "until")) {
     pa__html_put(w, " — ");
-    pa__html_esc_n(w, jstr(period, "since"), 10);
+    put_date(w, jstr(period, "since"));
     pa__html_put(w, " / ");
-    pa__html_esc_n(w, jstr(period, "until"), 10);
+    put_date(w, jstr(period, "until"));
   }
   pa__html_putf(w, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
 }
