@@ -37,10 +37,19 @@ static size_t utf8_len(const unsigned char *p, uint32_t *cp_out)
     *cp_out = c;
     return 1;
   }
-  if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; min = 0x80; }
-  else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; min = 0x800; }
-  else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; min = 0x10000; }
-  else
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1F;
+    min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0F;
+    min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07;
+    min = 0x10000;
+  } else
     return 0;
   for (size_t i = 1; i < n; i++) { /* a NUL stops here too: it is no continuation byte */
     if ((p[i] & 0xC0) != 0x80)
@@ -161,7 +170,10 @@ static size_t jlen(const json_t *a) { return a ? json_array_size(a) : 0; }
 
 /* ---- small pieces of markup ---------------------------------------------- */
 
-static void put_label(struct pa__html_w *w, enum pa_label id) { pa__html_esc(w, pa__html_L(w, id)); }
+static void put_label(struct pa__html_w *w, enum pa_label id)
+{
+  pa__html_esc(w, pa__html_L(w, id));
+}
 
 /* A value of a closed set in the page's language; an unknown one as it is. */
 static void put_value(struct pa__html_w *w, const char *kind, const char *v)
@@ -459,12 +471,18 @@ static void header(struct pa__html_w *w, const json_t *m)
 
 static void nav(struct pa__html_w *w)
 {
-  static const struct { const char *id; enum pa_label l; } s[] = {
-    {"summary", PA_L_SUMMARY},      {"charts", PA_L_CHARTS},
-    {"findings", PA_L_FINDINGS},    {"excepted", PA_L_EXCEPTED},
-    {"maintenance", PA_L_MAINTENANCE}, {"checklist", PA_L_CHECKLIST},
-    {"not-decidable", PA_L_NOT_DECIDABLE}, {"rules", PA_L_RULES},
-    {"review", PA_L_REVIEW}};
+  static const struct {
+    const char *id;
+    enum pa_label l;
+  } s[] = {{"summary", PA_L_SUMMARY},
+           {"charts", PA_L_CHARTS},
+           {"findings", PA_L_FINDINGS},
+           {"excepted", PA_L_EXCEPTED},
+           {"maintenance", PA_L_MAINTENANCE},
+           {"checklist", PA_L_CHECKLIST},
+           {"not-decidable", PA_L_NOT_DECIDABLE},
+           {"rules", PA_L_RULES},
+           {"review", PA_L_REVIEW}};
   pa__html_put(w, "<nav><h2>");
   put_label(w, PA_L_CONTENTS);
   pa__html_put(w, "</h2><ol>");
@@ -482,10 +500,14 @@ static void summary(struct pa__html_w *w, const json_t *m)
 {
   const json_t *sources = jarr(m, "sources"), *counts = jobj(m, "counts");
   const json_t *fc = jobj(counts, "findings");
-  static const struct { const char *k; enum pa_label l; } fk[] = {
-    {"open", PA_L_FINDINGS_OPEN}, {"acknowledged", PA_L_FINDINGS_ACK},
-    {"closed", PA_L_FINDINGS_CLOSED}, {"excepted", PA_L_FINDINGS_EXCEPTED},
-    {"total", PA_L_FINDINGS_TOTAL}};
+  static const struct {
+    const char *k;
+    enum pa_label l;
+  } fk[] = {{"open", PA_L_FINDINGS_OPEN},
+            {"acknowledged", PA_L_FINDINGS_ACK},
+            {"closed", PA_L_FINDINGS_CLOSED},
+            {"excepted", PA_L_FINDINGS_EXCEPTED},
+            {"total", PA_L_FINDINGS_TOTAL}};
   static const char *const sev_order[] = {"critical", "high", "medium", "low", "info"};
   static const char *const str_order[] = {"direct", "derived", "advisory"};
 
@@ -570,7 +592,8 @@ static void summary(struct pa__html_w *w, const json_t *m)
       continue;
     pa__html_putf(w, "<span class=\"sev sev-%s\">", sev_order[i]);
     put_value(w, "severity", sev_order[i]);
-    pa__html_putf(w, "</span> %lld &nbsp; ", (long long)(json_is_integer(v) ? json_integer_value(v) : 0));
+    pa__html_putf(w, "</span> %lld &nbsp; ",
+                  (long long)(json_is_integer(v) ? json_integer_value(v) : 0));
   }
   pa__html_put(w, "</td></tr><tr>");
   th(w, PA_L_BY_STRENGTH);
@@ -585,9 +608,8 @@ static void summary(struct pa__html_w *w, const json_t *m)
 /* ---- charts -------------------------------------------------------------- */
 
 /* Bars from an array of {key: label, count_key: n}; at most PA_HTML_MAX_BARS. */
-static void bars_from(struct pa__html_w *w, const json_t *a, const char *key,
-                      const char *count_key, enum pa_label title, enum pa_label xl,
-                      enum pa_label yl, bool severity)
+static void bars_from(struct pa__html_w *w, const json_t *a, const char *key, const char *count_key,
+                      enum pa_label title, enum pa_label xl, enum pa_label yl, bool severity)
 {
   struct pa__svg_bar bars[PA_HTML_MAX_BARS];
   size_t n = 0;
@@ -699,8 +721,8 @@ static pa_rc charts(struct pa__html_w *w, const json_t *m)
   pa_rc rc;
 
   section_open(w, "charts", PA_L_CHARTS);
-  bars_from(w, jarr(c, "findings_by_rule"), "rule_id", "count", PA_L_CH_BY_RULE,
-            PA_L_AX_FINDINGS, PA_L_AX_RULE, false);
+  bars_from(w, jarr(c, "findings_by_rule"), "rule_id", "count", PA_L_CH_BY_RULE, PA_L_AX_FINDINGS,
+            PA_L_AX_RULE, false);
   bars_from(w, jarr(c, "findings_by_severity"), "severity", "count", PA_L_CH_BY_SEVERITY,
             PA_L_AX_FINDINGS, PA_L_AX_SEVERITY, true);
   if ((rc = per_day(w, jarr(c, "events_per_day"))) != PA_OK)
@@ -708,8 +730,8 @@ static pa_rc charts(struct pa__html_w *w, const json_t *m)
   by_hour(w, c);
   bars_from(w, jarr(c, "top_users"), "id", "events", PA_L_CH_TOP_USERS, PA_L_AX_EVENTS,
             PA_L_AX_USER, false);
-  bars_from(w, jarr(c, "top_aes"), "id", "events", PA_L_CH_TOP_AES, PA_L_AX_EVENTS,
-            PA_L_AX_AE, false);
+  bars_from(w, jarr(c, "top_aes"), "id", "events", PA_L_CH_TOP_AES, PA_L_AX_EVENTS, PA_L_AX_AE,
+            false);
   pa__html_put(w, "</section>\n");
   return PA_OK;
 }
@@ -718,10 +740,13 @@ static pa_rc charts(struct pa__html_w *w, const json_t *m)
 
 static void evidence(struct pa__html_w *w, const json_t *f)
 {
-  static const struct { const char *k; enum pa_label l; } cols[] = {
-    {"source", PA_L_SOURCE},     {"origin", PA_L_ORIGIN},     {"event_code", PA_L_EV_CODE},
-    {"op", PA_L_EV_OP},          {"user_id", PA_L_EV_USER},   {"src_ip", PA_L_EV_SRC_IP},
-    {"src_ae", PA_L_EV_SRC_AE},  {"dst_ae", PA_L_EV_DST_AE},  {"patient_id", PA_L_EV_PATIENT},
+  static const struct {
+    const char *k;
+    enum pa_label l;
+  } cols[] = {
+    {"source", PA_L_SOURCE},      {"origin", PA_L_ORIGIN},     {"event_code", PA_L_EV_CODE},
+    {"op", PA_L_EV_OP},           {"user_id", PA_L_EV_USER},   {"src_ip", PA_L_EV_SRC_IP},
+    {"src_ae", PA_L_EV_SRC_AE},   {"dst_ae", PA_L_EV_DST_AE},  {"patient_id", PA_L_EV_PATIENT},
     {"study_uid", PA_L_EV_STUDY}, {"outcome", PA_L_EV_OUTCOME}};
   const json_t *ev = jarr(f, "evidence");
   size_t n = jlen(ev);
@@ -1009,8 +1034,10 @@ static void checklist(struct pa__html_w *w, const json_t *m)
     const json_t *r = json_array_get(ck, i), *rules = jarr(r, "rules");
     const json_t *fs = jarr(r, "findings"), *missing = jarr(r, "missing");
     const char *ans = jstr(r, "answer");
-    const char *cls = str_eq(ans, "はい") ? "ans-yes" : str_eq(ans, "いいえ") ? "ans-no"
-                      : str_eq(ans, "判定不能") ? "ans-undecidable" : "ans-other";
+    const char *cls = str_eq(ans, "はい")       ? "ans-yes"
+                      : str_eq(ans, "いいえ")   ? "ans-no"
+                      : str_eq(ans, "判定不能") ? "ans-undecidable"
+                                                : "ans-other";
     pa__html_putf(w, "<tr id=\"ck-%zu\">", i + 1);
     td_str(w, jstr(r, "ref"));
     td_str(w, jstr(r, "text"));

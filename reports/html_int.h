@@ -10,15 +10,15 @@
 #include <stdio.h>
 
 /* Caps on what one chart draws (the rest is said in a note). */
-#define PA_HTML_MAX_BARS 40     /* bars of a horizontal bar chart */
-#define PA_HTML_MAX_DAYS 400    /* days of the events-per-day chart */
-#define PA_HTML_MAX_SERIES 8    /* sources of the events-per-day chart */
-#define PA_HTML_CHART_W 680     /* px: fits A4 portrait between 15 mm margins */
+#define PA_HTML_MAX_BARS 40  /* bars of a horizontal bar chart */
+#define PA_HTML_MAX_DAYS 400 /* days of the events-per-day chart */
+#define PA_HTML_MAX_SERIES 8 /* sources of the events-per-day chart */
+#define PA_HTML_CHART_W 680  /* px: fits A4 portrait between 15 mm margins */
 
 struct pa__html_w {
-  FILE *f;            /* borrowed */
+  FILE *f; /* borrowed */
   enum pa_lang lang;
-  unsigned next_id;   /* for unique element ids inside the SVGs */
+  unsigned next_id; /* for unique element ids inside the SVGs */
 };
 
 /* Trusted text (our own markup and numbers) goes out as it is. */
@@ -50,12 +50,12 @@ struct pa__svg_bar {
 /* A horizontal bar chart: one row per bar (at most PA_HTML_MAX_BARS drawn),
  * the value at the bar's end, an x axis with ticks. n == 0 draws the empty
  * axes and a "no data" note. */
-void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel,
-                   const char *ylabel, const struct pa__svg_bar *bars, size_t n);
+void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel, const char *ylabel,
+                   const struct pa__svg_bar *bars, size_t n);
 
 /* The 24 hours of the day as columns, working hours shaded (work[h] != 0). */
-void pa__svg_hours(struct pa__html_w *w, const char *title, const char *xlabel,
-                   const char *ylabel, const int64_t v[24], const unsigned char work[24]);
+void pa__svg_hours(struct pa__html_w *w, const char *title, const char *xlabel, const char *ylabel,
+                   const int64_t v[24], const unsigned char work[24]);
 
 /* Stacked columns, one per date (n_dates <= PA_HTML_MAX_DAYS), one colour per
  * series (n_series <= PA_HTML_MAX_SERIES); v[d * n_series + s]. Labels

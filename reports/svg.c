@@ -24,9 +24,13 @@ const char *pa__html_source_color(size_t index, const char *source)
 
 const char *pa__html_severity_color(const char *severity)
 {
-  static const struct { const char *name, *color; } t[] = {
-    {"critical", "#6d0000"}, {"high", "#c62828"}, {"medium", "#ef6c00"},
-    {"low", "#f9a825"}, {"info", "#607d8b"}};
+  static const struct {
+    const char *name, *color;
+  } t[] = {{"critical", "#6d0000"},
+           {"high", "#c62828"},
+           {"medium", "#ef6c00"},
+           {"low", "#f9a825"},
+           {"info", "#607d8b"}};
   for (size_t i = 0; severity && i < sizeof t / sizeof t[0]; i++)
     if (strcmp(severity, t[i].name) == 0)
       return t[i].color;
@@ -43,9 +47,16 @@ static int64_t nice_axis(int64_t max, int64_t *step_out)
   if (max > INT64_MAX / 4) /* keeps the rounding up below from overflowing */
     max = INT64_MAX / 4;
   while (max / step > 5) { /* 1, 2, 5, 10, 20, 50, ... */
-    if (m == 1) { step *= 2; m = 2; }
-    else if (m == 2) { step = step / 2 * 5; m = 5; }
-    else { step *= 2; m = 1; }
+    if (m == 1) {
+      step *= 2;
+      m = 2;
+    } else if (m == 2) {
+      step = step / 2 * 5;
+      m = 5;
+    } else {
+      step *= 2;
+      m = 1;
+    }
   }
   *step_out = step;
   return (max + step - 1) / step * step;
@@ -76,13 +87,15 @@ static void open_svg(struct pa__html_w *w, int height, const char *title, unsign
 
 static void close_svg(struct pa__html_w *w) { pa__html_put(w, "</svg></figure>\n"); }
 
-static void axis_labels(struct pa__html_w *w, const char *xlabel, const char *ylabel,
-                        int x_mid, int x_y, int y_mid)
+static void axis_labels(struct pa__html_w *w, const char *xlabel, const char *ylabel, int x_mid,
+                        int x_y, int y_mid)
 {
   pa__html_putf(w, "<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", x_mid, x_y);
   pa__html_esc(w, xlabel);
-  pa__html_putf(w, "</text><text class=\"al\" x=\"12\" y=\"%d\" text-anchor=\"middle\" "
-                   "transform=\"rotate(-90 12 %d)\">", y_mid, y_mid);
+  pa__html_putf(w,
+                "</text><text class=\"al\" x=\"12\" y=\"%d\" text-anchor=\"middle\" "
+                "transform=\"rotate(-90 12 %d)\">",
+                y_mid, y_mid);
   pa__html_esc(w, ylabel);
   pa__html_put(w, "</text>");
 }
@@ -94,8 +107,8 @@ static void no_data(struct pa__html_w *w, int x, int y)
   pa__html_put(w, "</text>");
 }
 
-void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel,
-                   const char *ylabel, const struct pa__svg_bar *bars, size_t n)
+void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel, const char *ylabel,
+                   const struct pa__svg_bar *bars, size_t n)
 {
   const int left = 190, right = 60, top = 30, row = 22, bar_h = 14;
   size_t shown = n > PA_HTML_MAX_BARS ? PA_HTML_MAX_BARS : n;
@@ -112,8 +125,9 @@ void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel,
   /* grid and ticks */
   for (int64_t t = 0; t <= axis; t += step) {
     double x = left + (double)t / (double)axis * plot_w;
-    pa__html_putf(w, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-                     "<text class=\"tk\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%lld</text>",
+    pa__html_putf(w,
+                  "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+                  "<text class=\"tk\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%lld</text>",
                   x, top, x, top + plot_h, x, top + plot_h + 14, (long long)t);
   }
   for (size_t i = 0; i < shown; i++) {
@@ -126,13 +140,15 @@ void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel,
     pa__html_putf(w, "<text class=\"yl\" x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 6,
                   y + bar_h - 3);
     pa__html_esc_n(w, bars[i].label, 24);
-    pa__html_putf(w, "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
-                     "<text class=\"vl\" x=\"%.1f\" y=\"%d\">%lld</text></g>",
-                  left, y, bw, bar_h, bars[i].fill ? bars[i].fill : "#1565c0",
-                  left + bw + 4, y + bar_h - 3, (long long)v);
+    pa__html_putf(w,
+                  "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
+                  "<text class=\"vl\" x=\"%.1f\" y=\"%d\">%lld</text></g>",
+                  left, y, bw, bar_h, bars[i].fill ? bars[i].fill : "#1565c0", left + bw + 4,
+                  y + bar_h - 3, (long long)v);
   }
-  pa__html_putf(w, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-                   "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
+  pa__html_putf(w,
+                "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+                "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
                 left, top, left, top + plot_h, left, top + plot_h, left + plot_w, top + plot_h);
   if (shown == 0)
     no_data(w, left + plot_w / 2, top + plot_h / 2 + 5);
@@ -141,22 +157,24 @@ void pa__svg_hbars(struct pa__html_w *w, const char *title, const char *xlabel,
 }
 
 /* A vertical value axis: grid lines and tick labels left of the plot. */
-static void y_axis(struct pa__html_w *w, int left, int top, int plot_w, int plot_h,
-                   int64_t axis, int64_t step)
+static void y_axis(struct pa__html_w *w, int left, int top, int plot_w, int plot_h, int64_t axis,
+                   int64_t step)
 {
   for (int64_t t = 0; t <= axis; t += step) {
     double y = top + plot_h - (double)t / (double)axis * plot_h;
-    pa__html_putf(w, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-                     "<text class=\"tk\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%lld</text>",
+    pa__html_putf(w,
+                  "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
+                  "<text class=\"tk\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%lld</text>",
                   left, y, left + plot_w, y, left - 4, y + 4, (long long)t);
   }
-  pa__html_putf(w, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-                   "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
+  pa__html_putf(w,
+                "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+                "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
                 left, top, left, top + plot_h, left, top + plot_h, left + plot_w, top + plot_h);
 }
 
-void pa__svg_hours(struct pa__html_w *w, const char *title, const char *xlabel,
-                   const char *ylabel, const int64_t v[24], const unsigned char work[24])
+void pa__svg_hours(struct pa__html_w *w, const char *title, const char *xlabel, const char *ylabel,
+                   const int64_t v[24], const unsigned char work[24])
 {
   const int left = 70, right = 20, top = 44, plot_h = 200;
   const int plot_w = W - left - right, height = top + plot_h + 48;
@@ -182,15 +200,19 @@ void pa__svg_hours(struct pa__html_w *w, const char *title, const char *xlabel,
   for (int h = 0; h < 24; h++) {
     int64_t x = v[h] < 0 ? 0 : v[h];
     double bh = frac(x, axis) * plot_h;
-    pa__html_putf(w, "<g class=\"bar\"><title>%02d:00–%02d:00: %lld</title>"
-                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#1565c0\"/></g>"
-                     "<text class=\"tk\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>",
-                  h, h + 1, (long long)x, left + h * cw + 2, top + plot_h - bh, cw - 4, bh,
-                  left + h * cw + cw / 2, top + plot_h + 14, h);
+    pa__html_putf(
+      w,
+      "<g class=\"bar\"><title>%02d:00–%02d:00: %lld</title>"
+      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#1565c0\"/></g>"
+      "<text class=\"tk\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>",
+      h, h + 1, (long long)x, left + h * cw + 2, top + plot_h - bh, cw - 4, bh,
+      left + h * cw + cw / 2, top + plot_h + 14, h);
   }
   if (any_work) {
-    pa__html_putf(w, "<rect class=\"work\" x=\"%d\" y=\"26\" width=\"12\" height=\"10\"/>"
-                     "<text class=\"tk\" x=\"%d\" y=\"35\">", left + plot_w - 180, left + plot_w - 164);
+    pa__html_putf(w,
+                  "<rect class=\"work\" x=\"%d\" y=\"26\" width=\"12\" height=\"10\"/>"
+                  "<text class=\"tk\" x=\"%d\" y=\"35\">",
+                  left + plot_w - 180, left + plot_w - 164);
     pa__html_esc(w, pa__html_L(w, PA_L_WORKING_HOURS_MARK));
     pa__html_put(w, "</text>");
   }
@@ -249,8 +271,8 @@ void pa__svg_stacked(struct pa__html_w *w, const char *title, const char *xlabel
     if (d % label_every == 0) {
       const char *dl = dates[d] ? dates[d] : "";
       /* "2026-11-03" is drawn as "11-03" (the year is in the period) */
-      pa__html_putf(w, "<text class=\"tk\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
-                    x + cw / 2, top + plot_h + 14);
+      pa__html_putf(w, "<text class=\"tk\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x + cw / 2,
+                    top + plot_h + 14);
       pa__html_esc_n(w, strlen(dl) == 10 && dl[4] == '-' ? dl + 5 : dl, 10);
       pa__html_put(w, "</text>");
     }
@@ -258,8 +280,9 @@ void pa__svg_stacked(struct pa__html_w *w, const char *title, const char *xlabel
   /* legend */
   for (size_t s = 0; s < ns; s++) {
     int lx = left + (int)s * 90;
-    pa__html_putf(w, "<rect x=\"%d\" y=\"26\" width=\"12\" height=\"10\" fill=\"%s\"/>"
-                     "<text class=\"tk\" x=\"%d\" y=\"35\">",
+    pa__html_putf(w,
+                  "<rect x=\"%d\" y=\"26\" width=\"12\" height=\"10\" fill=\"%s\"/>"
+                  "<text class=\"tk\" x=\"%d\" y=\"35\">",
                   lx, pa__html_source_color(s, series[s]), lx + 16);
     pa__html_esc_n(w, series[s], 10);
     pa__html_put(w, "</text>");

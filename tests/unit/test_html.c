@@ -49,8 +49,8 @@ static json_t *load_sample(void)
 /* No coordinate or number came out as NaN or infinity. */
 static void assert_finite(const char *h)
 {
-  static const char *const bad[] = {"=\"nan", "=\"-nan", "=\"inf", "=\"-inf", ">nan<",
-                                    ">-nan<", ">inf<", "NaN"};
+  static const char *const bad[] = {"=\"nan", "=\"-nan", "=\"inf", "=\"-inf",
+                                    ">nan<",  ">-nan<",  ">inf<",  "NaN"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (strstr(h, bad[i]))
       fail_msg("%s in the page", bad[i]);
@@ -82,10 +82,11 @@ static char *article(const char *html, int id)
 static void assert_only_our_tags(const char *html)
 {
   static const char *const ok[] = {
-    "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
-    "h4", "dl", "dt", "dd", "p", "nav", "ol", "ul", "li", "a", "main", "section", "table",
-    "thead", "tbody", "tr", "th", "td", "span", "time", "figure", "svg", "text", "line",
-    "rect", "g", "article", "caption", "br", "div", "strong"};
+    "!DOCTYPE", "html",    "head",    "meta", "title",   "style", "body",  "header", "h1",
+    "h2",       "h3",      "h4",      "dl",   "dt",      "dd",    "p",     "nav",    "ol",
+    "ul",       "li",      "a",       "main", "section", "table", "thead", "tbody",  "tr",
+    "th",       "td",      "span",    "time", "figure",  "svg",   "text",  "line",   "rect",
+    "g",        "article", "caption", "br",   "div",     "strong"};
   for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
     const char *n = p + 1;
     size_t len = 0, i;
@@ -110,16 +111,18 @@ static void test_sample_sections(void **state)
   json_t *m = load_sample();
   char *h = render(m);
   static const char *const sections[] = {
-    "<section id=\"summary\">", "<section id=\"charts\">", "<section id=\"findings\">",
-    "<section id=\"excepted\">", "<section id=\"maintenance\">", "<section id=\"checklist\">",
-    "<section id=\"not-decidable\">", "<section id=\"rules\">", "<section id=\"review\">"};
+    "<section id=\"summary\">",       "<section id=\"charts\">",      "<section id=\"findings\">",
+    "<section id=\"excepted\">",      "<section id=\"maintenance\">", "<section id=\"checklist\">",
+    "<section id=\"not-decidable\">", "<section id=\"rules\">",       "<section id=\"review\">"};
 
-  assert_true(strncmp(h, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">", 61) == 0);
+  assert_true(
+    strncmp(h, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">", 61) == 0);
   assert_non_null(strstr(h, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
                             "'none'; style-src 'unsafe-inline'; img-src data:;"));
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
     assert_non_null(strstr(h, sections[i]));
-  assert_int_equal(count(h, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"680\" height=\""), 6);
+  assert_int_equal(count(h, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"680\" height=\""),
+                   6);
   assert_int_equal(count(h, "</svg>"), 6);
   assert_non_null(strstr(h, "ルール別の検出件数"));
   assert_non_null(strstr(h, "時間帯別の操作件数"));
@@ -140,8 +143,9 @@ static void test_sample_sections(void **state)
   assert_non_null(strstr(h, "<td>yamada</td><td><time datetime=\"2026-11-06T10:15:00+09:00\">"));
   assert_non_null(strstr(h, "<td>suzuki</td>"));
   /* checklist: いいえ links its findings, 判定不能 names what is missing */
-  assert_non_null(strstr(h, "<td class=\"ans-no\">いいえ</td><td>ルール: <a href=\"#rule-AC-01\">AC-01</a>"
-                            "<br>検出: <a href=\"#f-101\">#101</a>"));
+  assert_non_null(
+    strstr(h, "<td class=\"ans-no\">いいえ</td><td>ルール: <a href=\"#rule-AC-01\">AC-01</a>"
+              "<br>検出: <a href=\"#f-101\">#101</a>"));
   assert_non_null(strstr(h, "<td class=\"ans-undecidable\">判定不能</td>"));
   assert_non_null(strstr(h, "不足している入力: 職員名簿 (roster)"));
   assert_int_equal(count(h, "class=\"ans-yes\""), 2);
@@ -216,13 +220,18 @@ static void test_control_chars(void **state)
 
   for (int c = 1; c < 0x20; c++)
     hostile[n++] = (char)c;
-  memcpy(hostile + n, "\x7f" "A\xc2\x85" "B\xe2\x80\xae" "C'\"", 11);
+  memcpy(hostile + n,
+         "\x7f"
+         "A\xc2\x85"
+         "B\xe2\x80\xae"
+         "C'\"",
+         11);
   n += 11;
   hostile[n] = 0;
-  m = json_pack("{s:s, s:{s:s}, s:[{s:s, s:s, s:[s], s:[], s:[]}], s:[{s:s, s:b}]}", "lang",
-                "en", "site", "name", hostile, "checklist", "ref", hostile, "answer", "いいえ",
-                "rules", "x\" onmouseover=\"1", "findings", "missing", "rules", "id",
-                "x\" onmouseover=\"1", "decided", 1);
+  m = json_pack("{s:s, s:{s:s}, s:[{s:s, s:s, s:[s], s:[], s:[]}], s:[{s:s, s:b}]}", "lang", "en",
+                "site", "name", hostile, "checklist", "ref", hostile, "answer", "いいえ", "rules",
+                "x\" onmouseover=\"1", "findings", "missing", "rules", "id", "x\" onmouseover=\"1",
+                "decided", 1);
   assert_non_null(m);
   h = render(m);
   for (const unsigned char *p = (const unsigned char *)h; *p; p++)
@@ -264,7 +273,8 @@ static void test_zero_data(void **state)
                  "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], \"working_hours\": [], "
                  "\"top_users\": [], \"top_aes\": []}, \"sources\": [], \"findings\": [], "
                  "\"maintenance\": [], \"checklist\": [], \"review\": null, "
-                 "\"counts\": {\"events\": 0, \"findings\": {\"total\": 0}}}", 0, NULL);
+                 "\"counts\": {\"events\": 0, \"findings\": {\"total\": 0}}}",
+                 0, NULL);
   assert_non_null(m);
   h = render(m);
   assert_non_null(strstr(h, "<html lang=\"en\">"));
@@ -312,7 +322,8 @@ static void test_review_english(void **state)
   assert_non_null(strstr(h, "<html lang=\"en\">"));
   assert_non_null(strstr(h, "Reviewer sign-off"));
   assert_non_null(strstr(h, "Sign-off recorded with pacsaudit review."));
-  assert_non_null(strstr(h, "<div>Reviewer</div><div class=\"line\">&lt;b&gt;Dr. Tanaka&lt;/b&gt;</div>"));
+  assert_non_null(
+    strstr(h, "<div>Reviewer</div><div class=\"line\">&lt;b&gt;Dr. Tanaka&lt;/b&gt;</div>"));
   assert_non_null(strstr(h, "2026-11-10 09:00:00+09:00"));
   assert_non_null(strstr(h, "Events per day by source"));
   a = article(h, 101);
@@ -330,9 +341,9 @@ static void test_review_english(void **state)
 static void test_odd_numbers(void **state)
 {
   (void)state;
-  json_t *m = json_pack("{s:{s:[], s:[{s:s, s:I}, {s:s, s:i}]}}", "charts", "events_per_day",
-                        "top_users", "id", "a", "events", (json_int_t)INT64_MAX, "id", "b",
-                        "events", -5);
+  json_t *m =
+    json_pack("{s:{s:[], s:[{s:s, s:I}, {s:s, s:i}]}}", "charts", "events_per_day", "top_users",
+              "id", "a", "events", (json_int_t)INT64_MAX, "id", "b", "events", -5);
   json_t *days = json_object_get(json_object_get(m, "charts"), "events_per_day");
   char *h;
 
