@@ -4,7 +4,12 @@
  * fetch from the network (a Content-Security-Policy meta forbids all), an A4
  * print stylesheet with a page break before each section. Labels follow the
  * model's "lang" ("ja" default, "en"); every string from the model is escaped
- * for HTML text and attribute context, control characters dropped. */
+ * for HTML text and attribute context, control characters dropped.
+ *
+ * Wording: a finding is called a violation ("違反") only when the model's
+ * "violation" is true AND its strength is "direct"; every other finding is
+ * "for review" ("要確認"), as issue 8 asks (a derived or advisory finding is
+ * never called a violation), even where the model marks a derived one. */
 #ifndef PA_HTML_H
 #define PA_HTML_H
 
