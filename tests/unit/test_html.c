@@ -362,6 +362,35 @@ static void test_odd_numbers(void **state)
   json_decref(m);
 }
 
+/* Members of the wrong type read as absent: no crash, a whole page. */
+static void test_mistyped_model(void **state)
+{
+  (void)state;
+  json_t *m = json_loads(
+    "{\"lang\": 3, \"site\": [], \"period\": \"x\", \"run\": {\"id\": \"y\"}, "
+    "\"sources\": [1, \"a\", null, {\"gaps\": [null, 2], \"coverage\": \"z\"}], "
+    "\"counts\": {\"findings\": []}, \"charts\": {\"by_hour\": [1, \"2\", -3], "
+    "\"events_per_day\": [null, {\"date\": 1}], \"working_hours\": [{\"from_hour\": 30}, "
+    "{\"from_hour\": 22, \"to_hour\": 6}], \"top_users\": [1, {\"id\": null}]}, "
+    "\"findings\": [null, 1, {\"id\": \"q\", \"evidence\": [null, {}], \"history\": [1], "
+    "\"guideline\": [2]}], \"maintenance\": [{\"patients\": [null, 3]}, 7], "
+    "\"checklist\": [null, {\"answer\": 5, \"findings\": [\"1\"], \"rules\": [9]}], "
+    "\"not_decidable\": [1, null], \"rules\": [[], {\"id\": 4}], \"review\": 1}",
+    0, NULL);
+  char *h;
+
+  assert_non_null(m);
+  h = render(m);
+  assert_int_equal(count(h, "</svg>"), 6);
+  assert_non_null(strstr(h, "</html>\n"));
+  /* 22:00 to 06:00 runs over midnight: hours 22, 23 and 0..5 shaded */
+  assert_int_equal(count(h, "<rect class=\"work\" x="), 8 + 1);
+  assert_finite(h);
+  assert_only_our_tags(h);
+  free(h);
+  json_decref(m);
+}
+
 static void test_errors(void **state)
 {
   (void)state;
@@ -396,11 +425,17 @@ static void test_i18n(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_sample_sections), cmocka_unit_test(test_violation_wording),
-    cmocka_unit_test(test_escaping),        cmocka_unit_test(test_control_chars),
-    cmocka_unit_test(test_zero_data),       cmocka_unit_test(test_maintenance_order),
-    cmocka_unit_test(test_review_english),  cmocka_unit_test(test_odd_numbers),
-    cmocka_unit_test(test_errors),          cmocka_unit_test(test_i18n),
+    cmocka_unit_test(test_sample_sections),
+    cmocka_unit_test(test_violation_wording),
+    cmocka_unit_test(test_escaping),
+    cmocka_unit_test(test_control_chars),
+    cmocka_unit_test(test_zero_data),
+    cmocka_unit_test(test_maintenance_order),
+    cmocka_unit_test(test_review_english),
+    cmocka_unit_test(test_odd_numbers),
+    cmocka_unit_test(test_mistyped_model),
+    cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_i18n),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
