@@ -19,7 +19,7 @@
 static void help(FILE *f)
 {
   fprintf(f,
-          "usage: pacsaudit report [--db FILE] [--format text|json|csv] [-o FILE]\n"
+          "usage: pacsaudit report [--db FILE] [--format text|json|csv|html] [-o FILE]\n"
           "                        [--since TIME] [--until TIME] [--lang ja|en]\n"
           "                        [--policy FILE] [--pseudonymize KEYFILE]\n"
           "\n"
@@ -30,8 +30,9 @@ static void help(FILE *f)
           "options:\n"
           "  --db FILE          database (default $PACSAUDIT_DB or ./pacsaudit.db); opened\n"
           "                     read-only, never created\n"
-          "  --format F         text (default), json (docs/report-json.md) or csv (one row\n"
-          "                     per finding)\n"
+          "  --format F         text (default), json (docs/report-json.md), csv (one row\n"
+          "                     per finding) or html (one self-contained page with charts,\n"
+          "                     printable on A4)\n"
           "  -o, --output FILE  write there (atomically) instead of stdout\n"
           "  --since TIME       the period (ISO 8601; a date is local midnight in the\n"
           "  --until TIME       site's zone); --until is exclusive\n"
@@ -52,43 +53,22 @@ static int to_exit(pa_rc rc)
                                                                                : PA_EXIT_INTERNAL;
 }
 
-/* Renders m to path through a temporary file renamed over it. */
+/* Renders m to path, whole or not at all (pa_cli_out). */
 static int write_file(const json_t *m, enum pa_report_format f, const char *path)
 {
-  size_t n = strlen(path) + 16;
-  char *tmp = malloc(n);
+  struct pa_cli_out o;
   struct pa_err err;
-  FILE *out = NULL;
-  int fd, r = PA_EXIT_INTERNAL;
+  FILE *out;
   pa_rc rc;
 
-  if (!tmp)
-    return PA_EXIT_INTERNAL;
-  snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-  if ((fd = mkstemp(tmp)) < 0 || !(out = fdopen(fd, "w"))) {
-    fprintf(stderr, "pacsaudit: report: %s: cannot write there\n", path);
-    if (fd >= 0) {
-      close(fd);
-      unlink(tmp);
-    }
-    free(tmp);
+  if (!(out = pa_cli_out_open(&o, path)))
     return PA_EXIT_INPUT;
-  }
   pa_err_clear(&err);
-  rc = pa_report_render(m, f, out, &err);
-  if (rc == PA_OK && (fflush(out) || fsync(fileno(out))))
-    rc = pa_err_set(&err, PA_IO, UINT64_MAX, 0, "report: cannot write");
-  if (fclose(out) && rc == PA_OK)
-    rc = pa_err_set(&err, PA_IO, UINT64_MAX, 0, "report: cannot write");
-  if (rc == PA_OK && rename(tmp, path) == 0)
-    r = PA_EXIT_OK;
-  else {
-    fprintf(stderr, "pacsaudit: %s: %s\n", path, rc ? err.msg : "cannot rename into place");
-    unlink(tmp);
-    r = rc == PA_IO || rc == PA_OK ? PA_EXIT_INPUT : PA_EXIT_INTERNAL;
-  }
-  free(tmp);
-  return r;
+  if ((rc = pa_report_render(m, f, out, &err)))
+    pa_cli_line(stderr, "pacsaudit: %s: %s", path, err.msg);
+  if (pa_cli_out_close(&o, rc == PA_OK))
+    return rc == PA_OK || rc == PA_IO ? PA_EXIT_INPUT : PA_EXIT_INTERNAL;
+  return PA_EXIT_OK;
 }
 
 static int parse_time(const char *opt, const char *t, const char *tz, int64_t *us)

@@ -96,7 +96,8 @@ pa_rc pa_report_format_parse(const char *name, enum pa_report_format *out)
   static const struct {
     const char *name;
     enum pa_report_format f;
-  } fmts[] = {{"text", PA_REPORT_TEXT}, {"json", PA_REPORT_JSON}, {"csv", PA_REPORT_CSV}};
+  } fmts[] = {{"text", PA_REPORT_TEXT}, {"json", PA_REPORT_JSON}, {"csv", PA_REPORT_CSV},
+               {"html", PA_REPORT_HTML}};
   for (size_t i = 0; name && i < sizeof fmts / sizeof fmts[0]; i++)
     if (!strcmp(name, fmts[i].name)) {
       *out = fmts[i].f;

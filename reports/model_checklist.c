@@ -89,7 +89,9 @@ static int str_is(const json_t *v, const char *s)
   return json_is_string(v) && !strcmp(json_string_value(v), s);
 }
 
-/* The violations of rule id: open or acknowledged, not advisory. */
+/* The findings of rule id that answer いいえ: open or acknowledged, and
+ * direct or derived (a derived check is a test of a required control; an
+ * advisory one is for review only). */
 static void violations(const json_t *findings, const char *id, json_t *out)
 {
   size_t i;
@@ -97,7 +99,7 @@ static void violations(const json_t *findings, const char *id, json_t *out)
   json_array_foreach(findings, i, f) {
     json_t *st = json_object_get(f, "status");
     if (str_is(json_object_get(f, "rule_id"), id) &&
-        json_is_true(json_object_get(f, "violation")) &&
+        !str_is(json_object_get(f, "strength"), "advisory") &&
         (str_is(st, "open") || str_is(st, "acknowledged")))
       json_array_append(out, json_object_get(f, "id"));
   }

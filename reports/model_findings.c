@@ -126,7 +126,7 @@ static json_t *finding(struct pa_mctx *c, sqlite3_stmt *q, sqlite3_stmt *eq, sql
                 "title", title, "explanation", expl, "strength", strength, "severity",
                 pa__rep_col_str(q, 2), "guideline",
                 json_is_array(g) ? json_incref(g) : json_array(),
-                "violation", strength && strcmp(strength, "advisory") != 0, "subject",
+                "violation", strength && strcmp(strength, "direct") == 0, "subject",
                 c->key_len && subject_is_patient(r) && sqlite3_column_text(q, 5)
                   ? pa__rep_token(c, (const char *)sqlite3_column_text(q, 5))
                   : pa__rep_col_str(q, 5),

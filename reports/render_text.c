@@ -174,7 +174,7 @@ static const char *const labels[L_N][2] = {
   [L_LINKED] = {"findings", "該当"}, [L_MISSING] = {"missing", "不足"},
   [L_SUBJECT] = {"subject", "対象"}, [L_COUNT] = {"count", "件数"},
   [L_STATUS] = {"status", "状態"}, [L_VIOLATION] = {"violation", "違反"},
-  [L_ADVISORY] = {"for review (advisory, not a violation)", "要確認 (参考: 違反ではない)"},
+  [L_ADVISORY] = {"for review (not called a violation)", "要確認 (違反とは判定しない)"},
   [L_EVIDENCE] = {"evidence", "根拠"}, [L_OF] = {"of", "件中"},
   [L_EXCEPTED] = {"Excepted findings", "例外として扱った検出事項"},
   [L_REASON] = {"reason", "理由"}, [L_HISTORY] = {"history", "履歴"},

@@ -26,8 +26,7 @@ struct pa_report_opts {
   const char *pseudonymize_key; /* KEYFILE path, or NULL */
 };
 
-/* "text", "json", "csv" -> *out; PA_MALFORMED otherwise. ("html" joins
- * when its renderer is built in.) */
+/* "text", "json", "csv", "html" -> *out; PA_MALFORMED otherwise. */
 pa_rc pa_report_format_parse(const char *name, enum pa_report_format *out);
 
 /* The site's zone name for reading --since/--until: the policy at

@@ -2,7 +2,8 @@
 # Installs every Debian package that building and testing pacsaudit needs.
 # Run as root on Debian 12. Safe to run again. file and adduser are for the
 # package (scripts/package-test.sh): CPack's dependency scan runs file, and the
-# .deb's postinst adds the pacsaudit user with adduser.
+# .deb's postinst adds the pacsaudit user with adduser. chromium (headless)
+# and a Japanese font load and print the HTML report in its browser test.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -11,4 +12,5 @@ apt-get install -y --no-install-recommends \
   libpcap-dev libpcre2-dev libsqlite3-dev libjansson-dev libcmocka-dev \
   libxml2-dev libssl-dev zlib1g-dev \
   sqlite3 openssl ca-certificates tzdata \
-  file adduser
+  file adduser \
+  chromium fonts-noto-cjk

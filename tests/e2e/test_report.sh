@@ -91,7 +91,7 @@ check "the error names the path" grep -q "typo.db" "$WORK/err"
 check "no database is created" test ! -e "$WORK/typo.db"
 check "no report file is created" test ! -e "$WORK/never.txt"
 rc=0
-"$PACSAUDIT" report --db "$DB" --format html >/dev/null 2>&1 || rc=$?
+"$PACSAUDIT" report --db "$DB" --format pdf >/dev/null 2>&1 || rc=$?
 check "an unknown format is exit 2" test "$rc" -eq 2
 rc=0
 "$PACSAUDIT" report --db "$DB" --lang fr >/dev/null 2>&1 || rc=$?
