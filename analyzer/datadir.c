@@ -20,6 +20,7 @@ static const struct {
 } place[] = {
     [PA_DATA_RULES] = {"PACSAUDIT_PACK", "rules", "rules/pack"},
     [PA_DATA_DECODERS] = {"PACSAUDIT_DECODERS", "decoders", "collectors/decoders"},
+    [PA_DATA_DEMO] = {"PACSAUDIT_DEMO", "demo", "fixtures/scenario"},
 };
 #define N_PLACES (sizeof place / sizeof place[0])
 

@@ -25,6 +25,8 @@ static const struct {
   {"query", pa_cmd_query, "the timeline of one patient, user, AE title or IP address"},
   {"findings", pa_cmd_findings, "list findings; ack or close one (who, when, why are kept)"},
   {"review", pa_cmd_review, "record a reviewer's sign-off (review evidence for AU-02)"},
+  {"nightly", pa_cmd_nightly, "the nightly job: ingest what is new, check, report, retention"},
+  {"demo", pa_cmd_demo, "build a demo database from the bundled data and its HTML report"},
   {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
 };
 

@@ -18,6 +18,12 @@ install(DIRECTORY rules/pack/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pacsaudit/rul
         FILES_MATCHING PATTERN "*.json")
 install(DIRECTORY collectors/decoders/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pacsaudit/decoders
         FILES_MATCHING PATTERN "*.json")
+# The demo data (`pacsaudit demo`): the scenario's inputs, policy and roster.
+install(FILES fixtures/scenario/README.md fixtures/scenario/policy.json
+              fixtures/scenario/roster.csv fixtures/scenario/gw01-auth.log
+              fixtures/scenario/pacs01-atna.log fixtures/scenario/viewer01-atna.log
+              fixtures/scenario/emr01-audit.ndjson fixtures/scenario/scenario.pcap
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pacsaudit/demo)
 install(FILES docs/pacsaudit.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES LICENSE README.md docs/install.md packaging/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -2,7 +2,8 @@
 # test_html_browser.sh — the HTML report in a real browser (headless Chromium).
 #
 # Renders fixtures/report/model-sample.json (which carries hostile strings)
-# and an empty model with pa_html_render, loads each from a file:// URL over
+# and an empty model with pa_html_render, and has `pacsaudit demo` write the
+# demo's report; loads each from a file:// URL over
 # the DevTools pipe (html_browser.py) and checks: no console error, exception
 # or CSP refusal; no request but the page itself; no script or image in the
 # DOM; the six charts are SVG elements drawn with a size; the checklist is
@@ -76,6 +77,13 @@ check "sample: clean, charts drawn, checklist, PDF pages" verify "$WORK/sample/r
 check "sample: screenshot" png_ok "$WORK/sample/shot.png"
 check "sample: the DOM holds the escaped hostile text, not markup" \
   grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$WORK/sample/dom.html"
+
+# --- the demo's report: what `pacsaudit demo` writes from the bundled week -----
+check "pacsaudit demo writes its report" "$PACSAUDIT" demo --out "$WORK/demo" --lang ja
+check "load the demo's report in chromium" probe "$WORK/demo/report.html" "$WORK/demo-probe"
+check "demo: clean, charts drawn, 13 checklist rows, PDF pages" \
+  verify "$WORK/demo-probe/result.json" 2 80 13
+check "demo: screenshot" png_ok "$WORK/demo-probe/shot.png"
 
 # --- an empty model: the whole page, empty charts ------------------------------
 echo '{"lang": "en"}' >"$WORK/empty.json"

@@ -1,0 +1,533 @@
+/* nightly.c — `pacsaudit nightly`: the compliance job a timer or cron runs.
+ *
+ * One run, under a lock: ingest what is new from the configured inputs,
+ * check the rules, write the reports named by date, apply the raw
+ * retention, and print one summary line. Exit 0 with no new findings, 1
+ * with new findings, 2 on an error (the steps after an input error still
+ * run, so what was received is judged and reported). Re-running over the
+ * same data finds nothing new. The config's keys are a contract other
+ * tools write (docs/nightly.md). */
+#include "cli.h"
+
+#include "analyzer/log.h"
+#include "analyzer/policy.h"
+#include "analyzer/store.h"
+#include "analyzer/tm.h"
+#include "analyzer/tz.h"
+#include "reports/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define MAX_LIST 64 /* inputs, rule folders, report formats */
+
+struct config {
+  const char *path; /* the config file, for messages */
+  char *dir;        /* its folder: relative paths start there */
+  char *db, *policy, *lock, *reports_dir;
+  const char *lang; /* "ja" or "en" (borrowed from root) */
+  char *inputs[MAX_LIST];
+  size_t n_inputs;
+  char *rules[MAX_LIST];
+  size_t n_rules;
+  enum pa_report_format formats[8];
+  const char *format_names[8]; /* borrowed from root */
+  size_t n_formats;
+  long long raw_days; /* 0: keep raw forever */
+  json_t *root;
+};
+
+static void help(FILE *f)
+{
+  fprintf(
+    f,
+    "usage: pacsaudit nightly --config FILE [--wait]\n"
+    "\n"
+    "The nightly compliance job: ingests what is new from the configured inputs,\n"
+    "runs check, writes the reports named by date (also when there is nothing\n"
+    "to report, so a reader knows the job ran), drops raw messages past the\n"
+    "retention, and prints one summary line. A run over the same data again\n"
+    "finds nothing new.\n"
+    "\n"
+    "The config is JSON (docs/nightly.md); relative paths are read from the\n"
+    "config file's folder:\n"
+    "  {\"db\": \"/var/lib/pacsaudit/audit.db\",\n"
+    "   \"inputs\": [\"/var/log/pacs/atna.log*\", \"/srv/captures/*.pcap\"],\n"
+    "   \"policy\": \"/etc/pacsaudit/policy.json\",\n"
+    "   \"rules\": [\"/etc/pacsaudit/rules.d\"],\n"
+    "   \"reports\": {\"dir\": \"/var/lib/pacsaudit/reports\", \"formats\": [\"html\", \"json\"],\n"
+    "               \"lang\": \"ja\"},\n"
+    "   \"retention\": {\"raw_days\": 1825},\n"
+    "   \"lock\": \"/run/pacsaudit/nightly.lock\"}\n"
+    "\n"
+    "options:\n"
+    "  --config FILE   the job's config (required)\n"
+    "  --wait          when another run holds the lock, wait for it instead of\n"
+    "                  exiting\n"
+    "  -h, --help      this text\n"
+    "\n"
+    "exit status: 0 no new findings, 1 new findings, 2 an error (a bad config, an\n"
+    "input that could not be read, another run holding the lock), 3 internal error\n");
+}
+
+static void config_free(struct config *c)
+{
+  free(c->dir);
+  free(c->db);
+  free(c->policy);
+  free(c->lock);
+  free(c->reports_dir);
+  for (size_t i = 0; i < c->n_inputs; i++)
+    free(c->inputs[i]);
+  for (size_t i = 0; i < c->n_rules; i++)
+    free(c->rules[i]);
+  json_decref(c->root);
+}
+
+/* p joined to the config's folder unless absolute: malloc'd, the caller's. */
+static char *resolve(const struct config *c, const char *p)
+{
+  size_t n;
+  char *out;
+
+  if (p[0] == '/')
+    return strdup(p);
+  n = strlen(c->dir) + 1 + strlen(p) + 1;
+  if ((out = malloc(n)))
+    snprintf(out, n, "%s/%s", c->dir, p);
+  return out;
+}
+
+static int bad(const struct config *c, const char *key, const char *why)
+{
+  pa_cli_line(stderr, "pacsaudit: %s: %s: %s", c->path, key, why);
+  return -1;
+}
+
+/* A non-empty string at key of o, resolved as a path into *out (NULL when
+ * absent and optional). */
+static int get_path(struct config *c, json_t *o, const char *key, const char *name, int required,
+                    char **out)
+{
+  json_t *v = json_object_get(o, key);
+
+  *out = NULL;
+  if (!v)
+    return required ? bad(c, name, "missing") : 0;
+  if (!json_is_string(v) || !json_string_length(v))
+    return bad(c, name, "must be a non-empty string (a path)");
+  if (!(*out = resolve(c, json_string_value(v))))
+    return bad(c, name, "out of memory");
+  return 0;
+}
+
+/* An array of path strings at key of o into list. */
+static int get_paths(struct config *c, json_t *o, const char *key, char **list, size_t *n)
+{
+  json_t *a = json_object_get(o, key), *v;
+  size_t i;
+  char name[64];
+
+  if (!a)
+    return 0;
+  if (!json_is_array(a) || json_array_size(a) > MAX_LIST)
+    return bad(c, key, "must be an array of at most 64 paths");
+  json_array_foreach(a, i, v)
+  {
+    snprintf(name, sizeof name, "%s[%zu]", key, i);
+    if (!json_is_string(v) || !json_string_length(v))
+      return bad(c, name, "must be a non-empty string (a path or a glob)");
+    if (!(list[(*n)++] = resolve(c, json_string_value(v))))
+      return bad(c, name, "out of memory");
+  }
+  return 0;
+}
+
+static int check_keys(struct config *c, json_t *o, const char *where, const char *const *known)
+{
+  const char *k;
+  json_t *v;
+
+  json_object_foreach(o, k, v)
+  {
+    size_t i;
+    for (i = 0; known[i] && strcmp(known[i], k); i++)
+      ;
+    if (!known[i])
+      pa_cli_line(stderr, "pacsaudit: %s: warning: %s%s%s: unknown key, ignored", c->path, where,
+                  *where ? "." : "", k);
+  }
+  return 0;
+}
+
+static int get_reports(struct config *c)
+{
+  static const char *const keys[] = {"dir", "formats", "lang", NULL};
+  json_t *r = json_object_get(c->root, "reports"), *f, *v;
+  size_t i;
+
+  c->lang = "ja";
+  if (!r)
+    return 0;
+  if (!json_is_object(r))
+    return bad(c, "reports", "must be an object with dir, formats and lang");
+  check_keys(c, r, "reports", keys);
+  if (get_path(c, r, "dir", "reports.dir", 1, &c->reports_dir))
+    return -1;
+  if ((v = json_object_get(r, "lang"))) {
+    if (!json_is_string(v) ||
+        (strcmp(json_string_value(v), "ja") && strcmp(json_string_value(v), "en")))
+      return bad(c, "reports.lang", "must be \"ja\" or \"en\"");
+    c->lang = json_string_value(v);
+  }
+  if (!(f = json_object_get(r, "formats"))) {
+    c->formats[0] = PA_REPORT_HTML;
+    c->format_names[0] = "html";
+    c->n_formats = 1;
+    return 0;
+  }
+  if (!json_is_array(f) || !json_array_size(f) || json_array_size(f) > 8)
+    return bad(c, "reports.formats", "must be an array of 1 to 8 of html, json, csv, text");
+  json_array_foreach(f, i, v)
+  {
+    char name[48];
+    snprintf(name, sizeof name, "reports.formats[%zu]", i);
+    if (!json_is_string(v) ||
+        pa_report_format_parse(json_string_value(v), &c->formats[c->n_formats]) != PA_OK)
+      return bad(c, name, "must be one of html, json, csv, text");
+    c->format_names[c->n_formats++] = json_string_value(v);
+  }
+  return 0;
+}
+
+static int config_load(struct config *c, const char *path)
+{
+  static const char *const keys[] = {"db",      "inputs",    "policy", "rules",
+                                     "reports", "retention", "lock",   NULL};
+  json_error_t je;
+  json_t *v, *ret;
+  char *copy;
+
+  memset(c, 0, sizeof *c);
+  c->path = path;
+  if (!(copy = strdup(path)) || !(c->dir = strdup(dirname(copy)))) {
+    free(copy);
+    return bad(c, "config", "out of memory");
+  }
+  free(copy);
+  if (!(c->root = json_load_file(path, JSON_REJECT_DUPLICATES, &je))) {
+    pa_cli_line(stderr, "pacsaudit: %s: line %d column %d: %s", path, je.line, je.column, je.text);
+    return -1;
+  }
+  if (!json_is_object(c->root))
+    return bad(c, "config", "must be a JSON object");
+  check_keys(c, c->root, "", keys);
+  if (get_path(c, c->root, "db", "db", 1, &c->db) ||
+      get_path(c, c->root, "policy", "policy", 0, &c->policy) ||
+      get_path(c, c->root, "lock", "lock", 0, &c->lock) ||
+      get_paths(c, c->root, "inputs", c->inputs, &c->n_inputs) ||
+      get_paths(c, c->root, "rules", c->rules, &c->n_rules) || get_reports(c))
+    return -1;
+  if (c->n_rules > PA_CHECK_MAX_SITE_RULES)
+    return bad(c, "rules", "at most 16 rule files or folders");
+  if (!json_object_get(c->root, "inputs"))
+    return bad(c, "inputs", "missing (an array of paths or globs)");
+  if ((ret = json_object_get(c->root, "retention"))) {
+    static const char *const rkeys[] = {"raw_days", NULL};
+    if (!json_is_object(ret))
+      return bad(c, "retention", "must be an object such as {\"raw_days\": 1825}");
+    check_keys(c, ret, "retention", rkeys);
+    if ((v = json_object_get(ret, "raw_days"))) {
+      if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100 * 366)
+        return bad(c, "retention.raw_days", "must be a whole number of days, 1 or more");
+      c->raw_days = json_integer_value(v);
+    }
+  }
+  if (!c->lock) {
+    size_t n = strlen(c->db) + sizeof ".nightly.lock";
+    if (!(c->lock = malloc(n)))
+      return bad(c, "lock", "out of memory");
+    snprintf(c->lock, n, "%s.nightly.lock", c->db);
+  }
+  return 0;
+}
+
+/* Takes the job's lock: an flock on the lock file, released when the
+ * process ends however it ends. Returns the fd, or -1 with the reason said. */
+static int take_lock(const struct config *c, int wait)
+{
+  int fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  char pid[32];
+  int n;
+
+  if (fd < 0) {
+    pa_cli_line(stderr, "pacsaudit: %s: lock: %s: %s", c->path, c->lock, strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB)) {
+    if (errno != EWOULDBLOCK || !wait) {
+      pa_cli_line(stderr,
+                  "pacsaudit: nightly: another run holds the lock %s; not started"
+                  " (--wait waits for it)",
+                  c->lock);
+      close(fd);
+      return -1;
+    }
+    pa_cli_line(stderr, "pacsaudit: nightly: another run holds the lock %s; waiting", c->lock);
+    if (flock(fd, LOCK_EX)) {
+      pa_cli_line(stderr, "pacsaudit: nightly: lock %s: %s", c->lock, strerror(errno));
+      close(fd);
+      return -1;
+    }
+  }
+  n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) || write(fd, pid, (size_t)n) != n)
+    pa_log(PA_LOG_WARN, "%s: cannot write the pid", c->lock);
+  return fd;
+}
+
+/* The inputs' globs expanded, then ingest over them. A glob that matches
+ * nothing is fine (no rotated file yet); a plain path that is not there
+ * is an error naming its key. Returns ingest's exit code, or 2. */
+static int run_ingest(const struct config *c, const char *tz, int *n_files)
+{
+  char **argv = NULL;
+  size_t argc = 0, cap = 8;
+  glob_t g[MAX_LIST];
+  size_t n_glob = 0;
+  int code = PA_EXIT_OK;
+
+  *n_files = 0;
+  for (size_t i = 0; i < c->n_inputs; i++) {
+    int r = glob(c->inputs[i], 0, NULL, &g[n_glob]);
+    if (r == GLOB_NOMATCH) {
+      globfree(&g[n_glob]);
+      if (!strpbrk(c->inputs[i], "*?[")) {
+        pa_cli_line(stderr, "pacsaudit: %s: inputs[%zu]: %s: no such file", c->path, i,
+                    c->inputs[i]);
+        code = PA_EXIT_INPUT;
+      }
+      continue;
+    }
+    if (r) {
+      pa_cli_line(stderr, "pacsaudit: %s: inputs[%zu]: %s: cannot be read", c->path, i,
+                  c->inputs[i]);
+      code = PA_EXIT_INPUT;
+      continue;
+    }
+    cap += g[n_glob].gl_pathc;
+    n_glob++;
+  }
+  if (!(argv = calloc(cap + 1, sizeof *argv))) {
+    code = PA_EXIT_INTERNAL;
+    goto out;
+  }
+  argv[argc++] = "ingest";
+  argv[argc++] = "--quiet";
+  argv[argc++] = "--db";
+  argv[argc++] = c->db;
+  if (tz) {
+    argv[argc++] = "--tz";
+    argv[argc++] = (char *)tz;
+  }
+  for (size_t i = 0; i < n_glob; i++)
+    for (size_t j = 0; j < g[i].gl_pathc; j++)
+      argv[argc++] = g[i].gl_pathv[j];
+  *n_files = (int)(argc - (tz ? 6 : 4));
+  if (*n_files) {
+    int r;
+    optind = 0; /* getopt again, in this process */
+    r = pa_cmd_ingest((int)argc, argv);
+    if (r > code)
+      code = r;
+  }
+out:
+  free(argv);
+  for (size_t i = 0; i < n_glob; i++)
+    globfree(&g[i]);
+  return code;
+}
+
+/* What the last ingest run stored (the runs row it wrote). */
+static void ingest_counts(pa_store *s, long long *events, long long *quarantined)
+{
+  sqlite3_stmt *q = NULL;
+
+  *events = *quarantined = 0;
+  if (sqlite3_prepare_v2(pa_store_handle(s),
+                         "SELECT events, quarantined FROM runs WHERE command = 'ingest'"
+                         " ORDER BY id DESC LIMIT 1",
+                         -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW) {
+    *events = sqlite3_column_int64(q, 0);
+    *quarantined = sqlite3_column_int64(q, 1);
+  }
+  sqlite3_finalize(q);
+}
+
+/* Builds the report once and writes it in each configured format to
+ * DIR/pacsaudit-DATE.EXT (whole or not at all). *first: the first file
+ * written. Returns 0 or an exit code. */
+static int write_reports(const struct config *c, pa_store *s, const char *date, char *first,
+                         size_t first_len)
+{
+  struct pa_report_opts o = {.lang = c->lang, .policy_path = c->policy};
+  struct pa_err err;
+  json_t *m = NULL;
+  int code = PA_EXIT_OK;
+
+  first[0] = 0;
+  pa_err_clear(&err);
+  if (pa_report_model_build(s, &o, &m, &err)) {
+    pa_cli_line(stderr, "pacsaudit: %s: report: %s", c->db, err.msg);
+    return PA_EXIT_INTERNAL;
+  }
+  for (size_t i = 0; i < c->n_formats && !code; i++) {
+    struct pa_cli_out out;
+    char path[4000];
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof path, "%s/pacsaudit-%s.%s", c->reports_dir, date, c->format_names[i]);
+    if (!(f = pa_cli_out_open(&out, path))) {
+      code = PA_EXIT_INPUT;
+      break;
+    }
+    if (!(ok = pa_report_render(m, c->formats[i], f, &err) == PA_OK))
+      pa_cli_line(stderr, "pacsaudit: %s: %s", path, err.msg);
+    if (pa_cli_out_close(&out, ok))
+      code = PA_EXIT_INTERNAL;
+    else if (!first[0])
+      snprintf(first, first_len, "%s", path);
+  }
+  json_decref(m);
+  return code;
+}
+
+/* Today's date in the site's zone, for the reports' names. */
+static void local_date(const char *tz_name, char out[11])
+{
+  char iso[40];
+
+  pa_time_format(pa_time_now(), tz_name ? tz_name : "Asia/Tokyo", iso);
+  memcpy(out, iso, 10);
+  out[10] = 0;
+}
+
+static const char *policy_tz(const char *path, int *bad_out)
+{
+  static char name[128];
+  struct pa_err err;
+  pa_policy *p;
+
+  *bad_out = 0;
+  if (!path)
+    return NULL;
+  pa_err_clear(&err);
+  if (pa_policy_load(path, &p, &err) != PA_OK) {
+    /* check says every error of it; here only that nothing ran */
+    pa_cli_line(stderr, "pacsaudit: %s: %s (pacsaudit policy lint %s)", path, err.msg, path);
+    *bad_out = 1;
+    return NULL;
+  }
+  snprintf(name, sizeof name, "%s", pa_policy_tz_name(p));
+  pa_policy_free(p);
+  return name;
+}
+
+int pa_cmd_nightly(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"wait", no_argument, NULL, 'w'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  struct pa_check_args ca = {.format = "text", .pack = 1, .silent = 1};
+  struct pa_check_summary sum;
+  const char *config_path = NULL, *tz;
+  struct config c;
+  char date[11], report[4096] = "";
+  long long events = 0, quarantined = 0;
+  uint64_t pruned = 0;
+  int ch, wait = 0, lock_fd = -1, files = 0, bad_policy, code, r;
+  pa_store *s = NULL;
+
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': config_path = optarg; break;
+    case 'w': wait = 1; break;
+    case 'h': help(stdout); return PA_EXIT_OK;
+    default: help(stderr); return PA_EXIT_INPUT;
+    }
+  }
+  if (optind != argc || !config_path) {
+    help(stderr);
+    return PA_EXIT_INPUT;
+  }
+  if (config_load(&c, config_path)) {
+    config_free(&c);
+    return PA_EXIT_INPUT;
+  }
+  tz = policy_tz(c.policy, &bad_policy);
+  if (bad_policy || (lock_fd = take_lock(&c, wait)) < 0) {
+    config_free(&c);
+    return PA_EXIT_INPUT;
+  }
+
+  code = run_ingest(&c, tz, &files);
+  if (code == PA_EXIT_INTERNAL)
+    goto out;
+
+  ca.db_path = c.db;
+  ca.policy_path = c.policy;
+  for (size_t i = 0; i < c.n_rules; i++)
+    ca.site_rules[ca.n_site++] = c.rules[i];
+  r = pa_cli_check(&ca, &sum);
+  if (r == PA_EXIT_INPUT || r == PA_EXIT_INTERNAL) {
+    code = r > code ? r : code;
+    goto out;
+  }
+
+  if ((r = pa_cli_open_store(c.db, &s))) {
+    code = r;
+    goto out;
+  }
+  if (files)
+    ingest_counts(s, &events, &quarantined);
+  local_date(tz, date);
+  if (c.reports_dir && (r = write_reports(&c, s, date, report, sizeof report)) > code)
+    code = r;
+  if (c.raw_days) {
+    int64_t up_to;
+    int64_t cut = pa_time_now() - (int64_t)c.raw_days * 86400 * 1000000;
+    if (pa_store_raw_prune(s, cut, sum.run_id, &pruned, &up_to)) {
+      pa_cli_line(stderr, "pacsaudit: %s: retention: %s", c.db, pa_store_errmsg(s));
+      code = PA_EXIT_INTERNAL;
+    }
+  }
+  pa_cli_line(stdout,
+              "nightly %s: %d inputs, %lld events, %lld quarantined; %llu new findings, %llu open,"
+              " %zu of %zu rules undecidable; %s%s%s; %llu raw messages past retention",
+              date, files, events, quarantined, sum.n_new, sum.n_open, sum.n_undecidable,
+              sum.n_rules, report[0] ? "report " : "no report", report,
+              c.n_formats > 1 && report[0] ? " (and other formats)" : "",
+              (unsigned long long)pruned);
+  if (!code && sum.n_new)
+    code = PA_EXIT_FINDINGS;
+out:
+  if (pa_store_close(s) && code < PA_EXIT_INPUT)
+    code = PA_EXIT_INTERNAL;
+  close(lock_fd);
+  config_free(&c);
+  return code;
+}
