@@ -155,7 +155,7 @@ int pa_cmd_demo(int argc, char **argv)
     pa_cli_line(stderr, "pacsaudit: demo: %s: path too long", dir);
     return PA_EXIT_INPUT;
   }
-  pa_cli_line(stdout, "demo: building %s from %s", db, data);
+  pa_cli_line(stdout, "demo: building %s from %s", db, realpath(data, abs) ? abs : data);
   if (remove_db(db))
     return PA_EXIT_INPUT;
   if ((code = ingest_demo(data, db)))

@@ -99,15 +99,19 @@ if command -v systemd-analyze >/dev/null; then
   cat "$work/verify"
 fi
 
-# ---------------------------------------------------------------------------
-# PLACE FOR THE DEMO STEP (issue 8): `pacsaudit demo` run from the installed
-# paths goes here once the demo command and its bundled data are installed.
-# ---------------------------------------------------------------------------
+# the demo, from the installed paths only: its data from /usr/share/pacsaudit/demo
+check "demo data installed" test -f /usr/share/pacsaudit/demo/scenario.pcap
+rc=0
+(cd "$work" && pa demo --out "$work/demo") >"$work/demo.out" 2>&1 || rc=$?
+check "pacsaudit demo from the installed paths exits 0" test "$rc" -eq 0
+check "...reading the installed demo data" grep -q "from /usr/share/pacsaudit/demo" "$work/demo.out"
+check "...and writes its HTML report" test -s "$work/demo/report.html"
+check "...finding the scenario's 41 findings" grep -q ": 41 findings$" "$work/demo.out"
 
 echo "-- dpkg -r, dpkg --purge"
 dpkg -r pacsaudit
 check "binary gone" test ! -e /usr/bin/pacsaudit
-check "pack gone" test ! -e /usr/share/pacsaudit
+check "pack and demo data gone" test ! -e /usr/share/pacsaudit
 check "man page gone" test ! -e /usr/share/man/man1/pacsaudit.1
 check "units gone" bash -c '! ls /usr/lib/systemd/system/pacsaudit-* 2>/dev/null'
 check "conffile kept by remove" test -f /etc/pacsaudit/nightly.json

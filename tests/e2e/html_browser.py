@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-TIMEOUT = 60  # seconds for the whole session
+TIMEOUT = 240  # seconds for the whole session (a loaded CI machine is slow)
 
 
 class Pipe:

@@ -27,7 +27,7 @@ PROBE="$PA_SRC/tests/e2e/html_browser.py"
 # probe PAGE OUTDIR: the page's measures as JSON in OUTDIR/result.json
 probe() {
   mkdir -p "$2"
-  timeout 150 python3 "$PROBE" "$CHROMIUM" "$1" "$2" >"$2/result.json"
+  timeout 300 python3 "$PROBE" "$CHROMIUM" "$1" "$2" >"$2/result.json"
 }
 
 # verify RESULT.json MIN_PAGES MAX_PAGES CHECKLIST_ROWS: prints each failed
@@ -106,7 +106,7 @@ check "the checker saw its request" grep -q 'file:///nonexistent/pacsaudit.png' 
 
 # --- Chromium's own command-line PDF and DOM dump -------------------------------
 chrome() {
-  timeout 90 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --no-first-run \
+  timeout 180 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --no-first-run \
     --disable-background-networking --user-data-dir="$WORK/ud-cli" "$@" 2>/dev/null
 }
 check "--print-to-pdf" chrome --no-pdf-header-footer --print-to-pdf="$WORK/cli.pdf" \
