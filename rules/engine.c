@@ -119,7 +119,10 @@ static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa
   if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
     bind_all(q, st);
     while (sqlite3_step(q) == SQLITE_ROW)
-      o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
+      if (o->plan)
+        o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
+      else /* check -v: each step of the plan in the log */
+        pa_log(PA_LOG_DEBUG, "%s: plan: %s", r->id, (const char *)sqlite3_column_text(q, 3));
     sqlite3_finalize(q);
   }
   free(sql);
@@ -728,7 +731,8 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
     for (size_t s = 0; s < comp[i].n_stmts; s++) {
       double ts0;
       int bad;
-      if (o->plan && strncmp(comp[i].stmts[s].sql, "DROP", 4) &&
+      if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) &&
+          strncmp(comp[i].stmts[s].sql, "DROP", 4) &&
           strncmp(comp[i].stmts[s].sql, "CREATE INDEX", 12))
         explain(db, o, r, &comp[i].stmts[s]);
       ts0 = now_ms();
