@@ -958,6 +958,7 @@ static void hits_reset(struct cc *c)
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_m");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_t");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_an");
+  stmt_plain(c, "DROP TABLE IF EXISTS temp.r_p");
 }
 
 static void hits_into(struct cc *c)
@@ -997,7 +998,11 @@ static void k_match(struct cc *c, json_t *k, const char *path)
   snprintf(sub, sizeof sub, "%s.where", path);
   where_but(c, b, "x", w, sub, off);
   period(c, "x", 0);
-  app(c, " AND subj IS NOT NULL");
+  /* not "subj IS NOT NULL": on a plain field SQLite 3.40 takes that for a
+   * range on the field's index column (user_id > NULL) and drops an
+   * equality the where has on it, e.g. AC-06's (op, user_id) IN (the
+   * forbidden pairs), then reads every row of each op */
+  app(c, " AND NOT (subj IS NULL)");
   stmt_end(c);
 }
 
@@ -1223,6 +1228,44 @@ static const struct base *side(struct cc *c, json_t *k, const char *name, int64_
   return b;
 }
 
+/* When B's rows are A's (the same SQL and values: no lookback, e.g. logins
+ * then logins), r_b is a copy of r_a instead of a second read of events. */
+static void same_sides(struct cc *c)
+{
+  struct pa_compiled *o = c->out;
+  struct pa_sqlstmt *sa, *sb;
+  const char *pa, *pb;
+  struct pa_buf t;
+
+  if (c->nomem || o->n_stmts < 4)
+    return;
+  sa = &o->stmts[o->n_stmts - 4];
+  sb = &o->stmts[o->n_stmts - 2];
+  if (!(pa = strstr(sa->sql, " AS SELECT x.* FROM ")) ||
+      !(pb = strstr(sb->sql, " AS SELECT x.* FROM ")) || strcmp(pa, pb) ||
+      sa->n_binds != sb->n_binds)
+    return;
+  for (size_t i = 0; i < sa->n_binds; i++) {
+    const struct pa_bind *x = &sa->binds[i], *y = &sb->binds[i];
+    if (x->type != y->type || x->i != y->i || x->d != y->d ||
+        (x->type == PA_BIND_TEXT && strcmp(x->s ? x->s : "", y->s ? y->s : "")))
+      return;
+  }
+  pa_buf_init(&t, 256);
+  if (c->dl->temp_as(&t, "r_b") || pa_buf_appendf(&t, "SELECT * FROM r_a")) {
+    pa_buf_cleanup(&t);
+    return;
+  }
+  free(sb->sql);
+  sb->sql = t.p ? (char *)t.p : NULL;
+  t.p = NULL; /* handed over */
+  binds_free(sb->binds, sb->n_binds);
+  sb->binds = NULL;
+  sb->n_binds = 0;
+  if (!sb->sql)
+    c->nomem = 1;
+}
+
 /* sequence: a row A, then a row B within "window" after it, on the same
  * key; both are hits. "unless": a row C between them on the same key (a
  * logout) voids the pair. */
@@ -1240,6 +1283,7 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
   if (!(ba = side(c, k, "a", w, c->data_end, path)) ||
       !(bb = side(c, k, "b", 0, c->data_end, path)))
     return;
+  same_sides(c);
   if ((latest = json_object_get(k, "latest_a_by"))) {
     /* A need only be the latest row of its key and these fields before B:
      * an earlier one pairs with B only if the latest does too (the span
@@ -1275,14 +1319,16 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
     bad(c, path, "\"subject\" is {\"side\": \"a\" or \"b\", \"field\": F}");
     return;
   }
-  for (int pass = 0; pass < 2; pass++) {
-    hits_into(c);
-    app(c, "SELECT %d, ", c->part);
+  /* the pairs, once; then A's and B's rows of them are the hits */
+  {
+    if (c->dl->temp_as(&c->q, "r_p"))
+      c->nomem = 1;
+    app(c, "SELECT ");
     snprintf(sub, sizeof sub, "%s.subject.field", path);
     subject(c, subj_side[0] == 'a' ? ba : bb, subj_side,
             json_object_get(json_object_get(k, "subject"), "field"), sub);
-    app(c, " AS subj, b.ts, %s.id, %s.ts FROM r_a a JOIN r_b b ON ", pass ? "b" : "a",
-        pass ? "b" : "a");
+    app(c, " AS subj, b.ts AS ts, a.id AS aid, a.ts AS ats, b.id AS bid"
+           " FROM r_a a JOIN r_b b ON ");
     snprintf(sub, sizeof sub, "%s.key", path);
     if (json_object_get(k, "key"))
       key_pairs(c, ba, bb, json_object_get(k, "key"), "a", "b", " AND ", sub);
@@ -1314,6 +1360,11 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
       app(c, " AND b.ts >= ");
       bind_int(c, c->o->since_us);
     }
+    stmt_end(c);
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    hits_into(c);
+    app(c, "SELECT %d, subj, ts, %s FROM r_p", c->part, pass ? "bid, ts" : "aid, ats");
     stmt_end(c);
   }
 }

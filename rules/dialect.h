@@ -3,7 +3,10 @@
  * The compiler writes standard SQL (CTEs, window functions with RANGE
  * frames, EXISTS) and asks the dialect for the few pieces that differ
  * between engines: the regex operator, CIDR membership, local time of day
- * in the site's zone, JSON aggregation and temp tables. dialect_sqlite.c
+ * in the site's zone, JSON aggregation and its reverse, temp tables and
+ * index hints. The compiler (compile.c) and the engine's own statements
+ * (engine.c: episodes, evidence) write every such piece through it, so no
+ * SQL text outside dialect_*.c names a dialect's function. dialect_sqlite.c
  * is the one in use; a PostgreSQL emitter is another file of this shape. */
 #ifndef PA_DIALECT_H
 #define PA_DIALECT_H
@@ -20,8 +23,12 @@ struct pa_dialect {
   pa_rc (*cidr)(struct pa_buf *b, const char *ip_sql, const char *net_sql);
   /* minutes since local midnight, day of week 0=Sunday, or 'YYYY-MM-DD' */
   pa_rc (*local)(struct pa_buf *b, enum pa_local_part part, const char *ts_sql);
-  /* an aggregate of expr into a JSON array text, in order_sql order */
-  pa_rc (*json_agg)(struct pa_buf *b, const char *expr_sql);
+  /* an aggregate of expr into a JSON array text, over the group's rows
+   * where filter_sql holds (every row when NULL); "[]" when there is none */
+  pa_rc (*json_agg)(struct pa_buf *b, const char *expr_sql, const char *filter_sql);
+  /* a FROM item named alias: one row per element of the JSON array text
+   * json_sql (an integer array), the element in column alias.value */
+  pa_rc (*json_rows)(struct pa_buf *b, const char *json_sql, const char *alias);
   /* the prefix that creates a temp table from a SELECT */
   pa_rc (*temp_as)(struct pa_buf *b, const char *table);
   /* events AS alias, read through its time index (the planner may prefer

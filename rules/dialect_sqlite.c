@@ -18,9 +18,16 @@ static pa_rc local(struct pa_buf *b, enum pa_local_part part, const char *ts_sql
   return pa_buf_appendf(b, "%s(%s)", fn[part], ts_sql);
 }
 
-static pa_rc json_agg(struct pa_buf *b, const char *expr_sql)
+static pa_rc json_agg(struct pa_buf *b, const char *expr_sql, const char *filter_sql)
 {
-  return pa_buf_appendf(b, "json_group_array(%s)", expr_sql);
+  if (!filter_sql)
+    return pa_buf_appendf(b, "json_group_array(%s)", expr_sql);
+  return pa_buf_appendf(b, "json_group_array(%s) FILTER (WHERE %s)", expr_sql, filter_sql);
+}
+
+static pa_rc json_rows(struct pa_buf *b, const char *json_sql, const char *alias)
+{
+  return pa_buf_appendf(b, "json_each(%s) %s", json_sql, alias);
 }
 
 static pa_rc temp_as(struct pa_buf *b, const char *table)
@@ -39,6 +46,7 @@ const struct pa_dialect pa_dialect_sqlite = {
   .cidr = cidr,
   .local = local,
   .json_agg = json_agg,
+  .json_rows = json_rows,
   .temp_as = temp_as,
   .events_by_time = events_by_time,
 };

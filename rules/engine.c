@@ -119,7 +119,10 @@ static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa
   if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
     bind_all(q, st);
     while (sqlite3_step(q) == SQLITE_ROW)
-      o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
+      if (o->plan)
+        o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
+      else /* check -v: each step of the plan in the log */
+        pa_log(PA_LOG_DEBUG, "%s: plan: %s", r->id, (const char *)sqlite3_column_text(q, 3));
     sqlite3_finalize(q);
   }
   free(sql);
@@ -283,14 +286,18 @@ static int decide(sqlite3 *db, const struct pa_compiled *c, struct pa_rule_resul
 /* ---- episodes ------------------------------------------------------- */
 
 /* Cuts r_hits into episodes (a quiet time over gap starts a new one) and
- * appends them to r_eps. */
-static int episodes(sqlite3 *db, const struct pa_rule *r, int part, int64_t gap)
+ * appends them to r_eps. The evidence list is written by the dialect. */
+static int episodes(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rule *r, int part,
+                    int64_t gap)
 {
-  sqlite3_stmt *q;
-  int rc;
-  char sql[1536];
+  sqlite3_stmt *q = NULL;
+  struct pa_buf b, filt;
+  int rc = -1;
 
-  snprintf(sql, sizeof sql,
+  pa_buf_init(&b, 4096);
+  pa_buf_init(&filt, 128);
+  if (pa_buf_appendf(&filt, "rn <= %d AND eid IS NOT NULL", PA_RULE_MAX_EVIDENCE) ||
+      pa_buf_appendf(&b,
            "INSERT INTO r_eps (rule_id, part, subj, first_ts, last_ts, n, ids, gap)"
            " WITH h AS (SELECT part, subj, ts, eid, t0, CASE WHEN ts - lag(ts) OVER w > ?2"
            "   THEN 1 ELSE 0 END AS brk FROM r_hits WHERE part = ?3 WINDOW w AS (PARTITION BY part, subj"
@@ -301,18 +308,22 @@ static int episodes(sqlite3 *db, const struct pa_rule *r, int part, int64_t gap)
            "   GROUP BY part, subj, ep, eid),"
            " r AS (SELECT *, row_number() OVER (PARTITION BY part, subj, ep ORDER BY t0, eid)"
            "   AS rn FROM d)"
-           " SELECT ?1, part, subj, min(t0), max(t0), max(1, count(eid)),"
-           "   json_group_array(eid) FILTER (WHERE rn <= %d AND eid IS NOT NULL), ?2"
-           " FROM r GROUP BY part, subj, ep",
-           PA_RULE_MAX_EVIDENCE);
-  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-    return -1;
+           " SELECT ?1, part, subj, min(t0), max(t0),"
+           "   CASE WHEN count(eid) > 0 THEN count(eid) ELSE 1 END, ") ||
+      dl->json_agg(&b, "eid", pa_buf_str(&filt)) ||
+      pa_buf_appendf(&b, ", ?2 FROM r GROUP BY part, subj, ep"))
+    goto out;
+  if (sqlite3_prepare_v2(db, pa_buf_str(&b), -1, &q, NULL) != SQLITE_OK)
+    goto out;
   sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, gap);
   sqlite3_bind_int(q, 3, part);
-  rc = sqlite3_step(q);
+  rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+out:
   sqlite3_finalize(q);
-  return rc == SQLITE_DONE ? 0 : -1;
+  pa_buf_cleanup(&b);
+  pa_buf_cleanup(&filt);
+  return rc;
 }
 
 /* ---- findings ------------------------------------------------------- */
@@ -332,22 +343,34 @@ static void merge_close(struct merge *m)
   sqlite3_finalize(m->map_assoc);
 }
 
-static int merge_open(struct merge *m)
+static int merge_open(struct merge *m, const struct pa_dialect *dl)
 {
-  static const char *const sql[] = {
-    "SELECT reason FROM pol_exceptions WHERE rule_id = ?1 AND subject = ?2 AND ?3 < until_ts"
-    " LIMIT 1",
-    "SELECT json_group_array(e.id) FROM json_each(?1) j JOIN dimse d ON d.id = j.value JOIN"
-    " events e ON e.assoc_id = d.assoc_id AND e.ts = d.ts AND e.event_code = 'DIMSE:' ||"
-    " d.command",
-    "SELECT json_group_array(e.id) FROM json_each(?1) j JOIN events e ON e.assoc_id ="
-    " j.value AND e.event_code = 'ASSOC:start'",
-  };
   sqlite3_stmt **st[] = {&m->exc, &m->map_dimse, &m->map_assoc};
-  for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
-    if (sqlite3_prepare_v2(pa_store_handle(m->s), sql[i], -1, st[i], NULL) != SQLITE_OK)
-      return -1;
-  return 0;
+  struct pa_buf b[3];
+  int rc = 0;
+
+  for (size_t i = 0; i < 3; i++)
+    pa_buf_init(&b[i], 1024);
+  /* the exception in force; the events behind dimse ids; the association
+   * starts behind association ids (?1: a JSON array of the ids) */
+  if (pa_buf_appendf(&b[0], "SELECT reason FROM pol_exceptions WHERE rule_id = ?1 AND"
+                     " subject = ?2 AND ?3 < until_ts LIMIT 1") ||
+      pa_buf_appendf(&b[1], "SELECT ") || dl->json_agg(&b[1], "e.id", NULL) ||
+      pa_buf_appendf(&b[1], " FROM ") || dl->json_rows(&b[1], "?1", "j") ||
+      pa_buf_appendf(&b[1], " JOIN dimse d ON d.id = j.value JOIN events e ON e.assoc_id ="
+                     " d.assoc_id AND e.ts = d.ts AND e.event_code = 'DIMSE:' || d.command") ||
+      pa_buf_appendf(&b[2], "SELECT ") || dl->json_agg(&b[2], "e.id", NULL) ||
+      pa_buf_appendf(&b[2], " FROM ") || dl->json_rows(&b[2], "?1", "j") ||
+      pa_buf_appendf(&b[2], " JOIN events e ON e.assoc_id = j.value AND"
+                     " e.event_code = 'ASSOC:start'"))
+    rc = -1;
+  for (size_t i = 0; rc == 0 && i < sizeof st / sizeof st[0]; i++)
+    if (sqlite3_prepare_v2(pa_store_handle(m->s), pa_buf_str(&b[i]), -1, st[i], NULL) !=
+        SQLITE_OK)
+      rc = -1;
+  for (size_t i = 0; i < 3; i++)
+    pa_buf_cleanup(&b[i]);
+  return rc;
 }
 
 /* The event ids behind a finding's evidence: ids of dimse or associations
@@ -672,6 +695,7 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
   sqlite3_prepare_v2(db, "SELECT value FROM pol_params WHERE rule_id = ?1 AND name = ?2", -1,
                      &pr.get, NULL);
   sqlite3_prepare_v2(db, "SELECT value FROM pol_require WHERE name = ?1", -1, &pr.req, NULL);
+  co.dialect = &pa_dialect_sqlite; /* the store is SQLite: its engine's dialect */
   co.param = param_fn;
   co.param_ctx = &pr;
   co.since_us = o->since_us;
@@ -734,7 +758,8 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
     for (size_t s = 0; s < comp[i].n_stmts; s++) {
       double ts0;
       int bad;
-      if (o->plan && strncmp(comp[i].stmts[s].sql, "DROP", 4) &&
+      if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) &&
+          strncmp(comp[i].stmts[s].sql, "DROP", 4) &&
           strncmp(comp[i].stmts[s].sql, "CREATE INDEX", 12))
         explain(db, o, r, &comp[i].stmts[s]);
       ts0 = now_ms();
@@ -753,7 +778,7 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
     }
     double te = now_ms();
     for (size_t p = 0; p < comp[i].n_parts && !res_i->failed; p++)
-      if (episodes(db, r, (int)p, comp[i].part_gap_us[p])) {
+      if (episodes(db, co.dialect, r, (int)p, comp[i].part_gap_us[p])) {
       res_i->failed = 1;
       snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
     }
@@ -772,7 +797,7 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
   if (!o->dry_run) {
     pa_store_batch_begin(s);
     in_write = 1;
-    if (merge_open(&m) || merge_all(&m, rs, res, comp, n))
+    if (merge_open(&m, co.dialect) || merge_all(&m, rs, res, comp, n))
       goto out;
     for (size_t i = 0; i < n; i++)
       if (record_run(s, o, &res[i]))
