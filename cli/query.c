@@ -48,7 +48,9 @@ static void help(FILE *f)
           "  --since TIME     events from TIME (ISO 8601; a date is local midnight in the\n"
           "  --until TIME     site's zone); --until is exclusive\n"
           "  --format F       text (default), json (an array of objects) or csv (RFC 4180)\n"
-          "  --limit N        the first N events only\n"
+          "  --limit N        the first N events only; 0: all (the default for json\n"
+          "                   and csv; text shows the first 1000 and says if more\n"
+          "                   follow)\n"
           "  --plan           print the query plan (EXPLAIN QUERY PLAN) instead of rows\n"
           "  -h, --help       this text\n"
           "\n"
@@ -62,8 +64,15 @@ struct out {
   enum fmt fmt;
   const pa_tz *tz;
   uint64_t n;
+  uint64_t shown_max; /* text by default: print this many, then say more follow */
+  int more;           /* a row past shown_max came */
   int io_error;
 };
+
+/* What the text timeline shows without --limit: a screenful an
+ * investigator reads, answered in well under a second however busy the
+ * subject (a PACS's AE title has millions of events a month). */
+#define TEXT_DEFAULT_ROWS 1000
 
 /* ts as local wall time: "YYYY-MM-DD hh:mm:ss" (text) or ISO 8601 with the
  * zone's offset and microseconds (json, csv). */
@@ -338,6 +347,10 @@ static int json_row(struct out *o, const struct pa_query_row *r)
 static pa_rc on_row(void *ctx, const struct pa_query_row *r)
 {
   struct out *o = ctx;
+  if (o->shown_max && o->n == o->shown_max) {
+    o->more = 1;
+    return PA_OK; /* the one row asked for beyond them: there are more */
+  }
   switch (o->fmt) {
   case F_TEXT:
     if (!o->n)
@@ -435,11 +448,14 @@ int pa_cmd_query(int argc, char **argv)
     unsigned long long v;
     errno = 0;
     v = strtoull(limit, &end, 10);
-    if (errno || end == limit || *end || *limit == '-' || v == 0) {
-      fprintf(stderr, "pacsaudit: query: --limit takes a positive number\n");
+    if (errno || end == limit || *end || *limit == '-') {
+      fprintf(stderr, "pacsaudit: query: --limit takes a number (0: all)\n");
       return PA_EXIT_INPUT;
     }
     q.limit = v;
+  } else if (o.fmt == F_TEXT) {
+    o.shown_max = TEXT_DEFAULT_ROWS;
+    q.limit = TEXT_DEFAULT_ROWS + 1;
   }
 
   pa_err_clear(&err);
@@ -495,6 +511,9 @@ int pa_cmd_query(int argc, char **argv)
   }
   if (!plan && !n)
     fprintf(stderr, "no events\n");
+  if (o.more)
+    fprintf(stderr, "pacsaudit: query: the first %d events are shown and more follow:"
+                    " narrow with --since/--until, or --limit N (0: all)\n", TEXT_DEFAULT_ROWS);
   exit_code = PA_EXIT_OK;
 out:
   pa_store_close(s);

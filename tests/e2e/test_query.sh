@@ -61,7 +61,7 @@ check "no events: exit 0" test "$rc" -eq 0
 check "no events: nothing on stdout" test ! -s "$WORK/none.out"
 check "no events: said on stderr" grep -qx "no events" "$WORK/none.err"
 check "no events in json is []" test "$("$PACSAUDIT" query --db "$DB" --format json user nobody 2>/dev/null)" = "[]"
-for bad in "host x" "user" "user a b" "--format xml user x" "--limit 0 user x" \
+for bad in "host x" "user" "user a b" "--format xml user x" "--limit x user x" \
   "--limit -3 user x" "--since yesterday user x" "patient ^^^HOSPA" \
   "--since 2026-11-20 --until 2026-11-19 user x"; do
   rc=0
@@ -69,6 +69,23 @@ for bad in "host x" "user" "user a b" "--format xml user x" "--limit 0 user x" \
   "$PACSAUDIT" query --db "$DB" $bad >/dev/null 2>&1 || rc=$?
   check "query $bad: exit 2" test "$rc" -eq 2
 done
+# text shows a screenful by default and says when more follow; --limit 0 is all
+cp "$DB" "$WORK/busy.db"
+( echo "BEGIN;"
+  for i in $(seq 1 1005); do
+    echo "INSERT INTO events (ts, received_ts, source, event_code, user_id) VALUES ($((1763600000000000 + i * 1000000)), $((1763600000000000 + i * 1000000)), 'syslog', 'SYSLOG:sshd', 'busy.user');"
+  done
+  echo "COMMIT;" ) | sqlite3 "$WORK/busy.db"
+"$PACSAUDIT" query --db "$WORK/busy.db" user busy.user >"$WORK/busy.out" 2>"$WORK/busy.err"
+check "text: the first 1000 events by default (and the header)" test "$(wc -l <"$WORK/busy.out")" -eq 1001
+check "text: says more follow" grep -q "the first 1000 events are shown and more follow" "$WORK/busy.err"
+check "--limit 0: all of them" test \
+  "$("$PACSAUDIT" query --db "$WORK/busy.db" --limit 0 user busy.user 2>/dev/null | wc -l)" -eq 1006
+check "csv: all of them by default" test \
+  "$("$PACSAUDIT" query --db "$WORK/busy.db" --format csv user busy.user 2>/dev/null | wc -l)" -eq 1006
+"$PACSAUDIT" query --db "$WORK/busy.db" --limit 1005 user busy.user >/dev/null 2>"$WORK/busy.err"
+check "no note when all are shown" test ! -s "$WORK/busy.err"
+
 check "--help exits 0 and shows the kinds" bash -c "'$PACSAUDIT' query --help | grep -q 'ip ADDRESS'"
 check "query is listed in pacsaudit --help" bash -c "'$PACSAUDIT' --help | grep -q '^  query '"
 
