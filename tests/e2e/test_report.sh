@@ -60,19 +60,20 @@ check "the period is in the report" test "$(jq_ "$WORK/p.json" "json_extract(j, 
 
 # pseudonymized: no patient id of the data anywhere
 head -c 32 /dev/urandom >"$WORK/key"
-for fmt in json text csv; do
+for fmt in json text csv html; do
   "$PACSAUDIT" report --db "$DB" --format $fmt --pseudonymize "$WORK/key" -o "$WORK/ps.$fmt"
 done
 sqlite3 "$DB" "SELECT DISTINCT CASE WHEN instr(patient_id, '^') THEN substr(patient_id, 1, instr(patient_id, '^') - 1) ELSE patient_id END FROM events WHERE patient_id <> '' UNION SELECT subject FROM findings WHERE rule_id = 'PR-03'" >"$WORK/pids"
 check "the scenario has patient ids" test -s "$WORK/pids"
 leaked=0
 while read -r p; do
-  for fmt in json text csv; do
+  for fmt in json text csv html; do
     if grep -qF -- "$p" "$WORK/ps.$fmt"; then leaked=1; echo "leak: $p in $fmt"; fi
   done
 done <"$WORK/pids"
 check "no patient id in a pseudonymized report" test "$leaked" -eq 0
 check "the report says it is pseudonymized" test "$(jq_ "$WORK/ps.json" "json_extract(j, '\$.pseudonymized')")" -eq 1
+check "the HTML report says so too" grep -q "class=\"pseudo\"" "$WORK/ps.html"
 
 # a store that no check has run over: every row 判定不能, naming why
 "$PACSAUDIT" ingest --db "$WORK/nocheck.db" "$S"/*.log >/dev/null 2>&1
