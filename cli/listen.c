@@ -101,8 +101,19 @@ static void help(FILE *f)
              "that cannot be used, 3 the database failed or internal error\n");
 }
 
-static void print_counters(const struct listen *L, FILE *f)
+/* Connections dropped are counted by the I/O loop: read them from it, so
+ * that every status line (SIGUSR1 as well as the last) tells the truth. */
+static void refresh_dropped(struct listen *L)
 {
+  if (!L->l)
+    return;
+  for (int i = 0; i < L->n_src; i++)
+    L->src[i].dropped = pa_listen_endpoint_dropped(L->l, i);
+}
+
+static void print_counters(struct listen *L, FILE *f)
+{
+  refresh_dropped(L);
   for (int i = 0; i < L->n_src; i++) {
     const struct source *s = &L->src[i];
     fprintf(f,
@@ -460,10 +471,9 @@ out:
       code = L.cap_rc == PA_USAGE || L.cap_rc == PA_IO ? PA_EXIT_INPUT : PA_EXIT_INTERNAL;
     }
   }
-  if (L.l)
-    for (int i = 0; i < L.n_src; i++)
-      L.src[i].dropped = pa_listen_endpoint_dropped(L.l, i);
+  refresh_dropped(&L);
   pa_listen_free(L.l);
+  L.l = NULL;
   pa_feed_cleanup(&L.feed);
   if (pa_store_batch_commit(L.store) && !L.fatal)
     L.fatal = PA_DB;

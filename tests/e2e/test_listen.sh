@@ -65,6 +65,7 @@ logger --rfc5424 --tcp --octet-count -n 127.0.0.1 -P "$tp" -t sshd \
 sleep 0.5
 kill -USR1 "$pid"; sleep 0.3
 check "SIGUSR1 logs counters" grep -q "received" "$WORK/err"
+check "SIGUSR1 counts the dropped client at once" grep -q "tcp://.*dropped 1," "$WORK/err"
 stop
 check "listen exits 0 on SIGTERM" test $? -eq 0
 check "UDP message decoded" test "$(q "select count(*) from events where user_id='root' and outcome=4 and origin like 'udp://%'")" = 1
