@@ -410,6 +410,7 @@ int pa_cmd_listen(int argc, char **argv)
     code = PA_EXIT_INPUT;
     goto out;
   }
+  pa_store_run_track(L.store, run_id);
   L.feed.live = 1;
   pa_syslog_opts_init(&L.opts, 0, L.feed.tz);
   if (cert && pa_listen_tls(L.l, cert, key, ca, &err)) {
