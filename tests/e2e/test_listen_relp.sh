@@ -51,7 +51,7 @@ mid=$(q "select count(*) from raw")
 sleep 1.5
 start "relp://127.0.0.1:$port"
 wait "$writer"
-for _ in $(seq 300); do [ "$(q "select count(*) from raw")" -ge "$N" ] && break; sleep 0.1; done
+for _ in $(seq 900); do [ "$(q "select count(*) from raw")" -ge "$N" ] && break; sleep 0.1; done
 sleep 1
 kill -TERM "$rs"; wait "$rs" 2>/dev/null || true; rs=
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=
