@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,99 @@ static int on_busy(void *ctx, int n)
   return 1;
 }
 
+/* Reads a small /proc file into buf (NUL-terminated); its length, or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0)
+    return -1;
+  n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0)
+    return -1;
+  buf[n] = 0;
+  return n;
+}
+
+/* "BOOT_ID:STARTTIME" of process pid: the boot it runs in and when it
+ * started (clock ticks after boot, field 22 of /proc/PID/stat), which a
+ * later process given the same pid does not share. 0, or -1 when the
+ * process does not exist (or /proc cannot tell). */
+static int proc_marker(long pid, char *out, size_t len)
+{
+  char path[64], stat[1024], boot[64];
+  const char *p;
+  ssize_t n;
+  int field = 2;
+
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  if (read_small(path, stat, sizeof stat) < 0 ||
+      (n = read_small("/proc/sys/kernel/random/boot_id", boot, sizeof boot)) <= 0)
+    return -1;
+  boot[strcspn(boot, "\n")] = 0;
+  /* the command name (field 2) may hold spaces and parentheses: count
+   * from the last ')' */
+  if (!(p = strrchr(stat, ')')))
+    return -1;
+  for (p++; *p && field < 22; p++)
+    if (*p == ' ')
+      field++;
+  if (field != 22 || !(*p >= '0' && *p <= '9'))
+    return -1;
+  snprintf(out, len, "%s:%.*s", boot, (int)strspn(p, "0123456789"), p);
+  return 0;
+}
+
+/* Marks each 'running' run whose process is gone 'interrupted' (see
+ * store.h). A row without a start marker is judged by its pid alone. Not
+ * being able to tell is no reason to fail the open: such rows stay. */
+static void mark_interrupted(pa_store *s)
+{
+  sqlite3_stmt *q = NULL;
+  int64_t stale[64];
+  int n = 0;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT id, pid, proc_start FROM runs WHERE status='running'"
+                         " AND pid IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
+    return;
+  while (n < (int)(sizeof stale / sizeof stale[0]) && sqlite3_step(q) == SQLITE_ROW) {
+    long pid = (long)sqlite3_column_int64(q, 1);
+    const char *was = (const char *)sqlite3_column_text(q, 2);
+    char now[128];
+    int gone;
+
+    if (pid <= 0)
+      continue;
+    if (proc_marker(pid, now, sizeof now) == 0)
+      gone = was && strcmp(was, now) != 0;
+    else
+      gone = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    if (gone)
+      stale[n++] = sqlite3_column_int64(q, 0);
+  }
+  sqlite3_finalize(q);
+  q = NULL;
+  if (!n || sqlite3_prepare_v2(s->db,
+                               "UPDATE runs SET status='interrupted', ended_at=? WHERE id=?"
+                               " AND status='running'", -1, &q, NULL) != SQLITE_OK)
+    goto out;
+  for (int i = 0; i < n; i++) {
+    sqlite3_bind_int64(q, 1, pa_time_now());
+    sqlite3_bind_int64(q, 2, stale[i]);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+      pa_log(PA_LOG_WARN, "cannot mark interrupted runs: %s", sqlite3_errmsg(s->db));
+      break;
+    }
+    sqlite3_reset(q);
+    pa_log(PA_LOG_INFO, "run %lld: its process is gone; marked interrupted", (long long)stale[i]);
+  }
+out:
+  sqlite3_finalize(q);
+}
+
 pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
 {
   return pa_store_open_mode(path, 0, out, err);
@@ -367,6 +461,8 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
     pa_store_close(s);
     return rc;
   }
+  if (!(flags & PA_STORE_RDONLY))
+    mark_interrupted(s);
   *out = s;
   return PA_OK;
 }
@@ -436,11 +532,38 @@ void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us)
  * a failed COMMIT, it rolls back whole, so that no message is kept half
  * (its raw row without its event) and skipped as "already stored" when it
  * is read again. */
+/* The counts of the tracked run as they stand once the open batch commits:
+ * written in the batch's own transaction, so they are never ahead of or
+ * behind what is stored. */
+static pa_rc run_counts_put(pa_store *s)
+{
+  sqlite3_stmt *q = NULL;
+  int rc;
+
+  if (!s->run_id)
+    return PA_OK;
+  if (sqlite3_prepare_v2(s->db,
+                         "UPDATE runs SET events=?, raw=?, quarantined=?, associations=?,"
+                         " dimse=? WHERE id=?", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, (int64_t)s->counts.events);
+  sqlite3_bind_int64(q, 2, (int64_t)s->counts.raw);
+  sqlite3_bind_int64(q, 3, (int64_t)s->counts.quarantined);
+  sqlite3_bind_int64(q, 4, (int64_t)s->counts.associations);
+  sqlite3_bind_int64(q, 5, (int64_t)s->counts.dimse);
+  sqlite3_bind_int64(q, 6, s->run_id);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? PA_OK : PA_DB;
+}
+
+void pa_store_run_track(pa_store *s, int64_t run_id) { s->run_id = run_id; }
+
 static pa_rc txn_commit(pa_store *s)
 {
   if (!s->in_txn)
     return PA_OK;
-  if (!s->txn_failed && pa__store_exec(s, "COMMIT") == PA_OK) {
+  if (!s->txn_failed && run_counts_put(s) == PA_OK && pa__store_exec(s, "COMMIT") == PA_OK) {
     s->in_txn = 0;
     s->commits++;
     s->err[0] = 0;
@@ -494,16 +617,20 @@ void pa_store_interrupt(pa_store *s, volatile sig_atomic_t *stop)
 pa_rc pa_store_run_begin(pa_store *s, const char *command, const char *args,
                          int64_t *run_id_out)
 {
+  char marker[128];
   sqlite3_stmt *q = NULL;
   int rc;
 
   if (sqlite3_prepare_v2(s->db,
-                         "INSERT INTO runs (started_at, command, args, status)"
-                         " VALUES (?,?,?,'running')", -1, &q, NULL) != SQLITE_OK)
+                         "INSERT INTO runs (started_at, command, args, status, pid, proc_start)"
+                         " VALUES (?,?,?,'running',?,?)", -1, &q, NULL) != SQLITE_OK)
     return PA_DB;
   sqlite3_bind_int64(q, 1, pa_time_now());
   sqlite3_bind_text(q, 2, command, -1, SQLITE_TRANSIENT);
   pa__store_bind_text(q, 3, args);
+  sqlite3_bind_int64(q, 4, (int64_t)getpid());
+  if (proc_marker((long)getpid(), marker, sizeof marker) == 0)
+    sqlite3_bind_text(q, 5, marker, -1, SQLITE_TRANSIENT);
   rc = sqlite3_step(q);
   sqlite3_finalize(q);
   if (rc != SQLITE_DONE)

@@ -15,7 +15,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 9
+#define PA_SCHEMA_VERSION 10
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -238,9 +238,16 @@ void pa_store_batch_fail(pa_store *s);
  * PA_STORE_BUSY_STOP_MS more (a listener told to stop). stop is borrowed. */
 void pa_store_interrupt(pa_store *s, volatile sig_atomic_t *stop);
 
-/* runs: one row per command run. */
+/* runs: one row per command run, status 'running' until run_end, with
+ * the pid and start marker of this process. A writable open marks a
+ * 'running' row 'interrupted' (ended_at: the time it was found) when its
+ * process is gone or its pid now belongs to another process. */
 pa_rc pa_store_run_begin(pa_store *s, const char *command, const char *args,
                          int64_t *run_id_out);
+/* From now on, every batch that commits writes the rows this handle has
+ * committed (events, raw, quarantined, associations, dimse) into run
+ * run_id, in the same transaction: a run that dies keeps true counts. */
+void pa_store_run_track(pa_store *s, int64_t run_id);
 struct pa_run_counts {
   uint64_t inputs, inputs_skipped, associations, dimse, events, raw,
            quarantined, errors;

@@ -68,6 +68,7 @@ struct pa_store {
   int64_t batch_started;
   struct pa_store_counts counts;    /* rows written, the open batch's included */
   struct pa_store_counts pending;   /* of those, the open batch's: undone if it rolls back */
+  int64_t run_id;                   /* pa_store_run_track: counts go there at commit, 0 none */
   int have_chain;                   /* chain_tip loaded from the last raw row */
   uint8_t chain_tip[PA_SHA256_LEN]; /* chain_hash of the last raw row */
   int chain_empty;                  /* raw holds no row yet */

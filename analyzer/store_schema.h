@@ -357,6 +357,14 @@ static const char *const pa__store_migrations[] = {
    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'review',"
    "  'receipt'"
    " FROM reviews;"),
+
+  /* 9 -> 10: which process a run is, so that a run whose process died
+   * (kill -9, power loss) is told from one still going: its pid, and a
+   * marker of that process's start (boot id and start time in clock
+   * ticks, /proc/PID/stat) that a later process with the same pid does
+   * not share. */
+  "ALTER TABLE runs ADD COLUMN pid INTEGER;"
+  "ALTER TABLE runs ADD COLUMN proc_start TEXT;",
 };
 
 #define PA__STORE_N_MIGRATIONS \

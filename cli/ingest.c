@@ -673,6 +673,8 @@ int pa_cmd_ingest(int argc, char **argv)
     worst = -2;
   }
   pa_buf_cleanup(&args);
+  if (!worst)
+    pa_store_run_track(in.store, in.run_id); /* counts committed batch by batch */
   if (!worst && pa_feed_init(&in.feed, in.store, decoders, tz, in.run_id, &err)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg[0] ? err.msg : "cannot load the decoders");
     worst = -3;
@@ -688,6 +690,17 @@ int pa_cmd_ingest(int argc, char **argv)
   if (pa_store_batch_commit(in.store) && worst > -2) {
     pa_log(PA_LOG_ERROR, "%s: %s", db, pa_store_errmsg(in.store));
     worst = -2;
+  }
+  {
+    /* what was committed, also when a failure cut a file short */
+    struct pa_store_counts sc;
+    pa_store_counts(in.store, &sc);
+    in.counts.associations = sc.associations;
+    in.counts.dimse = sc.dimse;
+    in.counts.events = sc.events;
+    in.counts.raw = sc.raw;
+    if (worst <= -2)
+      in.counts.quarantined = sc.quarantined;
   }
   if (in.run_id && pa_store_run_end(in.store, in.run_id,
                                     worst <= -2 ? "error"

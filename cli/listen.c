@@ -16,8 +16,13 @@
 #include "collectors/pcap_source.h"
 #include "collectors/syslog_listen.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <librelp.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,9 +52,39 @@ struct source {
   char url[160];
   uint64_t received, stored, duplicates, quarantined, dropped, lost;
   uint64_t pend_stored, pend_quarantined;
+  int relp;   /* counted by its own thread, under listen.mu */
+};
+
+struct listen;
+
+/* A relp:// endpoint: librelp's engine in its own thread, with its own
+ * connection to the database. librelp sends "200 OK" for a message as soon
+ * as the reception callback returns (whatever it returns), so the callback
+ * commits the message before it returns: an acknowledged message is a
+ * committed one. When the store fails the callback never returns (the
+ * process exits without acknowledging it), and the sender keeps it. */
+struct relp_ep {
+  struct listen *L;
+  int src;                    /* index in L->src */
+  char host[128], port[16];
+  relpEngine_t *engine;
+  pthread_t thread;
+  int running, wedged;
+  volatile sig_atomic_t done; /* relpEngineRun returned */
+  pa_store *store;
+  struct pa_feed feed;
+  struct pa_syslog_opts opts;
+  int64_t opts_at;            /* when opts was last renewed, µs */
 };
 
 struct listen {
+  pthread_mutex_t mu;         /* the counters of relp endpoints, read by the main thread */
+  struct relp_ep relp[MAX_SOURCES];
+  int n_relp;
+  int ep_src[MAX_SOURCES];    /* pa_listen's endpoint index -> src index */
+  int n_ep;
+  const char *decoders, *tz;
+  int64_t run_id;
   pa_store *store;
   struct pa_feed feed;
   pa_listen *l;
@@ -79,6 +114,9 @@ static void help(FILE *f)
              "                   repeatable. HOST may be empty (all addresses) or [IPv6];\n"
              "                   PORT 0 takes a free port. TCP takes octet counting and LF\n"
              "                   framing from many clients at once; TLS is RFC 5425.\n"
+             "                   relp://HOST:PORT: RELP (rsyslog's omrelp), each message\n"
+             "                   acknowledged only once it is committed; nothing is lost\n"
+             "                   when the listener dies, and a resent message is stored once.\n"
              "  --cert FILE      PEM certificate (chain) for tls:// endpoints\n"
              "  --key FILE       its PEM private key\n"
              "  --ca FILE        require client certificates signed by this CA (mutual TLS)\n"
@@ -101,8 +139,20 @@ static void help(FILE *f)
              "that cannot be used, 3 the database failed or internal error\n");
 }
 
-static void print_counters(const struct listen *L, FILE *f)
+/* Connections dropped are counted by the I/O loop: read them from it, so
+ * that every status line (SIGUSR1 as well as the last) tells the truth. */
+static void refresh_dropped(struct listen *L)
 {
+  if (!L->l)
+    return;
+  for (int k = 0; k < L->n_ep; k++)
+    L->src[L->ep_src[k]].dropped = pa_listen_endpoint_dropped(L->l, k);
+}
+
+static void print_counters(struct listen *L, FILE *f)
+{
+  refresh_dropped(L);
+  pthread_mutex_lock(&L->mu);
   for (int i = 0; i < L->n_src; i++) {
     const struct source *s = &L->src[i];
     fprintf(f,
@@ -112,6 +162,7 @@ static void print_counters(const struct listen *L, FILE *f)
             (unsigned long long)s->duplicates, (unsigned long long)s->quarantined,
             (unsigned long long)s->dropped, (unsigned long long)s->lost);
   }
+  pthread_mutex_unlock(&L->mu);
   if (L->iface)
     fprintf(f,
             "pacsaudit: iface:%s: packets %llu, DICOM associations %llu, TLS %llu, "
@@ -133,6 +184,8 @@ static void settle(struct listen *L)
   L->commits = c;
   for (int i = 0; i < L->n_src; i++) {
     struct source *s = &L->src[i];
+    if (s->relp)
+      continue;
     if (committed) {
       s->stored += s->pend_stored;
       s->quarantined += s->pend_quarantined;
@@ -151,9 +204,10 @@ static void account(struct listen *L, int ep, const struct pa_feed_counts *befor
   struct source *s;
   uint64_t q, d;
 
-  if (ep < 0 || ep >= L->n_src)
+  if (ep < 0 || ep >= L->n_ep)
     return;
-  s = &L->src[ep];
+  pthread_mutex_lock(&L->mu);
+  s = &L->src[L->ep_src[ep]];
   q = n->quarantined - before->quarantined;
   d = n->duplicates - before->duplicates;
   s->received++;
@@ -165,6 +219,7 @@ static void account(struct listen *L, int ep, const struct pa_feed_counts *befor
   else if (!d)
     s->pend_stored++;
   settle(L);
+  pthread_mutex_unlock(&L->mu);
 }
 
 static void peer_origin(const struct pa_listen_msg *m, char *out, size_t len)
@@ -230,7 +285,9 @@ static void on_tick(void *ctx)
   }
   if (!L->fatal && pa_store_batch_tick(L->store))
     L->fatal = PA_DB;
+  pthread_mutex_lock(&L->mu);
   settle(L);
+  pthread_mutex_unlock(&L->mu);
   if (L->fatal)
     stop_flag = 1;
 }
@@ -276,6 +333,215 @@ static void *capture_main(void *arg)
   if (L->cap_rc)
     stop_flag = 1; /* a capture that cannot run stops the listener: say so, don't limp */
   return NULL;
+}
+
+/* --- RELP ------------------------------------------------------------------ */
+
+static relpRetVal relp_message(void *usr, unsigned char *hostname, unsigned char *ip,
+                               unsigned char *msg, size_t len)
+{
+  struct relp_ep *R = usr;
+  struct listen *L = R->L;
+  struct source *s = &L->src[R->src];
+  struct pa_store_counts c0, c1;
+  struct pa_feed_counts f0 = R->feed.n;
+  char origin[200];
+  int64_t now = pa_time_now();
+  pa_rc rc;
+
+  (void)hostname;
+  if (now - R->opts_at > 1000000) {
+    pa_syslog_opts_init(&R->opts, 0, R->feed.tz);
+    R->opts_at = now;
+  }
+  /* a sender resends what it has no answer for, on a new session: the same
+   * bytes from the same sender at the same place (offset 0) are a message
+   * read again, and stored once */
+  snprintf(origin, sizeof origin, "relp://%s", ip ? (const char *)ip : "?");
+  pa_store_counts(R->store, &c0);
+  rc = pa_store_batch_begin(R->store);
+  if (!rc)
+    rc = pa_feed_syslog(&R->feed, msg, len, origin, 0, now, &R->opts);
+  if (pa_store_batch_commit(R->store) && !rc)
+    rc = PA_DB;
+  pa_store_counts(R->store, &c1);
+  pthread_mutex_lock(&L->mu);
+  s->received++;
+  if (!rc) {
+    if (R->feed.n.duplicates != f0.duplicates)
+      s->duplicates++;
+    else if (c1.quarantined != c0.quarantined || R->feed.n.quarantined != f0.quarantined)
+      s->quarantined++;
+    else
+      s->stored++;
+  }
+  pthread_mutex_unlock(&L->mu);
+  if (rc) {
+    /* not stored: never answer it. The main thread stops the process;
+     * this thread waits for the end without returning to librelp. */
+    pa_log(PA_LOG_ERROR, "%s: %s; the message is not acknowledged", s->url,
+           pa_store_errmsg(R->store));
+    R->wedged = 1;
+    L->fatal = rc;
+    stop_flag = 1;
+    for (;;)
+      pause();
+  }
+  return RELP_RET_OK;
+}
+
+static void relp_wake(int sig) { (void)sig; }
+
+static void *relp_main(void *arg)
+{
+  struct relp_ep *R = arg;
+  relpEngineRun(R->engine);
+  R->done = 1;
+  return NULL;
+}
+
+/* relp://HOST:PORT, HOST empty, a name, IPv4 or [IPv6]; PORT 0 takes a
+ * free port (chosen here: librelp cannot tell which it bound). */
+static int relp_parse(const char *url, struct relp_ep *R)
+{
+  const char *h = url + strlen("relp://"), *colon;
+  size_t hl;
+
+  if (*h == '[') {
+    const char *e = strchr(h, ']');
+    if (!e || e[1] != ':')
+      return -1;
+    hl = (size_t)(e - h - 1);
+    h++;
+    colon = e + 1;
+  } else {
+    if (!(colon = strrchr(h, ':')))
+      return -1;
+    hl = (size_t)(colon - h);
+  }
+  if (hl >= sizeof R->host || strlen(colon + 1) >= sizeof R->port || !colon[1] ||
+      strspn(colon + 1, "0123456789") != strlen(colon + 1))
+    return -1;
+  memcpy(R->host, h, hl);
+  R->host[hl] = 0;
+  snprintf(R->port, sizeof R->port, "%s", colon + 1);
+  return 0;
+}
+
+static int relp_free_port(struct relp_ep *R)
+{
+  struct addrinfo hints = {0}, *ai = NULL;
+  struct sockaddr_storage sa;
+  socklen_t sl = sizeof sa;
+  int fd = -1, ok = 0;
+
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  if (getaddrinfo(R->host[0] ? R->host : NULL, "0", &hints, &ai) != 0)
+    return -1;
+  if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) >= 0 &&
+      bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+      getsockname(fd, (struct sockaddr *)&sa, &sl) == 0) {
+    unsigned port = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+                                              : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    snprintf(R->port, sizeof R->port, "%u", port);
+    ok = 1;
+  }
+  if (fd >= 0)
+    close(fd);
+  freeaddrinfo(ai);
+  return ok ? 0 : -1;
+}
+
+static void relp_dbg(char *fmt, ...) { (void)fmt; }
+
+static void relp_on_generic_err(char *obj, char *msg, relpRetVal code)
+{
+  pa_log(PA_LOG_WARN, "relp: %s: %s (%d)", obj ? obj : "-", msg ? msg : "-", (int)code);
+}
+
+static void relp_on_err(void *usr, char *obj, char *msg, relpRetVal code)
+{
+  (void)usr;
+  pa_log(PA_LOG_WARN, "relp: %s: %s (%d)", obj ? obj : "-", msg ? msg : "-", (int)code);
+}
+
+/* Binds the endpoint and starts its thread; the bound URL goes to
+ * L->src[R->src].url. 0, or -1 with the reason logged. */
+static int relp_start(struct listen *L, struct relp_ep *R, const char *url)
+{
+  relpSrv_t *srv = NULL;
+  struct pa_err err;
+  char *bound = L->src[R->src].url;
+  size_t blen = sizeof L->src[R->src].url;
+
+  R->L = L;
+  pa_err_clear(&err);
+  if (relp_parse(url, R)) {
+    pa_log(PA_LOG_ERROR, "%s: not relp://HOST:PORT", url);
+    return -1;
+  }
+  if (!strcmp(R->port, "0") && relp_free_port(R)) {
+    pa_log(PA_LOG_ERROR, "%s: no free port", url);
+    return -1;
+  }
+  if (pa_store_open(L->db, &R->store, &err) ||
+      pa_feed_init(&R->feed, R->store, L->decoders, L->tz, L->run_id, &err)) {
+    pa_log(PA_LOG_ERROR, "%s", err.msg[0] ? err.msg : "cannot open the database");
+    return -1;
+  }
+  R->feed.live = 1;
+  pa_store_interrupt(R->store, &stop_flag);
+  if (relpEngineConstruct(&R->engine) != RELP_RET_OK ||
+      relpEngineSetDbgprint(R->engine, relp_dbg) != RELP_RET_OK ||
+      relpEngineSetOnGenericErr(R->engine, relp_on_generic_err) != RELP_RET_OK ||
+      relpEngineSetDnsLookupMode(R->engine, 0) != RELP_RET_OK ||
+      relpEngineSetOnErr(R->engine, relp_on_err) != RELP_RET_OK ||
+      relpEngineSetEnableCmd(R->engine, (unsigned char *)"syslog", eRelpCmdState_Required) !=
+          RELP_RET_OK ||
+      relpEngineSetSyslogRcv2(R->engine, relp_message) != RELP_RET_OK ||
+      relpEngineListnerConstruct(R->engine, &srv) != RELP_RET_OK ||
+      relpSrvSetUsrPtr(srv, R) != RELP_RET_OK ||
+      relpSrvSetLstnPort(srv, (unsigned char *)R->port) != RELP_RET_OK ||
+      (R->host[0] && relpSrvSetLstnAddr(srv, (unsigned char *)R->host) != RELP_RET_OK) ||
+      relpEngineListnerConstructFinalize(R->engine, srv) != RELP_RET_OK) {
+    pa_log(PA_LOG_ERROR, "%s: cannot listen", url);
+    return -1;
+  }
+  if (strchr(R->host, ':'))
+    snprintf(bound, blen, "relp://[%s]:%s", R->host, R->port);
+  else
+    snprintf(bound, blen, "relp://%s:%s", R->host, R->port);
+  if (pthread_create(&R->thread, NULL, relp_main, R) != 0) {
+    pa_log(PA_LOG_ERROR, "cannot start the RELP thread");
+    return -1;
+  }
+  R->running = 1;
+  return 0;
+}
+
+/* Stops the engine (a signal wakes its wait) and frees what the thread
+ * used; a thread wedged on a failed store is left to the process's end. */
+static void relp_stop(struct relp_ep *R)
+{
+  if (R->running && !R->wedged) {
+    relpEngineSetStop(R->engine);
+    while (!R->done && !R->wedged) {
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      pthread_kill(R->thread, SIGUSR2);
+      nanosleep(&ts, NULL);
+    }
+    pthread_join(R->thread, NULL);
+    R->running = 0;
+  }
+  if (R->wedged)
+    return;
+  if (R->engine)
+    relpEngineDestruct(&R->engine);
+  pa_feed_cleanup(&R->feed);
+  if (R->store && pa_store_close(R->store))
+    R->L->fatal = PA_DB;
+  R->store = NULL;
 }
 
 static void detail_json(const struct listen *L, struct pa_buf *b)
@@ -339,6 +605,7 @@ int pa_cmd_listen(int argc, char **argv)
   int64_t run_id = 0;
 
   memset(&L, 0, sizeof L);
+  pthread_mutex_init(&L.mu, NULL);
   L.db = pa_cli_default_db();
   L.batch_rows = 1000;
   L.batch_us = 200 * 1000;
@@ -399,6 +666,7 @@ int pa_cmd_listen(int argc, char **argv)
     code = PA_EXIT_INPUT;
     goto out;
   }
+  pa_store_run_track(L.store, run_id);
   L.feed.live = 1;
   pa_syslog_opts_init(&L.opts, 0, L.feed.tz);
   if (cert && pa_listen_tls(L.l, cert, key, ca, &err)) {
@@ -406,12 +674,32 @@ int pa_cmd_listen(int argc, char **argv)
     code = PA_EXIT_INPUT;
     goto out;
   }
+  L.decoders = decoders;
+  L.tz = tz;
+  L.run_id = run_id;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = relp_wake; /* no SA_RESTART: it ends librelp's wait */
+  sigaction(SIGUSR2, &sa, NULL);
   for (int i = 0; i < n_urls; i++) {
+    if (!strncmp(urls[i], "relp://", 7)) {
+      struct relp_ep *R = &L.relp[L.n_relp++];
+      R->src = i;
+      L.src[i].relp = 1;
+      L.n_src++;
+      if (relp_start(&L, R, urls[i])) {
+        code = PA_EXIT_INPUT;
+        goto out;
+      }
+      if (!quiet)
+        pa_cli_line(stdout, "listening on %s", L.src[i].url);
+      continue;
+    }
     if (pa_listen_add(L.l, urls[i], L.src[i].url, sizeof L.src[i].url, &err)) {
       pa_log(PA_LOG_ERROR, "%s", err.msg);
       code = PA_EXIT_INPUT;
       goto out;
     }
+    L.ep_src[L.n_ep++] = i;
     L.n_src++;
     if (!quiet)
       pa_cli_line(stdout, "listening on %s", L.src[i].url);
@@ -460,10 +748,11 @@ out:
       code = L.cap_rc == PA_USAGE || L.cap_rc == PA_IO ? PA_EXIT_INPUT : PA_EXIT_INTERNAL;
     }
   }
-  if (L.l)
-    for (int i = 0; i < L.n_src; i++)
-      L.src[i].dropped = pa_listen_endpoint_dropped(L.l, i);
+  for (int i = 0; i < L.n_relp; i++)
+    relp_stop(&L.relp[i]);
+  refresh_dropped(&L);
   pa_listen_free(L.l);
+  L.l = NULL;
   pa_feed_cleanup(&L.feed);
   if (pa_store_batch_commit(L.store) && !L.fatal)
     L.fatal = PA_DB;

@@ -364,7 +364,9 @@ static void evict_idle(pa_listen *l)
   }
 }
 
-static void accept_conn(pa_listen *l, int ep)
+/* 1 when a connection was taken from the queue (kept or dropped), 0 when
+ * none was waiting or accept failed. */
+static int accept_conn(pa_listen *l, int ep)
 {
   struct sockaddr_storage sa;
   socklen_t sl = sizeof sa;
@@ -379,7 +381,7 @@ static void accept_conn(pa_listen *l, int ep)
              strerror(errno));
       l->ep[ep].paused_until = pa_time_now() + ACCEPT_PAUSE_US;
     }
-    return;
+    return 0;
   }
   if (l->n_conns >= MAX_CONNS)
     evict_idle(l);
@@ -387,7 +389,7 @@ static void accept_conn(pa_listen *l, int ep)
     l->st.dropped++;
     l->ep[ep].dropped++;
     close(fd);
-    return;
+    return 1;
   }
   for (slot = 0; l->conns[slot]; slot++)
     ;
@@ -406,7 +408,7 @@ static void accept_conn(pa_listen *l, int ep)
       free(c);
       l->st.dropped++;
       l->ep[ep].dropped++;
-      return;
+      return 1;
     }
     SSL_set_accept_state(c->ssl);
     c->handshaking = 1;
@@ -414,6 +416,7 @@ static void accept_conn(pa_listen *l, int ep)
   l->conns[slot] = c;
   l->n_conns++;
   l->st.connections++;
+  return 1;
 }
 
 static void feed(pa_listen *l, struct conn *c, const uint8_t *p, size_t n)
@@ -508,8 +511,11 @@ static int conn_read(pa_listen *l, struct conn *c)
   return 0;
 }
 
-static void udp_read(pa_listen *l, int ep)
+/* Datagrams read (a bounded batch); 0 when the socket had none. */
+static int udp_read(pa_listen *l, int ep)
 {
+  int got = 0;
+
   /* a bounded batch: a flood on one endpoint must not starve the others */
   for (int k = 0; k < READS_PER_ROUND * 4; k++) {
     struct sockaddr_storage sa;
@@ -519,7 +525,8 @@ static void udp_read(pa_listen *l, int ep)
     ssize_t n = recvfrom(l->ep[ep].fd, l->buf, READ_CHUNK + 1, MSG_TRUNC,
                          (struct sockaddr *)&sa, &sl);
     if (n < 0)
-      return;
+      return got;
+    got++;
     peer_name(&sa, peer, sizeof peer);
     msg_init(l, NULL, ep, &m);
     m.peer = peer;
@@ -539,6 +546,55 @@ static void udp_read(pa_listen *l, int ep)
       continue;
     l->st.messages++;
     l->ops.message(l->ops.ctx, &m);
+  }
+  return got;
+}
+
+/* Asked to stop: what the kernel holds was acknowledged to TCP senders
+ * already (and UDP datagrams were delivered). Read all of it and hand it
+ * out before anything is closed: the connections waiting in the accept
+ * queue, every byte in each connection's receive queue (no per-round
+ * bound), every datagram. Bytes that arrive after the last read are
+ * refused by the close (a reset), which the sender sees. */
+static void drain_all(pa_listen *l)
+{
+  int again = 1;
+
+  for (int round = 0; again && round < 64; round++) {
+    again = 0;
+    for (int i = 0; i < l->n_ep; i++) {
+      if (l->ep[i].transport == PA_LISTEN_UDP) {
+        while (udp_read(l, i) > 0)
+          again = 1;
+      } else {
+        for (int k = 0; k < MAX_CONNS && accept_conn(l, i); k++)
+          again = 1;
+      }
+    }
+    for (int i = 0; i < MAX_CONNS; i++) {
+      struct conn *c = l->conns[i];
+      ssize_t n;
+      if (!c)
+        continue;
+      if (c->handshaking) {
+        /* a handshake that the client finished: its data follows */
+        if (conn_read(l, c) != 0) {
+          conn_close(l, i);
+          continue;
+        }
+        if (c->handshaking)
+          continue;
+      }
+      while ((n = conn_recv(c, l->buf, READ_CHUNK)) > 0) {
+        c->last = pa_time_now();
+        feed(l, c, l->buf, (size_t)n);
+        again = 1;
+        if (c->drop)
+          break;
+      }
+      if (n < 0 || c->drop)
+        conn_close(l, i);
+    }
   }
 }
 
@@ -611,6 +667,7 @@ pa_rc pa_listen_run(pa_listen *l, volatile sig_atomic_t *stop)
         l->ops.tick(l->ops.ctx);
     }
   }
+  drain_all(l);
   for (int i = 0; i < MAX_CONNS; i++)
     if (l->conns[i])
       conn_close(l, i);

@@ -70,8 +70,11 @@ pa_rc pa_listen_add(pa_listen *l, const char *url, char *bound_out, size_t bound
 /* Adds a descriptor to the loop: ready(ctx) is called when it is readable. */
 pa_rc pa_listen_add_fd(pa_listen *l, int fd, void (*ready)(void *ctx), void *ctx);
 
-/* Runs until *stop becomes nonzero (set it from a signal handler). Open
- * connections are then closed and their partial frames handed to bad().
+/* Runs until *stop becomes nonzero (set it from a signal handler). Then
+ * what the kernel holds is read and handed out first (queued connections,
+ * each connection's receive queue, waiting datagrams: TCP acknowledged
+ * those bytes already), and open connections are closed and their partial
+ * frames handed to bad().
  * The caller must ignore SIGPIPE: a TLS close_notify to a vanished client
  * is written with no MSG_NOSIGNAL. Clients are served in turns (a bounded
  * number of reads each per round), silent ones are closed after 10 minutes,

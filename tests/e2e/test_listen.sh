@@ -65,6 +65,7 @@ logger --rfc5424 --tcp --octet-count -n 127.0.0.1 -P "$tp" -t sshd \
 sleep 0.5
 kill -USR1 "$pid"; sleep 0.3
 check "SIGUSR1 logs counters" grep -q "received" "$WORK/err"
+check "SIGUSR1 counts the dropped client at once" grep -q "tcp://.*dropped 1," "$WORK/err"
 stop
 check "listen exits 0 on SIGTERM" test $? -eq 0
 check "UDP message decoded" test "$(q "select count(*) from events where user_id='root' and outcome=4 and origin like 'udp://%'")" = 1
@@ -171,6 +172,42 @@ sleep 0.5
 stop
 check "...so that when it comes again both its events are stored" \
   test "$(q "select count(*) from events")" = "$((ev_before + 2))"
+
+# --- SIGTERM while another writer holds the lock --------------------------
+# The listener blocks on the lock with the first message of client A;
+# meanwhile client B's messages and a burst of datagrams sit in the
+# kernel's queues (TCP acknowledged them). SIGTERM, then the lock is freed:
+# every one of them is stored, or counted lost.
+db="$WORK/held.db"
+n_endpoints=2
+start --syslog tcp://127.0.0.1:0 --syslog udp://127.0.0.1:0
+tp=$(port tcp); up=$(port udp)
+( printf 'BEGIN IMMEDIATE;\n'; sleep 4; printf 'COMMIT;\n' ) | sqlite3 "$db" &
+holder=$!
+sleep 0.5
+printf '<38>1 2026-11-25T10:00:00Z hostA app 1 - - first, before the lock\n' |
+  timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp"
+sleep 0.3
+for i in $(seq 300); do
+  printf '<38>1 2026-11-25T10:01:%02d.%06dZ hostB app 2 - - held %d\n' $((i % 60)) "$i" "$i"
+done | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp"
+acked=$?
+exec 3>"/dev/udp/127.0.0.1/$up"
+for i in $(seq 50); do printf '<38>1 2026-11-25T10:02:00.%06dZ hostC app 3 - - datagram %d' "$i" "$i" >&3; done
+exec 3>&-
+sleep 0.3
+kill -TERM "$pid"
+wait "$holder"
+rc=0; wait "$pid" || rc=$?; pid=
+check "the stream was written whole (acknowledged by TCP)" test "$acked" -eq 0
+check "the listener stops cleanly once the lock is free" test "$rc" -eq 0
+stored=$(q "select count(*) from raw where origin like 'tcp://%'")
+lost=$(sed -n 's/.*tcp:.*lost \([0-9]*\)$/\1/p' "$WORK/out")
+check "every acknowledged message is stored or counted lost ($stored stored, $lost lost)" \
+  test "$((stored + lost))" -eq 301
+check "...and here, with the lock freed in time, all are stored" test "$stored" -eq 301
+check "the queued datagrams are stored too" \
+  test "$(q "select count(*) from raw where origin like 'udp://%'")" -eq 50
 
 # --- usage errors ---------------------------------------------------------
 rc=0; "$PACSAUDIT" listen --db "$db" 2>/dev/null || rc=$?
