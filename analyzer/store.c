@@ -219,6 +219,22 @@ int pa__store_bind_text(sqlite3_stmt *q, int i, const char *v)
   return 0;
 }
 
+/* PRAGMA journal_mode=WAL. Two writers opening a new file at once both
+ * read it and then both want it alone: SQLite refuses one at once
+ * (SQLITE_BUSY without the busy handler, since waiting would deadlock), so
+ * it tries again, a while, before failing. */
+static pa_rc set_wal(pa_store *s)
+{
+  for (int i = 0; i < 200; i++) {
+    if (pa__store_exec(s, "PRAGMA journal_mode=WAL") == PA_OK)
+      return PA_OK;
+    if (sqlite3_errcode(s->db) != SQLITE_BUSY)
+      return PA_DB;
+    usleep(10000 + 1000 * (i % 10));
+  }
+  return PA_DB;
+}
+
 static pa_rc read_version(pa_store *s, int *v_out)
 {
   sqlite3_stmt *q = NULL;
@@ -448,7 +464,7 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
    * power failure. The cache is an upper bound: it only grows when used.
    * A reader leaves the journal mode alone: changing it is a write, and
    * the writer that made the file set WAL already. */
-  if ((!(flags & PA_STORE_RDONLY) && (pa__store_exec(s, "PRAGMA journal_mode=WAL") ||
+  if ((!(flags & PA_STORE_RDONLY) && (set_wal(s) ||
                                       pa__store_exec(s, "PRAGMA synchronous=NORMAL"))) ||
       pa__store_exec(s, "PRAGMA foreign_keys=OFF") ||
       pa__store_exec(s, "PRAGMA cache_size=-131072") ||
