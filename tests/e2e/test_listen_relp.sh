@@ -13,7 +13,7 @@ db="$WORK/relp.db"
 q() { sqlite3 "$db" "$1"; }
 pid= rs=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; [ -n "$rs" ] && kill -9 "$rs" 2>/dev/null; rm -rf "$WORK"' EXIT
-N=3000
+N=800
 
 start() { # start URL
   : >"$WORK/out"
@@ -42,7 +42,7 @@ rs=$!
 # a stream of distinct messages, written while the listener is killed
 ( for i in $(seq "$N"); do
     printf 'Nov 25 10:00:00 pacs01 sshd[7]: Failed password for u%d from 192.0.2.1 port %d ssh2\n' "$i" "$i"
-    [ $((i % 300)) -eq 0 ] && sleep 0.1
+    [ $((i % 100)) -eq 0 ] && sleep 0.1
   done >>"$WORK/in.log" ) &
 writer=$!
 for _ in $(seq 200); do [ "$(q "select count(*) from raw" 2>/dev/null || echo 0)" -gt 200 ] && break; sleep 0.05; done
