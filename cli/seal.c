@@ -240,9 +240,9 @@ int pa_cli_seal(const char *db, const char *key_path, const char *out_path, int 
   if (said_cap)
     said[0] = '\0';
   pa_err_clear(&err);
-  if (pa_seal_key_load_private(key_path, &k, &err)) {
+  if ((rc = pa_seal_key_load_private(key_path, &k, &err))) {
     pa_cli_line(stderr, "pacsaudit: %s", err.msg);
-    return err.msg[0] && strstr(err.msg, "out of memory") ? PA_EXIT_INTERNAL : PA_EXIT_INPUT;
+    return rc == PA_NOMEM ? PA_EXIT_INTERNAL : PA_EXIT_INPUT;
   }
   {
     struct stat st;
