@@ -3,6 +3,7 @@
  * message, quarantined input, and the chain's verification. */
 #include "store_int.h"
 #include "tm.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +17,57 @@ void pa__store_raw_free(pa_store *s)
   s->z_ready = 0;
 }
 
-/* chain_hash of row n = SHA-256(chain_hash of row n-1 || sha256 of row n);
- * the first row hashes its sha256 alone. */
-static void chain_next(const uint8_t *prev, const uint8_t sha[PA_SHA256_LEN],
-                       uint8_t out[PA_SHA256_LEN])
+/* The chain (docs/schema.md, raw). Version 1, rows stored before schema 10:
+ *   chain_hash = SHA-256(prev_hash || sha256)
+ * Version 2 also covers where and when the row was received:
+ *   chain_hash = SHA-256(prev_hash || sha256 || meta), meta being 51 bytes:
+ *   0x02 || origin? (0 NULL, 1) || SHA-256(origin as stored, 32 zero bytes
+ *   when NULL) || offset? (0 NULL, 1) || offset (int64 big-endian, 0 when
+ *   NULL) || received_ts (int64 big-endian).
+ * prev_hash is absent for the first row. A v2 input is always longer than a
+ * v1 one (83 or 115 bytes against 32 or 64), so the two never collide. */
+struct chain_meta {
+  const char *origin; /* as stored: NULL, or valid UTF-8 that is not "" */
+  size_t origin_len;
+  int offset_null;    /* the offset is NULL (a datagram) */
+  int64_t offset;
+  int64_t received_ts;
+};
+
+#define CHAIN_META_LEN 51
+
+static void put_be64(uint8_t *p, int64_t v)
 {
-  uint8_t both[2 * PA_SHA256_LEN];
+  uint64_t u = (uint64_t)v;
+  for (int i = 7; i >= 0; i--, u >>= 8)
+    p[i] = (uint8_t)(u & 0xff);
+}
+
+static void chain_next(const uint8_t *prev, const uint8_t sha[PA_SHA256_LEN],
+                       const struct chain_meta *m, uint8_t out[PA_SHA256_LEN])
+{
+  uint8_t all[2 * PA_SHA256_LEN + CHAIN_META_LEN];
   size_t n = 0;
   if (prev) {
-    memcpy(both, prev, PA_SHA256_LEN);
+    memcpy(all, prev, PA_SHA256_LEN);
     n = PA_SHA256_LEN;
   }
-  memcpy(both + n, sha, PA_SHA256_LEN);
-  pa_sha256(both, n + PA_SHA256_LEN, out);
+  memcpy(all + n, sha, PA_SHA256_LEN);
+  n += PA_SHA256_LEN;
+  if (m) {
+    uint8_t *p = all + n;
+    p[0] = 2;
+    p[1] = m->origin ? 1 : 0;
+    if (m->origin)
+      pa_sha256(m->origin, m->origin_len, p + 2);
+    else
+      memset(p + 2, 0, PA_SHA256_LEN);
+    p[34] = m->offset_null ? 0 : 1;
+    put_be64(p + 35, m->offset_null ? 0 : m->offset);
+    put_be64(p + 43, m->received_ts);
+    n += CHAIN_META_LEN;
+  }
+  pa_sha256(all, n, out);
 }
 
 static pa_rc load_chain_tip(pa_store *s)
@@ -101,6 +140,8 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
                        int *dup_out)
 {
   uint8_t sha[PA_SHA256_LEN], chain[PA_SHA256_LEN];
+  struct chain_meta meta;
+  char *fixed = NULL;
   sqlite3_stmt *q;
   size_t zlen;
   pa_rc rc;
@@ -139,12 +180,31 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
     return PA_OK;
   if ((rc = load_chain_tip(s)))
     return rc;
-  chain_next(s->chain_empty ? NULL : s->chain_tip, sha, chain);
+  /* the chain covers origin as the column holds it (pa__store_bind_text:
+   * "" is NULL, a byte that is not UTF-8 is U+FFFD) */
+  meta.origin = origin && *origin ? origin : NULL;
+  meta.origin_len = meta.origin ? strlen(origin) : 0;
+  if (meta.origin && !pa_utf8_valid(meta.origin, meta.origin_len)) {
+    if (!(fixed = pa_utf8_repair(origin, meta.origin_len, &meta.origin_len))) {
+      pa__store_txn_fail(s);
+      return PA_NOMEM;
+    }
+    meta.origin = fixed;
+  }
+  meta.offset_null = offset < 0; /* pa__store_bind_opt: NULL */
+  meta.offset = offset;
+  meta.received_ts = received_ts;
+  chain_next(s->chain_empty ? NULL : s->chain_tip, sha, &meta, chain);
   zlen = compress_raw(s, p, len);
-  if (!(q = pa__store_stmt(s, PA__ST_RAW_INS)))
+  if (!(q = pa__store_stmt(s, PA__ST_RAW_INS))) {
+    free(fixed);
     return PA_DB;
+  }
   sqlite3_bind_int64(q, 1, received_ts);
-  pa__store_bind_text(q, 2, origin);
+  if (meta.origin)
+    sqlite3_bind_text(q, 2, meta.origin, (int)meta.origin_len, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(q, 2);
   pa__store_bind_opt(q, 3, offset);
   sqlite3_bind_int64(q, 4, (int64_t)len);
   sqlite3_bind_int(q, 5, zlen ? 1 : 0);
@@ -158,7 +218,10 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   else
     sqlite3_bind_blob(q, 8, s->chain_tip, PA_SHA256_LEN, SQLITE_STATIC);
   sqlite3_bind_blob(q, 9, chain, sizeof chain, SQLITE_STATIC);
-  if ((rc = pa__store_step_done(s, q))) {
+  rc = pa__store_step_done(s, q);
+  sqlite3_clear_bindings(q);
+  free(fixed); /* the statement is reset: SQLite holds no pointer to it */
+  if (rc) {
     /* the tip may be stale if another writer appended: reload next time */
     s->have_chain = 0;
     return rc;
@@ -240,7 +303,7 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
   uint8_t prev[PA_SHA256_LEN], sha[PA_SHA256_LEN], chain[PA_SHA256_LEN];
   uint8_t *plain = NULL;
   size_t plain_size = 0;
-  int have_prev = 0, r;
+  int have_prev = 0, seen_v2 = 0, r;
   int64_t pruned_to, pruned_at;
   pa_rc rc = PA_OK;
 
@@ -249,8 +312,8 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
   if ((rc = pa_store_raw_retention(s, &pruned_to, &pruned_at)))
     return rc;
   if (sqlite3_prepare_v2(s->db,
-                         "SELECT id, size, compressed, bytes, sha256, prev_hash, chain_hash"
-                         " FROM raw ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+                         "SELECT id, size, compressed, bytes, sha256, prev_hash, chain_hash,"
+                         " origin, offset, received_ts, chain_v FROM raw ORDER BY id", -1, &q, NULL) != SQLITE_OK)
     return PA_DB;
   while ((r = sqlite3_step(q)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(q, 0);
@@ -307,10 +370,36 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
         why = "prev_hash does not match the previous row's chain_hash";
     }
     if (!why) {
-      chain_next(have_prev ? prev : NULL, sha, chain);
-      if (sqlite3_column_bytes(q, 6) != PA_SHA256_LEN ||
-          memcmp(chain, sqlite3_column_blob(q, 6), PA_SHA256_LEN))
-        why = "chain_hash does not match";
+      struct chain_meta meta, *m = NULL;
+      int v = sqlite3_column_int(q, 10);
+      if (sqlite3_column_type(q, 10) != SQLITE_INTEGER || (v != 1 && v != 2))
+        why = "chain_v is not 1 or 2";
+      else if (v == 1 && seen_v2)
+        why = "chain_v 1 after a version 2 row (rows after the migration are version 2)";
+      else if (v == 2) {
+        seen_v2 = 1;
+        m = &meta;
+        meta.origin = NULL;
+        meta.origin_len = 0;
+        if (sqlite3_column_type(q, 7) != SQLITE_NULL) {
+          /* '' where NULL was written is a change too: the hash tells */
+          meta.origin = (const char *)sqlite3_column_blob(q, 7);
+          meta.origin_len = (size_t)sqlite3_column_bytes(q, 7);
+          if (!meta.origin)
+            meta.origin = "";
+        }
+        meta.offset_null = sqlite3_column_type(q, 8) == SQLITE_NULL;
+        meta.offset = sqlite3_column_int64(q, 8);
+        meta.received_ts = sqlite3_column_int64(q, 9);
+      }
+      if (!why) {
+        chain_next(have_prev ? prev : NULL, sha, m, chain);
+        if (sqlite3_column_bytes(q, 6) != PA_SHA256_LEN ||
+            memcmp(chain, sqlite3_column_blob(q, 6), PA_SHA256_LEN))
+          why = m ? "chain_hash does not match: origin, offset or received_ts was changed"
+                    " after the row was written (chain v2 covers them), or chain_hash itself"
+                  : "chain_hash does not match";
+      }
     }
     if (why) {
       *bad_id_out = id;

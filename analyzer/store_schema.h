@@ -365,6 +365,24 @@ static const char *const pa__store_migrations[] = {
    * not share. */
   "ALTER TABLE runs ADD COLUMN pid INTEGER;"
   "ALTER TABLE runs ADD COLUMN proc_start TEXT;",
+
+  /* 10 -> 11: evidence that holds up (docs/evidence.md). The chain covers
+   * where and when each message was received: rows written from now on are
+   * chain version 2 (chain_hash over origin, offset and received_ts too);
+   * the rows already stored stay version 1, verified as they were written.
+   * seals: a copy of each signed checkpoint `pacsaudit seal` appended to
+   * its seal file (the file, kept away from the database's administrators,
+   * is what verify trusts; this copy is for people reading the database). */
+  ("ALTER TABLE raw ADD COLUMN chain_v INTEGER NOT NULL DEFAULT 1;"
+   "CREATE TABLE seals ("
+   "  id INTEGER PRIMARY KEY,"
+   "  at INTEGER NOT NULL,"
+   "  last_id INTEGER NOT NULL,"
+   "  rows INTEGER NOT NULL,"
+   "  head BLOB,"
+   "  key_id TEXT NOT NULL,"
+   "  line TEXT NOT NULL,"
+   "  out TEXT);"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

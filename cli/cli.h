@@ -22,6 +22,7 @@ int pa_cmd_review(int argc, char **argv);
 int pa_cmd_query(int argc, char **argv);
 int pa_cmd_nightly(int argc, char **argv);
 int pa_cmd_demo(int argc, char **argv);
+int pa_cmd_seal(int argc, char **argv);
 
 /* What `check` runs with (its options), and what it found. */
 #define PA_CHECK_MAX_SITE_RULES 16
@@ -74,5 +75,34 @@ int pa_cli_open_store(const char *db, struct pa_store **s);
 /* The same with pa_store_open_mode's flags (PA_STORE_RDONLY for a command
  * that only reads: a missing file is then an input error, not created). */
 int pa_cli_open_store_mode(const char *db, int flags, struct pa_store **s);
+
+/* Seals (cli/seal.c, docs/evidence.md). Runs `seal`: checks the chain, signs
+ * its head with the key at key_path, appends the line to out_path, copies it
+ * into the database and, with use_syslog, to syslog. quiet: no line on
+ * stdout; said (said_cap bytes, may be 0) gets a short summary. Returns
+ * the exit code. Shared by seal and nightly. */
+int pa_cli_seal(const char *db, const char *key_path, const char *out_path, int use_syslog,
+                int quiet, char *said, size_t said_cap);
+
+/* The non-empty lines of a seal file, with their line numbers. */
+struct pa_cli_seal_line {
+  char *text; /* owned, NUL-terminated, no newline */
+  size_t len;
+  unsigned long lineno;
+};
+/* Reads path into *out (pa_cli_seal_lines_free). An exit code: 2 with the
+ * file (and line) said on stderr when it cannot be read or a line is cut
+ * short, too long or binary. */
+int pa_cli_seal_lines_read(const char *path, struct pa_cli_seal_line **out, size_t *n_out);
+void pa_cli_seal_lines_free(struct pa_cli_seal_line *l, size_t n);
+
+struct pa_seal;
+/* Whether the store still holds the prefix seal sealed: 0 yes, 1 no (why
+ * says which row and what, in why[cap]), -1 a database error. *after_out:
+ * raw rows past the sealed row. Trusts the stored chain_hash of the sealed
+ * row: run pa_store_verify_raw first, which proves it is the one the rows
+ * up to it compute. */
+int pa_cli_seal_match(struct pa_store *s, const struct pa_seal *seal, char *why, size_t cap,
+                      long long *after_out);
 
 #endif

@@ -27,7 +27,8 @@ static const struct {
   {"review", pa_cmd_review, "record a reviewer's sign-off (review evidence for AU-02)"},
   {"nightly", pa_cmd_nightly, "the nightly job: ingest what is new, check, report, retention"},
   {"demo", pa_cmd_demo, "build a demo database from the bundled data and its HTML report"},
-  {"verify", pa_cmd_verify, "check the hash chain of the raw message store"},
+  {"verify", pa_cmd_verify, "check the hash chain of the raw message store, and its seals"},
+  {"seal", pa_cmd_seal, "sign a checkpoint of the hash chain into a seal file"},
 };
 
 static void usage(FILE *f)

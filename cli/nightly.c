@@ -43,6 +43,8 @@ struct config {
   const char *format_names[8]; /* borrowed from root */
   size_t n_formats;
   long long raw_days; /* 0: keep raw forever */
+  char *seal_key, *seal_out; /* seal: both set, or neither */
+  int seal_syslog;
   json_t *root;
 };
 
@@ -67,6 +69,7 @@ static void help(FILE *f)
     "   \"reports\": {\"dir\": \"/var/lib/pacsaudit/reports\", \"formats\": [\"html\", \"json\"],\n"
     "               \"lang\": \"ja\"},\n"
     "   \"retention\": {\"raw_days\": 1825},\n"
+    "   \"seal\": {\"key\": \"/etc/pacsaudit-seal/seal.pem\", \"out\": \"/srv/seals/audit.seals\"},\n"
     "   \"lock\": \"/run/pacsaudit/nightly.lock\"}\n"
     "\n"
     "options:\n"
@@ -76,7 +79,8 @@ static void help(FILE *f)
     "  -h, --help      this text\n"
     "\n"
     "exit status: 0 no new findings, 1 new findings, 2 an error (a bad config, an\n"
-    "input that could not be read, another run holding the lock), 3 internal error\n");
+    "input that could not be read, another run holding the lock, a seal that could\n"
+    "not be made: a bad key, or a chain broken or rewritten), 3 internal error\n");
 }
 
 static void config_free(struct config *c)
@@ -86,6 +90,8 @@ static void config_free(struct config *c)
   free(c->policy);
   free(c->lock);
   free(c->reports_dir);
+  free(c->seal_key);
+  free(c->seal_out);
   for (size_t i = 0; i < c->n_inputs; i++)
     free(c->inputs[i]);
   for (size_t i = 0; i < c->n_rules; i++)
@@ -212,9 +218,10 @@ static int get_reports(struct config *c)
 static int config_load(struct config *c, const char *path)
 {
   static const char *const keys[] = {"db",      "inputs",    "policy", "rules",
-                                     "reports", "retention", "lock",   NULL};
+                                     "reports", "retention", "lock",   "seal",
+                                     NULL};
   json_error_t je;
-  json_t *v, *ret;
+  json_t *v, *ret, *seal;
   char *copy;
 
   memset(c, 0, sizeof *c);
@@ -250,6 +257,20 @@ static int config_load(struct config *c, const char *path)
       if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100 * 366)
         return bad(c, "retention.raw_days", "must be a whole number of days, 1 or more");
       c->raw_days = json_integer_value(v);
+    }
+  }
+  if ((seal = json_object_get(c->root, "seal"))) {
+    static const char *const skeys[] = {"key", "out", "syslog", NULL};
+    if (!json_is_object(seal))
+      return bad(c, "seal", "must be an object such as {\"key\": \"seal.pem\", \"out\": \"seals\"}");
+    check_keys(c, seal, "seal", skeys);
+    if (get_path(c, seal, "key", "seal.key", 1, &c->seal_key) ||
+        get_path(c, seal, "out", "seal.out", 1, &c->seal_out))
+      return -1;
+    if ((v = json_object_get(seal, "syslog"))) {
+      if (!json_is_boolean(v))
+        return bad(c, "seal.syslog", "must be true or false");
+      c->seal_syslog = json_is_true(v);
     }
   }
   if (!c->lock) {
@@ -456,7 +477,7 @@ int pa_cmd_nightly(int argc, char **argv)
   struct pa_check_summary sum;
   const char *config_path = NULL, *tz;
   struct config c;
-  char date[11], report[4096] = "";
+  char date[11], report[4096] = "", sealed[128] = "";
   long long events = 0, quarantined = 0;
   uint64_t pruned = 0;
   int ch, wait = 0, lock_fd = -1, files = 0, bad_policy, code, r;
@@ -515,13 +536,29 @@ int pa_cmd_nightly(int argc, char **argv)
       code = PA_EXIT_INTERNAL;
     }
   }
+  if (c.seal_key) {
+    /* the last step: a seal over everything this run stored (seal opens
+     * the database itself) */
+    if (pa_store_close(s) && code < PA_EXIT_INPUT)
+      code = PA_EXIT_INTERNAL;
+    s = NULL;
+    r = pa_cli_seal(c.db, c.seal_key, c.seal_out, c.seal_syslog, 1, sealed, sizeof sealed);
+    /* a chain that cannot be sealed (broken, rewritten) is no routine
+     * finding: the job failed, and stderr says why */
+    if (r == PA_EXIT_FINDINGS)
+      r = PA_EXIT_INPUT;
+    if (r > code)
+      code = r;
+    if (r)
+      snprintf(sealed, sizeof sealed, "NOT sealed (exit %d)", r);
+  }
   pa_cli_line(stdout,
               "nightly %s: %d inputs, %lld events, %lld quarantined; %llu new findings, %llu open,"
-              " %zu of %zu rules undecidable; %s%s%s; %llu raw messages past retention",
+              " %zu of %zu rules undecidable; %s%s%s; %llu raw messages past retention%s%s",
               date, files, events, quarantined, sum.n_new, sum.n_open, sum.n_undecidable,
               sum.n_rules, report[0] ? "report " : "no report", report,
               c.n_formats > 1 && report[0] ? " (and other formats)" : "",
-              (unsigned long long)pruned);
+              (unsigned long long)pruned, sealed[0] ? "; " : "", sealed);
   if (!code && sum.n_new)
     code = PA_EXIT_FINDINGS;
 out:
