@@ -15,6 +15,13 @@ for cap in *.pcap; do
 done
 echo "updated $(ls "$src/tests/e2e/expected/dicom" | wc -l) expectations"
 
+# audit: the rows of the audit fixtures (test_audit_ingest.sh)
+mkdir -p "$src/tests/e2e/expected/audit"
+audit_inputs "$WORK/in"
+(cd "$WORK/in" && "$PACSAUDIT" ingest --quiet --db "$WORK/audit.db" atna fhir syslog) 2>/dev/null || true
+dump_audit "$WORK/audit.db" > "$src/tests/e2e/expected/audit/fixtures.txt"
+echo "updated the audit expectation"
+
 # policy lint: the error lines of each bad policy (run from fixtures/policy)
 cd "$src/fixtures/policy"
 for f in bad-users.json bad-network.json bad-roster/policy.json; do
