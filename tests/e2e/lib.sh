@@ -101,3 +101,34 @@ SELECT CASE WHEN origin GLOB '*://*:[0-9]*' THEN rtrim(origin, '0123456789') ELS
   FROM quarantine ORDER BY 1, 2, 3, 4;
 SQL
 }
+
+# exact_send UDP_PORT TCP_PORT: fixed messages of every kind to a listener
+# on 127.0.0.1 (test_listen.sh, update-expected.sh): plain lines over TCP
+# with LF framing (two of them one sshd try), an ATNA message and a FHIR
+# one octet-counted, the same datagram twice (a repeat), an IHE Yr4 body
+# (kept raw only) and a cut ATNA body (quarantined). Every byte is fixed.
+exact_send() {
+  local up=$1 tp=$2 h='<85>1 2026-11-25T10:05:00Z pacs01 arc 9 - -' atna fhir yr4 cut i
+  for i in 1 2 3 4 5; do
+    printf '<38>1 2026-11-25T10:00:%02dZ ws%d app %d - - plain line %d\n' "$i" "$i" "$i" "$i"
+  done | timeout 10 bash -c "cat > /dev/tcp/127.0.0.1/$tp"
+  printf '%s\n' \
+    '<38>1 2026-11-25T10:01:00Z pacs01 sshd 2301 - - Invalid user admin from 203.0.113.9 port 33012' \
+    '<38>1 2026-11-25T10:01:02Z pacs01 sshd 2301 - - Failed password for invalid user admin from 203.0.113.9 port 33012 ssh2' \
+    | timeout 10 bash -c "cat > /dev/tcp/127.0.0.1/$tp"
+  atna="$h $(cat "$PA_SRC/fixtures/atna/110114-110122-fail.dicom.xml")"
+  fhir="$h $(cat "$PA_SRC/fixtures/fhir/r4-login.json")"
+  { printf '%d %s' "$(printf '%s' "$atna" | wc -c)" "$atna"
+    printf '%d %s' "$(printf '%s' "$fhir" | wc -c)" "$fhir"; } \
+    | timeout 10 bash -c "cat > /dev/tcp/127.0.0.1/$tp"
+  yr4="$h $(cat "$PA_SRC/fixtures/atna/bad/wrong-root.xml")"
+  cut="$h $(head -c 400 "$PA_SRC/fixtures/atna/110112.dicom.xml")"
+  exec 3>"/dev/udp/127.0.0.1/$up"
+  for i in 1 2; do
+    printf '<38>1 2026-11-25T10:02:00Z pacs01 sshd 42 - - Failed password for frank from 192.0.2.9 port 50022 ssh2' >&3
+  done
+  # one write a datagram: bash's printf would write a multi-line body line by line
+  printf '%s' "$yr4" >"$WORK/dgram"; cat "$WORK/dgram" >&3
+  printf '%s' "$cut" >"$WORK/dgram"; cat "$WORK/dgram" >&3
+  exec 3>&-
+}
