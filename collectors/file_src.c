@@ -82,7 +82,7 @@ enum pa_file_kind pa_file_sniff(const uint8_t *p, size_t n, int head_full)
   switch (pa_syslog_body_kind(p, n)) {
   case PA_SYSLOG_BODY_ATNA_XML: return PA_FILE_ATNA;
   case PA_SYSLOG_BODY_IHE_YR4: return PA_FILE_IHE_YR4;
-  case PA_SYSLOG_BODY_FHIR_JSON: break; /* one text or NDJSON: below */
+  case PA_SYSLOG_BODY_FHIR_JSON: break;               /* one text or NDJSON: below */
   case PA_SYSLOG_BODY_XML_OTHER: return PA_FILE_ATNA; /* the parser says why not */
   case PA_SYSLOG_BODY_TEXT: break;
   }
@@ -166,8 +166,8 @@ pa_rc pa_file_open(struct pa_file *f, const char *path, struct pa_err *err)
       gzclose(g);
     else if (d >= 0)
       close(d);
-    if (n > 0 && (f->kind = pa_file_sniff(inner, (size_t)n, n >= (int)sizeof inner)) ==
-                   PA_FILE_PCAP) {
+    if (n > 0 &&
+        (f->kind = pa_file_sniff(inner, (size_t)n, n >= (int)sizeof inner)) == PA_FILE_PCAP) {
       pa_file_close(f);
       return pa_err_set(err, PA_MALFORMED, 0, 0,
                         "%s: offset 0: a gzip-compressed capture; decompress it first "
@@ -352,8 +352,8 @@ static pa_rc read_document(struct pa_file *f, uint8_t *chunk, const struct pa_fi
   return rc;
 }
 
-pa_rc pa_file_read(struct pa_file *f, int64_t start, const char *tz, const struct pa_file_sink *sink,
-                   int64_t *resume_out)
+pa_rc pa_file_read(struct pa_file *f, int64_t start, const char *tz,
+                   const struct pa_file_sink *sink, int64_t *resume_out)
 {
   uint8_t *chunk;
   pa_rc rc;

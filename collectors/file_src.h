@@ -85,15 +85,15 @@ enum pa_syslog_body pa_file_body_kind(enum pa_file_kind k);
 
 /* An open file. Fill with pa_file_open, release with pa_file_close. */
 struct pa_file {
-  const char *path;            /* borrowed from pa_file_open's caller */
-  int fd;                      /* -1 closed */
-  void *gz;                    /* gzFile when reading through zlib; owns fd */
-  int is_gz;                   /* the file is gzip-compressed */
-  enum pa_file_kind kind;      /* of the content (inside the gzip) */
+  const char *path;       /* borrowed from pa_file_open's caller */
+  int fd;                 /* -1 closed */
+  void *gz;               /* gzFile when reading through zlib; owns fd */
+  int is_gz;              /* the file is gzip-compressed */
+  enum pa_file_kind kind; /* of the content (inside the gzip) */
   struct pa_file_id id;
-  uint8_t head[PA_FILE_HEAD];  /* the first head_len bytes on disk */
+  uint8_t head[PA_FILE_HEAD]; /* the first head_len bytes on disk */
   size_t head_len;
-  char why[160];               /* a read error, with where it happened */
+  char why[160]; /* a read error, with where it happened */
 };
 
 /* Opens path, identifies it and sniffs its kind (through gzip when it is
@@ -109,8 +109,8 @@ pa_rc pa_file_open(struct pa_file *f, const char *path, struct pa_err *err);
  * where the last syslog frame began, so a file that grows is read again
  * from there. PA_IO on a read error (f->why says where, for gzip; errno
  * otherwise), PA_NOMEM, or the sink's error. */
-pa_rc pa_file_read(struct pa_file *f, int64_t start, const char *tz, const struct pa_file_sink *sink,
-                   int64_t *resume_out);
+pa_rc pa_file_read(struct pa_file *f, int64_t start, const char *tz,
+                   const struct pa_file_sink *sink, int64_t *resume_out);
 
 /* Closes f (also a closed or failed one). */
 void pa_file_close(struct pa_file *f);

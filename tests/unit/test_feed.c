@@ -147,12 +147,21 @@ static void test_text_repeats(void **state)
 static void test_sshd_try_join(void **state)
 {
   struct fx *f = *state;
-  assert_int_equal(line(f, "Jan 12 08:02:04 pacs01 sshd[2301]: Invalid user admin from 203.0.113.9 "
-                           "port 33012", "t", 0), PA_OK);
-  assert_int_equal(line(f, "Jan 12 08:02:06 pacs01 sshd[2301]: Failed password for invalid user "
-                           "admin from 203.0.113.9 port 33012 ssh2", "t", 82), PA_OK);
-  assert_int_equal(line(f, "Jan 12 08:02:09 pacs01 sshd[2301]: Failed password for invalid user "
-                           "admin from 203.0.113.9 port 33012 ssh2", "t", 189), PA_OK);
+  assert_int_equal(line(f,
+                        "Jan 12 08:02:04 pacs01 sshd[2301]: Invalid user admin from 203.0.113.9 "
+                        "port 33012",
+                        "t", 0),
+                   PA_OK);
+  assert_int_equal(line(f,
+                        "Jan 12 08:02:06 pacs01 sshd[2301]: Failed password for invalid user "
+                        "admin from 203.0.113.9 port 33012 ssh2",
+                        "t", 82),
+                   PA_OK);
+  assert_int_equal(line(f,
+                        "Jan 12 08:02:09 pacs01 sshd[2301]: Failed password for invalid user "
+                        "admin from 203.0.113.9 port 33012 ssh2",
+                        "t", 189),
+                   PA_OK);
   assert_int_equal(f->feed.n.joined, 1);
   assert_int_equal(q1(f, "select count(*) from events where user_id='admin' and outcome=4"), 2);
   assert_int_equal(q1(f, "select count(*) from events where auth_method='password'"), 2);
@@ -189,8 +198,8 @@ static void test_all_or_nothing(void **state)
 {
   struct fx *f = *state;
   const char *ok = "Jan 12 08:00:00 pacs01 foo: nothing";
-  const char *l =
-    "Jan 12 08:01:02 pacs01 sshd[2211]: Accepted password for alice from 192.0.2.10 port 52144 ssh2";
+  const char *l = "Jan 12 08:01:02 pacs01 sshd[2211]: Accepted password for alice from 192.0.2.10 "
+                  "port 52144 ssh2";
   struct pa_err err;
   int64_t run;
 
@@ -296,7 +305,8 @@ static void test_sniff(void **state)
     {"\n<IHEYr4><Login/></IHEYr4>", 0, 0, PA_FILE_IHE_YR4},
     {"<?xml version=\"1.0\"?><data/>", 0, 0, PA_FILE_ATNA},
     {"{\"resourceType\":\"AuditEvent\"}", 0, 0, PA_FILE_FHIR},
-    {"{\"resourceType\":\"AuditEvent\"}\n{\"resourceType\":\"AuditEvent\"}\n", 0, 0, PA_FILE_NDJSON},
+    {"{\"resourceType\":\"AuditEvent\"}\n{\"resourceType\":\"AuditEvent\"}\n", 0, 0,
+     PA_FILE_NDJSON},
     {"{\"resourceType\":\"AuditEvent\",", 0, 1, PA_FILE_NDJSON},
     {"{\n  \"resourceType\": \"AuditEvent\"\n}\n", 0, 0, PA_FILE_FHIR},
     {"[1,2]", 0, 0, PA_FILE_FHIR},
@@ -327,8 +337,8 @@ static void note(struct rec *r, int64_t off)
   if (r->n < 16)
     r->offsets[r->n++] = off;
 }
-static pa_rc rec_syslog(void *ctx, const uint8_t *p, size_t len, const char *origin,
-                        int64_t offset, const struct pa_syslog_opts *o)
+static pa_rc rec_syslog(void *ctx, const uint8_t *p, size_t len, const char *origin, int64_t offset,
+                        const struct pa_syslog_opts *o)
 {
   (void)p, (void)len, (void)origin, (void)o;
   ((struct rec *)ctx)->syslog++;
