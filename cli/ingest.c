@@ -2,8 +2,10 @@
  * what is already stored, and drive the matching collector into the store.
  *
  * Kinds: pcap/pcapng captures (pcap_source), syslog files (framed, joined
- * into messages, then feed.c), bare ATNA XML files, FHIR JSON files and
- * NDJSON; any of the text kinds may be gzip-compressed (rotated logs).
+ * into messages, then ingest/feed.c), bare ATNA XML files, FHIR JSON files
+ * and NDJSON; any of the text kinds may be gzip-compressed (rotated logs).
+ * The file driver (collectors/file_src) sniffs, identifies and reads them;
+ * this file decides what to read again and prints what was done.
  *
  * Re-running is safe. ingest_state remembers each file's inode, size, the
  * hash of its head and how far it was read: an unchanged file is skipped, a
@@ -11,7 +13,7 @@
  * anything else that changed is read again, with raw's SHA-256 and the
  * associations' key keeping what is stored from being added twice. */
 #include "cli.h"
-#include "feed.h"
+#include "ingest/feed.h"
 
 #include "analyzer/buf.h"
 #include "analyzer/hash.h"
@@ -19,26 +21,19 @@
 #include "analyzer/log.h"
 #include "analyzer/store.h"
 #include "analyzer/tm.h"
+#include "collectors/file_src.h"
 #include "collectors/pcap_source.h"
-#include "collectors/syslog.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#define CHUNK (1024 * 1024)
-
-enum kind { KIND_UNKNOWN, KIND_PCAP, KIND_SYSLOG, KIND_ATNA, KIND_FHIR, KIND_NDJSON };
-
-static const char *const kind_name[] = {"unknown",  "pcap",      "syslog",
-                                        "atna-xml", "fhir-json", "ndjson"};
+_Static_assert(PA_FILE_HEAD == PA_STATE_HEAD, "a file's identity hashes the head it is sniffed by");
 
 struct ingest {
   pa_store *store;
@@ -49,7 +44,6 @@ struct ingest {
   const char *current; /* the file being read, for progress lines */
   struct pa_run_counts counts;
   uint64_t passed_over; /* files of no known kind met in folders */
-  uint8_t *chunk;       /* CHUNK bytes, owned */
 };
 
 static void help(FILE *f)
@@ -86,81 +80,6 @@ static void help(FILE *f)
              "3 internal error\n");
 }
 
-static size_t skip_bom_ws(const uint8_t *p, size_t n)
-{
-  size_t i = 0;
-  if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-    i = 3;
-  while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-    i++;
-  return i;
-}
-
-/* NDJSON when the first line is a whole JSON object by itself (ends in '}')
- * and another line starts with '{'; else one JSON text. A first line longer
- * than the head is NDJSON too: a pretty-printed text breaks its first line
- * early, and a file of one long line reads the same either way. */
-static int looks_ndjson(const uint8_t *p, size_t n, int head_full)
-{
-  const uint8_t *lf = memchr(p, '\n', n);
-  size_t e;
-  if (!lf)
-    return head_full;
-  e = (size_t)(lf - p);
-  while (e > 0 && (p[e - 1] == '\r' || p[e - 1] == ' ' || p[e - 1] == '\t'))
-    e--;
-  if (e == 0 || p[e - 1] != '}')
-    return 0;
-  for (size_t i = (size_t)(lf - p) + 1; i < n; i++)
-    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-      return p[i] == '{';
-  return 0;
-}
-
-static enum kind sniff(const uint8_t *p, size_t n)
-{
-  static const uint8_t magics[][4] = {
-    {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, /* pcap, µs */
-    {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, /* pcap, ns */
-    {0x0a, 0x0d, 0x0d, 0x0a},                           /* pcapng SHB */
-  };
-  int head_full = n >= PA_STATE_HEAD; /* the file goes on past p[n] */
-  size_t i;
-
-  if (n >= 4)
-    for (size_t k = 0; k < sizeof magics / sizeof magics[0]; k++)
-      if (!memcmp(p, magics[k], 4))
-        return KIND_PCAP;
-  i = skip_bom_ws(p, n);
-  p += i;
-  n -= i;
-  if (n >= 5 && (!memcmp(p, "<?xml", 5) || (n >= 13 && !memcmp(p, "<AuditMessage", 13))))
-    return KIND_ATNA;
-  if (n >= 1 && p[0] == '{')
-    return looks_ndjson(p, n, head_full) ? KIND_NDJSON : KIND_FHIR;
-  if (n >= 1 && p[0] == '[')
-    return KIND_FHIR; /* JSON, but no resource: the parser says why, quarantine keeps it */
-  /* octet counting: MSG-LEN SP '<' */
-  for (i = 0; i < n && i < 8 && p[i] >= '0' && p[i] <= '9'; i++)
-    ;
-  if (i > 0 && p[0] != '0' && i + 1 < n && p[i] == ' ' && p[i + 1] == '<')
-    return KIND_SYSLOG;
-  /* A log may begin with lines that are not a syslog header: the tail of a
-   * message cut at rotation (XML, an indented stack trace) or a journal
-   * banner ("-- Journal begins ..."). Such lines may come before the first
-   * header; any other line (a script's "#!", prose) means it is no log. */
-  for (const uint8_t *e = p + n, *l = p; l && l < e;) {
-    if (pa_syslog_line_is_header(l, (size_t)(e - l), 1) == 1)
-      return KIND_SYSLOG;
-    if (!(l[0] == '<' || l[0] == ' ' || l[0] == '\t' || l[0] == '\r' || l[0] == '\n' ||
-          (e - l >= 3 && !memcmp(l, "-- ", 3))))
-      break;
-    if ((l = memchr(l, '\n', (size_t)(e - l))))
-      l++;
-  }
-  return KIND_UNKNOWN;
-}
-
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
   struct ingest *in = ctx;
@@ -169,210 +88,6 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
             (unsigned long long)(done >> 20), (unsigned long long)(total >> 20));
   else
     fprintf(stderr, "\r%s: %llu MB", in->current, (unsigned long long)(done >> 20));
-}
-
-/* A file, read plain or through zlib. */
-struct src {
-  int fd;
-  gzFile gz;     /* set for gzip files; owns fd */
-  int64_t size;  /* bytes on disk */
-  char why[160]; /* a gzip read error, with where it happened */
-};
-
-static ssize_t src_read(struct src *s, uint8_t *buf, size_t n)
-{
-  if (s->gz) {
-    int r = gzread(s->gz, buf, (unsigned)n), errnum = Z_OK;
-    const char *msg = r <= 0 ? gzerror(s->gz, &errnum) : NULL;
-    /* zlib ends a file cut short like a whole one (0), and says so only
-     * through gzerror: a file still being written, or a copy cut off */
-    if (r < 0 || (r == 0 && errnum != Z_OK)) {
-      snprintf(s->why, sizeof s->why, "offset %lld (%lld uncompressed): %s",
-               (long long)gzoffset(s->gz), (long long)gztell(s->gz),
-               errnum == Z_BUF_ERROR ? "the gzip data ends early (a truncated file)"
-               : msg && *msg         ? msg
-                                     : "corrupt gzip data");
-      return -1;
-    }
-    return r;
-  }
-  for (;;) {
-    ssize_t r = read(s->fd, buf, n);
-    if (r >= 0 || errno != EINTR)
-      return r;
-  }
-}
-
-/* Where in the compressed file we are, for progress. */
-static uint64_t src_pos(struct src *s)
-{
-  if (s->gz)
-    return (uint64_t)gzoffset(s->gz);
-  return (uint64_t)lseek(s->fd, 0, SEEK_CUR);
-}
-
-/* Syslog text: frames (joined across lines) into feed. Sets *resume_out to
- * where the last frame began, so a grown file is re-read from there. */
-static pa_rc read_syslog(struct ingest *in, struct src *s, const char *path, int64_t start,
-                         int64_t mtime_us, int64_t *resume_out)
-{
-  struct pa_syslog_framer fr;
-  struct pa_syslog_opts o;
-  uint64_t next_progress = 4 << 20;
-  pa_rc rc = PA_OK;
-  int eof = 0;
-
-  pa_syslog_opts_init(&o, mtime_us, in->feed.tz);
-  pa_syslog_framer_init(&fr, 0, PA_SYSLOG_FRAMING_AUTO | PA_SYSLOG_FRAMING_JOIN);
-  *resume_out = start;
-  while (rc == PA_OK) {
-    struct pa_syslog_frame f;
-    struct pa_err e;
-    pa_rc r;
-
-    pa_err_clear(&e);
-    r = pa_syslog_framer_next(&fr, &f, &e);
-    if (r == PA_NEED_MORE) {
-      ssize_t n;
-      if (eof)
-        break;
-      n = src_read(s, in->chunk, CHUNK);
-      if (n < 0) {
-        rc = PA_IO;
-        break;
-      }
-      if (n == 0) {
-        eof = 1;
-        pa_syslog_framer_end(&fr);
-        continue;
-      }
-      if (pa_syslog_framer_feed(&fr, in->chunk, (size_t)n) != PA_OK) {
-        rc = PA_NOMEM;
-        break;
-      }
-      if (in->progress && src_pos(s) >= next_progress) {
-        progress(in, src_pos(s), (uint64_t)s->size);
-        next_progress = src_pos(s) + (4 << 20);
-      }
-      continue;
-    }
-    if (r == PA_NOMEM) {
-      rc = r;
-      break;
-    }
-    *resume_out = start + (int64_t)f.frame_offset;
-    if (r == PA_OK)
-      rc =
-        pa_feed_syslog(&in->feed, f.p, f.len, path, start + (int64_t)f.offset, pa_time_now(), &o);
-    else
-      rc = pa_feed_bad(&in->feed, f.p, f.len, path, start + (int64_t)f.offset, e.msg);
-  }
-  pa_syslog_framer_cleanup(&fr);
-  return rc;
-}
-
-/* NDJSON: every non-blank line is one FHIR JSON text. */
-static pa_rc read_ndjson(struct ingest *in, struct src *s, const char *path)
-{
-  struct pa_buf line;
-  uint64_t off = 0, line_off = 0;
-  int over = 0;
-  pa_rc rc = PA_OK;
-  ssize_t n;
-
-  pa_buf_init(&line, PA_MAX_FHIR_MSG);
-  while (rc == PA_OK && (n = src_read(s, in->chunk, CHUNK)) > 0) {
-    size_t i = 0;
-    while (rc == PA_OK && i < (size_t)n) {
-      const uint8_t *lf = memchr(in->chunk + i, '\n', (size_t)n - i);
-      size_t take = lf ? (size_t)(lf - (in->chunk + i)) : (size_t)n - i;
-      if (!over && pa_buf_append(&line, in->chunk + i, take) == PA_LIMIT)
-        over = 1;
-      i += take;
-      off += take;
-      if (!lf)
-        break;
-      i++;
-      off++;
-      if (over)
-        rc = pa_feed_bad(&in->feed, line.p, line.len, path, (int64_t)line_off,
-                         "fhir.size: NDJSON line over the size limit");
-      else if (line.len && skip_bom_ws(line.p, line.len) < line.len)
-        rc = pa_feed_body(&in->feed, PA_FEED_FHIR, line.p, line.len, path, (int64_t)line_off,
-                          pa_time_now());
-      pa_buf_reset(&line);
-      over = 0;
-      line_off = off;
-    }
-  }
-  if (rc == PA_OK && n < 0)
-    rc = PA_IO;
-  if (rc == PA_OK && line.len && skip_bom_ws(line.p, line.len) < line.len)
-    rc = over ? pa_feed_bad(&in->feed, line.p, line.len, path, (int64_t)line_off,
-                            "fhir.size: NDJSON line over the size limit")
-              : pa_feed_body(&in->feed, PA_FEED_FHIR, line.p, line.len, path, (int64_t)line_off,
-                             pa_time_now());
-  pa_buf_cleanup(&line);
-  return rc;
-}
-
-/* One document (ATNA XML, FHIR JSON), read up to its cap. */
-static pa_rc read_document(struct ingest *in, struct src *s, const char *path, enum kind k)
-{
-  size_t cap = k == KIND_ATNA ? PA_MAX_ATNA_MSG : PA_MAX_FHIR_MSG;
-  struct pa_buf doc;
-  ssize_t n;
-  pa_rc rc = PA_OK;
-
-  pa_buf_init(&doc, cap);
-  while ((n = src_read(s, in->chunk, CHUNK)) > 0)
-    if (pa_buf_append(&doc, in->chunk, (size_t)n) == PA_LIMIT) {
-      size_t room = doc.cap - doc.len;
-      pa_buf_append(&doc, in->chunk, room);
-      rc = pa_feed_bad(&in->feed, doc.p, doc.len, path, 0,
-                       k == KIND_ATNA ? "atna.size: file over the size of one message"
-                                      : "fhir.size: file over the size of one JSON text");
-      pa_buf_cleanup(&doc);
-      return rc;
-    }
-  if (n < 0)
-    rc = PA_IO;
-  else
-    rc = pa_feed_body(&in->feed, k == KIND_ATNA ? PA_FEED_ATNA : PA_FEED_FHIR, doc.p, doc.len, path,
-                      0, pa_time_now());
-  pa_buf_cleanup(&doc);
-  return rc;
-}
-
-/* Identity of a file: inode, size, mtime, and the hash of its first
- * head_len bytes (read into head). */
-static int identify(int fd, struct pa_input_state *st, uint8_t *head, size_t *head_len)
-{
-  struct stat sb;
-  ssize_t n;
-
-  if (fstat(fd, &sb) != 0 || (n = pread(fd, head, PA_STATE_HEAD, 0)) < 0)
-    return -1;
-  memset(st, 0, sizeof *st);
-  st->inode = (int64_t)sb.st_ino;
-  st->size = (int64_t)sb.st_size;
-  st->mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
-  *head_len = (size_t)n;
-  pa_sha256_hex(head, (size_t)n, st->head_sha256);
-  return 0;
-}
-
-/* Is this the same file as last time, only (maybe) longer? */
-static int same_file(const struct pa_input_state *old, const struct pa_input_state *now,
-                     const uint8_t *head, size_t head_len)
-{
-  char hex[PA_SHA256_HEXLEN];
-  size_t n = old->size < PA_STATE_HEAD ? (size_t)old->size : PA_STATE_HEAD;
-
-  if (old->inode != now->inode || now->size < old->size || n > head_len)
-    return 0;
-  pa_sha256_hex(head, n, hex);
-  return !strcmp(hex, old->head_sha256);
 }
 
 static void add_feed_counts(struct ingest *in, const struct pa_feed_counts *before)
@@ -393,49 +108,33 @@ static void add_store_counts(struct ingest *in, const struct pa_store_counts *sc
 
 static int ingest_file(struct ingest *in, const char *path, int named)
 {
-  static uint8_t head[PA_STATE_HEAD];
   struct pa_input_state st, old;
   struct pa_store_counts sc0, sc1;
   struct pa_feed_counts fc0 = in->feed.n;
-  struct src s = {.fd = -1};
-  size_t head_len;
-  int found = 0, gz = 0, fd;
+  struct pa_file *fs;
+  struct pa_err err;
+  int found = 0, ret = 0;
   int64_t start = 0, resume = 0;
-  enum kind k;
+  enum pa_file_kind k;
   /* the name as printed: a file name may hold control bytes */
   char shown[4 * PATH_MAX + 1];
   pa_rc rc;
 
   pa_escape_ctl(shown, sizeof shown, path);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || identify(fd, &st, head, &head_len) != 0) {
-    pa_log(PA_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
-    if (fd >= 0)
-      close(fd);
+  if (!(fs = malloc(sizeof *fs)))
+    return -2;
+  pa_err_clear(&err);
+  rc = pa_file_open(fs, path, &err);
+  if (rc) {
+    pa_log(PA_LOG_ERROR, "%s", err.msg);
     in->counts.errors++;
+    free(fs);
     return -1;
   }
-  k = sniff(head, head_len);
-  if (k == KIND_UNKNOWN && head_len >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
-    /* gzip: what is inside decides */
-    uint8_t inner[PA_STATE_HEAD];
-    gzFile g = gzdopen(dup(fd), "rb");
-    int n = g ? gzread(g, inner, sizeof inner) : -1;
-    if (g)
-      gzclose(g);
-    if (n > 0 && (k = sniff(inner, (size_t)n)) == KIND_PCAP) {
-      close(fd);
-      pa_log(PA_LOG_ERROR,
-             "%s: offset 0: a gzip-compressed capture; decompress it first "
-             "(libpcap reads captures uncompressed)",
-             path);
-      in->counts.errors++;
-      return -1;
-    }
-    gz = 1;
-  }
-  if (k == KIND_UNKNOWN) {
-    close(fd);
+  k = fs->kind;
+  if (k == PA_FILE_UNKNOWN) {
+    pa_file_close(fs);
+    free(fs);
     /* A file named on the command line must be readable; one met while
      * walking a folder (a README, a script) is passed over. */
     if (!named) {
@@ -451,30 +150,37 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     return -1;
   }
   in->counts.inputs++;
-  snprintf(st.kind, sizeof st.kind, "%s%s", kind_name[k], gz ? ".gz" : "");
+  memset(&st, 0, sizeof st);
+  st.inode = fs->id.inode;
+  st.size = fs->id.size;
+  st.mtime_us = fs->id.mtime_us;
+  snprintf(st.head_sha256, sizeof st.head_sha256, "%s", fs->id.head_sha256);
+  snprintf(st.kind, sizeof st.kind, "%s%s", pa_file_kind_name(k), fs->is_gz ? ".gz" : "");
   if (pa_store_state_get(in->store, path, &old, &found)) {
-    close(fd);
-    return -2;
+    ret = -2;
+    goto out;
   }
-  if (found && same_file(&old, &st, head, head_len)) {
-    if (old.size == st.size && old.mtime_us == st.mtime_us) {
-      close(fd);
-      in->counts.inputs_skipped++;
-      if (!in->quiet)
-        pa_cli_line(stdout, "%s: unchanged since the last ingest, skipped", shown);
-      return 0;
+  if (found) {
+    struct pa_file_id oid = {.inode = old.inode, .size = old.size, .mtime_us = old.mtime_us};
+    snprintf(oid.head_sha256, sizeof oid.head_sha256, "%s", old.head_sha256);
+    if (pa_file_same(&oid, &fs->id, fs->head, fs->head_len)) {
+      if (old.size == st.size && old.mtime_us == st.mtime_us) {
+        in->counts.inputs_skipped++;
+        if (!in->quiet)
+          pa_cli_line(stdout, "%s: unchanged since the last ingest, skipped", shown);
+        goto out;
+      }
+      if (k == PA_FILE_SYSLOG && !fs->is_gz)
+        start = old.offset; /* it grew: read what was appended */
     }
-    if (k == KIND_SYSLOG && !gz)
-      start = old.offset; /* it grew: read what was appended */
   }
 
   in->current = shown;
   pa_store_counts(in->store, &sc0);
-  if (k == KIND_PCAP) {
+  if (k == PA_FILE_PCAP) {
     struct pa_pcap_stats ps = {0};
     struct pa_pcap_opts po = {0};
-    struct pa_err err;
-    close(fd);
+    pa_file_close(fs);
     pa_err_clear(&err);
     err.input = path;
     if (in->progress) {
@@ -498,34 +204,26 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     if (rc == PA_MALFORMED) {
       /* named with packet and offset by the collector; the rest is kept */
       add_store_counts(in, &sc0, &sc1);
-      return -1;
+      ret = -1;
+      goto out;
     }
     if (rc != PA_OK && rc != PA_DB && rc != PA_NOMEM) {
       pa_log(PA_LOG_ERROR, "%s: %s", path, err.msg[0] ? err.msg : pa_strerror(rc));
       in->counts.errors++;
       add_store_counts(in, &sc0, &sc1);
-      return -1;
+      ret = -1;
+      goto out;
     }
   } else {
-    s.fd = fd;
-    s.size = st.size;
-    /* the sniff above read through a dup of fd: they share the offset */
-    if (gz && (lseek(fd, 0, SEEK_SET) != 0 || !(s.gz = gzdopen(fd, "rb")))) {
-      close(fd);
-      return -2;
+    struct pa_file_sink sink;
+    pa_feed_file_sink(&in->feed, &sink);
+    if (in->progress) {
+      sink.progress = progress;
+      sink.progress_ctx = in;
     }
-    if (start && lseek(fd, start, SEEK_SET) != start)
-      start = 0;
-    if (k == KIND_SYSLOG)
-      rc = read_syslog(in, &s, path, start, st.mtime_us, &resume);
-    else if (k == KIND_NDJSON)
-      rc = read_ndjson(in, &s, path);
-    else
-      rc = read_document(in, &s, path, k);
-    if (s.gz)
-      gzclose(s.gz);
-    else
-      close(fd);
+    rc = pa_file_read(fs, start, in->feed.tz, &sink, &resume);
+    int read_errno = errno;
+    pa_file_close(fs);
     if (in->progress)
       fputs("\r\033[K", stderr);
     pa_store_counts(in->store, &sc1);
@@ -537,8 +235,8 @@ static int ingest_file(struct ingest *in, const char *path, int named)
         "%s: %s%s%s, %llu messages, %llu events (%llu ATNA, %llu FHIR, %llu decoded), "
         "%llu plain lines kept raw only, %llu already stored, %llu repeated, "
         "%llu quarantined",
-        shown, kind_name[k], gz ? " (gzip)" : "", start ? " from where it stopped" : "",
-        (unsigned long long)(n->messages - fc0.messages),
+        shown, pa_file_kind_name(k), fs->is_gz ? " (gzip)" : "",
+        start ? " from where it stopped" : "", (unsigned long long)(n->messages - fc0.messages),
         (unsigned long long)(sc1.events - sc0.events), (unsigned long long)(n->atna - fc0.atna),
         (unsigned long long)(n->fhir - fc0.fhir), (unsigned long long)(n->decoded - fc0.decoded),
         (unsigned long long)(n->unmatched - fc0.unmatched),
@@ -547,27 +245,32 @@ static int ingest_file(struct ingest *in, const char *path, int named)
         (unsigned long long)(n->quarantined - fc0.quarantined));
     }
     if (rc == PA_IO) {
-      if (s.why[0])
+      if (fs->why[0])
         pa_log(PA_LOG_ERROR,
                "%s: %s; what came before is stored, and the file is read"
                " again once it is whole",
-               path, s.why);
+               path, fs->why);
       else
-        pa_log(PA_LOG_ERROR, "%s: read error: %s", path, strerror(errno));
+        pa_log(PA_LOG_ERROR, "%s: read error: %s", path, strerror(read_errno));
       add_store_counts(in, &sc0, &sc1); /* what came before the error is stored */
       in->counts.errors++;
-      return -1;
+      ret = -1;
+      goto out;
     }
   }
   if (rc == PA_DB || rc == PA_NOMEM) {
     pa_log(PA_LOG_ERROR, "%s: %s: %s", path, pa_strerror(rc), pa_store_errmsg(in->store));
-    return -2;
+    ret = -2;
+    goto out;
   }
   add_store_counts(in, &sc0, &sc1);
-  st.offset = k == KIND_SYSLOG && !gz ? resume : st.size;
+  st.offset = k == PA_FILE_SYSLOG && !fs->is_gz ? resume : st.size;
   if (pa_store_state_put(in->store, path, &st, in->run_id))
-    return -2;
-  return 0;
+    ret = -2;
+out:
+  pa_file_close(fs);
+  free(fs);
+  return ret;
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -658,14 +361,10 @@ int pa_cmd_ingest(int argc, char **argv)
     return PA_EXIT_INPUT;
   }
   in.progress = !in.quiet && isatty(STDERR_FILENO);
-  if (!(in.chunk = malloc(CHUNK)))
-    return PA_EXIT_INTERNAL;
 
   pa_err_clear(&err);
-  if ((r = pa_cli_open_store(db, &in.store))) {
-    free(in.chunk);
+  if ((r = pa_cli_open_store(db, &in.store)))
     return r;
-  }
   join_args(&args, argc - optind, argv + optind);
   if (pa_store_run_begin(in.store, "ingest", pa_buf_str(&args), &in.run_id) ||
       pa_store_batch_begin(in.store)) {
@@ -721,7 +420,6 @@ int pa_cmd_ingest(int argc, char **argv)
                 (unsigned long long)in.passed_over);
   if (pa_store_close(in.store))
     worst = -2;
-  free(in.chunk);
   return worst == -3   ? PA_EXIT_INPUT
          : worst == -2 ? PA_EXIT_INTERNAL
          : worst       ? PA_EXIT_INPUT

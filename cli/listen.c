@@ -7,7 +7,7 @@
  * SIGUSR1 writes the counters of each source to stderr. A live capture
  * runs in its own thread with its own connection to the database. */
 #include "cli.h"
-#include "feed.h"
+#include "ingest/feed.h"
 
 #include "analyzer/buf.h"
 #include "analyzer/log.h"

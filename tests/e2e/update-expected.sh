@@ -15,6 +15,24 @@ for cap in *.pcap; do
 done
 echo "updated $(ls "$src/tests/e2e/expected/dicom" | wc -l) expectations"
 
+# audit: the rows of the audit fixtures (test_audit_ingest.sh)
+mkdir -p "$src/tests/e2e/expected/audit"
+audit_inputs "$WORK/in"
+(cd "$WORK/in" && "$PACSAUDIT" ingest --quiet --db "$WORK/audit.db" atna fhir syslog) 2>/dev/null || true
+dump_audit "$WORK/audit.db" > "$src/tests/e2e/expected/audit/fixtures.txt"
+echo "updated the audit expectation"
+# listen: the rows of exact_send's messages (test_listen.sh)
+"$PACSAUDIT" listen --db "$WORK/listen.db" --batch-ms 50 --syslog udp://127.0.0.1:0 \
+  --syslog tcp://127.0.0.1:0 >"$WORK/listen.out" 2>/dev/null &
+lpid=$!
+for _ in $(seq 150); do [ "$(grep -c '^listening on' "$WORK/listen.out")" -ge 2 ] && break; sleep 0.1; done
+exact_send "$(grep '^listening on udp://' "$WORK/listen.out" | sed 's/.*://')" \
+           "$(grep '^listening on tcp://' "$WORK/listen.out" | sed 's/.*://')"
+sleep 0.5
+kill -TERM "$lpid"; wait "$lpid" || true
+dump_audit "$WORK/listen.db" > "$src/tests/e2e/expected/audit/listen.txt"
+echo "updated the listen expectation"
+
 # policy lint: the error lines of each bad policy (run from fixtures/policy)
 cd "$src/fixtures/policy"
 for f in bad-users.json bad-network.json bad-roster/policy.json; do

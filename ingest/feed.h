@@ -2,6 +2,18 @@
  * line, datagram, ATNA file and FHIR text takes, from `ingest` and `listen`
  * alike.
  *
+ * Where it lives: ingest/ is a library of its own (pa_ingest), one level
+ * above collectors/ and analyzer/ in design.md's one-way graph:
+ *
+ *   cli ─► ingest ─┬─► collectors ─► analyzer
+ *                  └─► analyzer (the store)
+ *
+ * The feed joins a collector's records to the store (raw, repeats,
+ * quarantine, the all-or-nothing message), so it cannot sit in collectors/,
+ * which knows nothing of the store's SQLite, nor in analyzer/, which knows
+ * nothing of the formats. In cli/ only the executable reached it; here the
+ * unit tests (tests/unit/test_feed.c) and the fuzzer (fuzz_feed) link it.
+ *
  *   bytes ─► raw (once, hash-chained) ─► syslog header ─► body sniffing
  *            ├─ ATNA XML ─► atna_xml ─┐
  *            ├─ FHIR JSON ─► fhir_audit ├─► events (+ details) via the store sink
@@ -22,6 +34,7 @@
 #include "analyzer/store.h"
 #include "collectors/atna_xml.h"
 #include "collectors/decoders.h"
+#include "collectors/file_src.h"
 #include "collectors/syslog.h"
 
 #include <stdint.h>
@@ -74,11 +87,20 @@ void pa_feed_cleanup(struct pa_feed *f);
 pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                      int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o);
 
-/* A whole ATNA XML document, or one FHIR JSON text (a resource or a
- * Bundle; a line of NDJSON), as read from a file. */
-enum pa_feed_body { PA_FEED_ATNA, PA_FEED_FHIR };
-pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+/* A whole document as read from a file: an ATNA XML message
+ * (PA_SYSLOG_BODY_ATNA_XML), one FHIR JSON text (PA_SYSLOG_BODY_FHIR_JSON:
+ * a resource or a Bundle; a line of NDJSON) or an IHE Yr4 message
+ * (PA_SYSLOG_BODY_IHE_YR4). kind is what the one body sniffer
+ * (pa_syslog_body_kind, through pa_file_sniff) said, and a body of a kind
+ * is treated as the same body in a syslog message is: an IHE Yr4 message
+ * is kept in raw only, on either path (formats.md §0). */
+pa_rc pa_feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p, size_t len,
                    const char *origin, int64_t offset, int64_t received_ts);
+
+/* A file driver's sink (collectors/file_src.h) that feeds f: frames to
+ * pa_feed_syslog, documents to pa_feed_body, bad bytes to pa_feed_bad, each
+ * received now. progress is left NULL. */
+void pa_feed_file_sink(struct pa_feed *f, struct pa_file_sink *out);
 
 /* Input that could not even be framed (garbage, a cut frame): quarantine. */
 pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,

@@ -1,5 +1,5 @@
 /* feed.c — one received message into the store (see feed.h). */
-#include "feed.h"
+#include "ingest/feed.h"
 
 #include "analyzer/log.h"
 #include "analyzer/tm.h"
@@ -171,14 +171,21 @@ static pa_rc is_repeat(struct pa_feed *f, const struct pa_syslog_msg *m, pa_rc p
   return rc;
 }
 
-/* Parses a body (ATNA XML or FHIR JSON) with what the driver knows. */
-static pa_rc parse_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+/* Parses an audit body (ATNA XML or FHIR JSON) with what the driver
+ * knows; an IHE Yr4 body, the pre-2004 format, is kept in raw and not
+ * interpreted (formats.md §0: "store raw only"). The one place a sniffed
+ * body kind becomes an action, for the syslog and the file path alike. */
+static pa_rc parse_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p, size_t len,
                         const struct pa_msg_ctx *ctx, struct pa_err *e)
 {
   size_t n = 0;
   pa_rc rc;
 
-  if (kind == PA_FEED_ATNA) {
+  if (kind == PA_SYSLOG_BODY_IHE_YR4) {
+    f->n.unmatched++;
+    return PA_OK;
+  }
+  if (kind == PA_SYSLOG_BODY_ATNA_XML || kind == PA_SYSLOG_BODY_XML_OTHER) {
     rc = pa_atna_parse(f->atna, p, len, ctx, &f->msg_sink, e);
     if (rc == PA_OK)
       f->n.atna++;
@@ -194,6 +201,7 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
 {
   struct pa_syslog_msg m;
   struct pa_msg_ctx ctx;
+  enum pa_syslog_body kind;
   struct pa_err e;
   char host[256];
   int64_t raw_id;
@@ -221,17 +229,12 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
   ctx.host = host[0] ? host : NULL;
   ctx.tz = f->tz;
 
-  switch (pa_syslog_body_kind(m.msg.p, m.msg.len)) {
+  switch (kind = pa_syslog_body_kind(m.msg.p, m.msg.len)) {
   case PA_SYSLOG_BODY_ATNA_XML:
-    rc = parse_body(f, PA_FEED_ATNA, m.msg.p, m.msg.len, &ctx, &e);
-    break;
   case PA_SYSLOG_BODY_FHIR_JSON:
-    rc = parse_body(f, PA_FEED_FHIR, m.msg.p, m.msg.len, &ctx, &e);
-    break;
   case PA_SYSLOG_BODY_IHE_YR4:
-    /* the pre-2004 IHE format: kept in raw, not interpreted */
-    f->n.unmatched++;
-    return PA_OK;
+    rc = parse_body(f, kind, m.msg.p, m.msg.len, &ctx, &e);
+    break;
   default: {
     struct pa_event ev;
     struct pa_decoded info;
@@ -272,7 +275,7 @@ pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char
   return message_done(f, feed_syslog(f, p, len, origin, offset, received_ts, o));
 }
 
-static pa_rc feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+static pa_rc feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p, size_t len,
                        const char *origin, int64_t offset, int64_t received_ts)
 {
   struct pa_msg_ctx ctx;
@@ -300,8 +303,37 @@ static pa_rc feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t 
   return quarantine(f, p, len, origin, offset, &e, rc);
 }
 
-pa_rc pa_feed_body(struct pa_feed *f, enum pa_feed_body kind, const uint8_t *p, size_t len,
+pa_rc pa_feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p, size_t len,
                    const char *origin, int64_t offset, int64_t received_ts)
 {
   return message_done(f, feed_body(f, kind, p, len, origin, offset, received_ts));
+}
+
+/* ---- the file driver's sink ---------------------------------------------- */
+
+static pa_rc file_syslog(void *ctx, const uint8_t *p, size_t len, const char *origin,
+                         int64_t offset, const struct pa_syslog_opts *o)
+{
+  return pa_feed_syslog(ctx, p, len, origin, offset, pa_time_now(), o);
+}
+
+static pa_rc file_body(void *ctx, enum pa_syslog_body kind, const uint8_t *p, size_t len,
+                       const char *origin, int64_t offset)
+{
+  return pa_feed_body(ctx, kind, p, len, origin, offset, pa_time_now());
+}
+
+static pa_rc file_bad(void *ctx, const uint8_t *p, size_t len, const char *origin, int64_t offset,
+                      const char *why)
+{
+  return pa_feed_bad(ctx, p, len, origin, offset, why);
+}
+
+void pa_feed_file_sink(struct pa_feed *f, struct pa_file_sink *out)
+{
+  memset(out, 0, sizeof *out);
+  out->ctx = f;
+  out->syslog = file_syslog;
+  out->body = file_body;
+  out->bad = file_bad;
 }
