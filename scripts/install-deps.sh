@@ -10,7 +10,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang \
   libpcap-dev libpcre2-dev libsqlite3-dev libjansson-dev libcmocka-dev \
-  libxml2-dev libssl-dev zlib1g-dev \
+  libxml2-dev libssl-dev zlib1g-dev libzstd-dev \
   sqlite3 openssl ca-certificates tzdata \
   file adduser \
   chromium fonts-noto-cjk
