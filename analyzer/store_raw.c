@@ -809,6 +809,14 @@ pa_rc pa_store_raw_prune(pa_store *s, int64_t before_us, int64_t run_id, uint64_
     goto fail;
   *n_out = (uint64_t)sqlite3_changes(s->db);
   sqlite3_finalize(q);
+  q = NULL;
+  /* a dictionary holds pieces of the messages it was trained on: once no
+   * row with bytes needs it, it goes too (all but the current one, which
+   * the next message uses) */
+  if (pa__store_exec(s, "UPDATE raw_dicts SET bytes = x''"
+                        " WHERE id < (SELECT max(id) FROM raw_dicts) AND length(bytes) > 0"
+                        " AND NOT EXISTS (SELECT 1 FROM raw WHERE raw.dict_id = raw_dicts.id)"))
+    goto fail;
   if (sqlite3_prepare_v2(s->db,
                          "INSERT INTO raw_retention (at, before_ts, up_to_id, rows, run_id)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &q, NULL) != SQLITE_OK)
