@@ -343,11 +343,14 @@ static void test_dict_tampered(void **state)
   assert_int_equal(n, PA_RAW_DICT_SAMPLES - 1);
   assert_non_null(strstr(err.msg, "dictionary"));
 
-  /* another byte, with a sha256 that matches the changed bytes */
+  /* another byte, with a sha256 that matches the changed bytes: the first
+   * row whose message the changed bytes take part in no longer inflates to
+   * its sha256 (a row that does not use them restores its message still) */
   flip_dict_byte(f->path, 1);
   pa_err_clear(&err);
   assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_MALFORMED);
-  assert_int_equal(bad, PA_RAW_DICT_SAMPLES);
+  assert_true(bad >= PA_RAW_DICT_SAMPLES);
+  assert_int_equal(n, bad - 1);
 
   /* and a dictionary gone */
   exec(f->path, "DELETE FROM raw_dicts");
