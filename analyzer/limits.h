@@ -38,6 +38,22 @@
 #define PA_STORE_BATCH_US     (1000000LL)  /* or this long, whichever first */
 #define PA_STORE_BUSY_MAX_MS  (10 * 60 * 1000) /* wait this long for another writer's lock */
 #define PA_STORE_BUSY_STOP_MS (30 * 1000)      /* or this long once asked to stop */
+#define PA_RAW_MAX_SIZE       (64u * 1024 * 1024) /* one raw message read back (verify) */
+
+/* Raw compression: zstd with a dictionary trained on the store's own
+ * messages (store_raw.c, docs/schema.md "raw_dicts") */
+#define PA_RAW_MIN_COMPRESS   64           /* shorter messages are kept verbatim */
+#define PA_RAW_DICT_SAMPLES   1000         /* messages a dictionary is trained on */
+#define PA_RAW_DICT_SAMPLE_BYTES (4u * 1024 * 1024) /* or this many bytes of them */
+#define PA_RAW_DICT_SAMPLE_MAX (16u * 1024) /* bytes of one message taken as a sample */
+#define PA_RAW_DICT_SIZE      (32u * 1024) /* a trained dictionary's size, at most */
+#define PA_RAW_DICT_WINDOW    1000         /* messages per window of the compression ratio */
+/* retrain when a window's ratio (stored / original bytes) is this many
+ * percent of the first window's with the same dictionary, or more */
+#define PA_RAW_DICT_RETRAIN_PCT 150
+#define PA_RAW_DICT_BACKOFF_MAX 64         /* after failed trainings: wait at most this many
+                                              times PA_RAW_DICT_SAMPLES messages */
+#define PA_RAW_DICT_CACHE     8            /* dictionaries kept loaded for reading */
 
 /* ATNA / FHIR */
 #define PA_MAX_ATNA_MSG       (1024u * 1024)     /* one ATNA XML message */

@@ -96,7 +96,7 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     "INSERT OR IGNORE INTO raw_repeats (raw_id, received_ts, origin, offset) VALUES (?,?,?,?)",
   [PA__ST_RAW_INS] =
     "INSERT INTO raw (received_ts, origin, offset, size, compressed, bytes, sha256,"
-    " prev_hash, chain_hash, chain_v) VALUES (?,?,?,?,?,?,?,?,?,2)",
+    " prev_hash, chain_hash, dict_id, chain_v) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
   [PA__ST_QUAR] =
     "INSERT OR IGNORE INTO quarantine (received_ts, origin, offset, error, size, bytes,"
     " sha256, run_id) VALUES (?,?,?,?,?,?,?,?)",

@@ -15,7 +15,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 11
+#define PA_SCHEMA_VERSION 12
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -185,10 +185,21 @@ pa_rc pa_store_put_repeat(pa_store *s, int64_t raw_id, const char *origin, int64
 /* Keeps a received message verbatim in raw, once: if a message with the same
  * SHA-256 is stored already, *id_out is its id and *dup_out 1. Otherwise the
  * row joins the hash chain (chain_hash = SHA-256(prev chain_hash || sha256))
- * and is zlib-compressed when that saves space. */
+ * and is zstd-compressed when that saves space, with the store's current
+ * dictionary (raw_dicts). The first messages of a store, and again those
+ * after the traffic changes, also train the next dictionary, which is stored
+ * in the same transaction (docs/schema.md, "raw_dicts"). */
 pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origin,
                        int64_t offset, int64_t received_ts, int64_t *id_out,
                        int *dup_out);
+
+/* The message of raw row id, as received, whatever its compression (none,
+ * zlib, zstd with or without a dictionary): *out (owned by the caller,
+ * free()) holds *len_out bytes. PA_USAGE when there is no such row or
+ * retention dropped its bytes; PA_MALFORMED (err says why) when its bytes do
+ * not restore to its size. The sha256 is not checked: pa_store_verify_raw. */
+pa_rc pa_store_raw_get(pa_store *s, int64_t id, uint8_t **out, size_t *len_out,
+                       struct pa_err *err);
 
 /* Keeps input that could not be parsed, verbatim, with the error (once per
  * SHA-256). */

@@ -74,8 +74,7 @@ struct pa_store {
   int chain_empty;                  /* raw holds no row yet */
   uint8_t *zbuf;                    /* compression scratch, owned */
   size_t zbuf_size;
-  z_stream z;                       /* deflate state, reused for every message */
-  int z_ready;                      /* z holds a deflateInit2'd stream */
+  struct pa__raw_z *rz;             /* zstd state and dictionaries (store_raw.c), owned */
 };
 
 /* Counts a row written; a row of the open batch is also pending. */
@@ -100,7 +99,8 @@ pa_rc pa__store_write_begin(pa_store *s);
  * towards the batch. PA_DB (batch marked failed) otherwise. */
 pa_rc pa__store_step_done(pa_store *s, sqlite3_stmt *q);
 
-/* Frees the raw side's compression state (store_raw.c); for close. */
+/* Frees the raw side's compression state and dictionaries (store_raw.c);
+ * for close. */
 void pa__store_raw_free(pa_store *s);
 
 /* Binds a string; "" and NULL both become NULL so absent reads as absent.

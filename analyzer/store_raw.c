@@ -1,21 +1,17 @@
 /* store_raw.c — the raw store (see store.h): every received message kept
- * verbatim once, zlib-compressed, on a SHA-256 hash chain; repeats of a
- * message, quarantined input, and the chain's verification. */
+ * verbatim once, compressed with zstd and a dictionary trained on the store's
+ * own messages, on a SHA-256 hash chain; repeats of a message, quarantined
+ * input, and the chain's verification (which also reads the zlib rows of
+ * stores older than schema 10). */
 #include "store_int.h"
+#include "limits.h"
 #include "tm.h"
 #include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void pa__store_raw_free(pa_store *s)
-{
-  free(s->zbuf);
-  s->zbuf = NULL;
-  if (s->z_ready)
-    deflateEnd(&s->z);
-  s->z_ready = 0;
-}
+#include <zdict.h>
+#include <zstd.h>
 
 /* The chain (docs/schema.md, raw). Version 1, rows stored before schema 10:
  *   chain_hash = SHA-256(prev_hash || sha256)
@@ -95,30 +91,304 @@ static pa_rc load_chain_tip(pa_store *s)
   return PA_OK;
 }
 
-/* Compresses p into s->zbuf as one zlib stream (what uncompress() reads);
- * returns the compressed size, or 0 when it does not pay (small or
- * incompressible input).
+/* raw.compressed */
+enum { RAW_PLAIN = 0, RAW_ZLIB = 1, RAW_ZSTD = 2 };
+
+/* A dictionary loaded for decompression, by raw_dicts.id. */
+struct raw_ddict {
+  int64_t id;       /* 0: an empty slot */
+  ZSTD_DDict *d;    /* owned */
+  uint64_t used;    /* when last used (the cache's clock), for replacement */
+};
+
+/* The compression side of the store, created on the first message.
  *
- * One deflate state serves every message: compress2() allocates and frees
- * about 270 KB of state per call, and its page faults cost more than the
- * compression itself on 1-2 KB messages. memLevel 5 keeps what deflateReset
- * clears per message small (an 8 KB hash table instead of 64 KB) and compresses
- * messages of this size as well as the default. */
+ * Writing: one ZSTD_CCtx for every message; the current dictionary (the
+ * newest of raw_dicts) digested once into a ZSTD_CDict. Until a dictionary
+ * exists, and again when the traffic changes, the messages stored are also
+ * kept (their first PA_RAW_DICT_SAMPLE_MAX bytes) in a bounded sample buffer;
+ * once PA_RAW_DICT_SAMPLES are in (or PA_RAW_DICT_SAMPLE_BYTES), a dictionary
+ * is trained on them and stored in raw_dicts, in the transaction of the
+ * message that completed the sample. What changes the traffic: the ratio of
+ * stored to original bytes over each window of PA_RAW_DICT_WINDOW messages,
+ * against the first window compressed with the same dictionary; a window
+ * PA_RAW_DICT_RETRAIN_PCT % of it or worse starts a new sample.
+ *
+ * Reading: one ZSTD_DCtx and up to PA_RAW_DICT_CACHE digested dictionaries. */
+struct pa__raw_z {
+  ZSTD_CCtx *cctx;
+  int64_t dict_id;                  /* the current dictionary, 0 none */
+  uint8_t dict_sha[PA_SHA256_LEN];  /* its sha256, to see it replaced */
+  ZSTD_CDict *cdict;                /* it, digested; NULL none */
+  int sampling;                     /* gathering samples for a new dictionary */
+  uint64_t skip;                    /* messages to let pass before sampling again */
+  unsigned fails;                   /* trainings failed in a row */
+  uint8_t *samp;                    /* the samples, end to end */
+  size_t samp_len;
+  size_t samp_sizes[PA_RAW_DICT_SAMPLES];
+  unsigned n_samp;
+  uint64_t win_n, win_in, win_out;  /* the open window: messages, bytes in and stored */
+  double base;                      /* stored/original of the first window, 0 not yet */
+  ZSTD_DCtx *dctx;
+  struct raw_ddict dd[PA_RAW_DICT_CACHE];
+  uint64_t dd_clock;
+};
+
+static void ddict_clear(struct pa__raw_z *z)
+{
+  for (int i = 0; i < PA_RAW_DICT_CACHE; i++) {
+    ZSTD_freeDDict(z->dd[i].d);
+    z->dd[i].d = NULL;
+    z->dd[i].id = 0;
+  }
+}
+
+void pa__store_raw_free(pa_store *s)
+{
+  struct pa__raw_z *z = s->rz;
+
+  free(s->zbuf);
+  s->zbuf = NULL;
+  s->zbuf_size = 0;
+  if (!z)
+    return;
+  ZSTD_freeCCtx(z->cctx);
+  ZSTD_freeCDict(z->cdict);
+  ZSTD_freeDCtx(z->dctx);
+  ddict_clear(z);
+  free(z->samp);
+  free(z);
+  s->rz = NULL;
+}
+
+/* The compression state, created on first use; NULL when out of memory. */
+static struct pa__raw_z *raw_z(pa_store *s)
+{
+  struct pa__raw_z *z = s->rz;
+
+  if (z)
+    return z;
+  if (!(z = calloc(1, sizeof *z)))
+    return NULL;
+  z->sampling = 1;
+  s->rz = z;
+  return z;
+}
+
+/* A fresh start for the ratio rule (a new dictionary, or none). */
+static void window_reset(struct pa__raw_z *z)
+{
+  z->win_n = z->win_in = z->win_out = 0;
+  z->base = 0;
+}
+
+static void samples_drop(struct pa__raw_z *z)
+{
+  z->samp_len = 0;
+  z->n_samp = 0;
+}
+
+/* Makes (id, bytes) the current dictionary for writing. */
+static pa_rc use_dict(struct pa__raw_z *z, int64_t id, const void *bytes, size_t len,
+                      const uint8_t sha[PA_SHA256_LEN])
+{
+  ZSTD_CDict *cd = ZSTD_createCDict(bytes, len, 1);
+
+  if (!cd)
+    return PA_NOMEM;
+  ZSTD_freeCDict(z->cdict);
+  z->cdict = cd;
+  z->dict_id = id;
+  memcpy(z->dict_sha, sha, PA_SHA256_LEN);
+  if (z->cctx)
+    ZSTD_CCtx_refCDict(z->cctx, cd);
+  z->sampling = 0;
+  z->skip = 0;
+  z->fails = 0;
+  samples_drop(z);
+  window_reset(z);
+  return PA_OK;
+}
+
+/* At the start of each write transaction: the newest dictionary of
+ * raw_dicts becomes the current one. Another writer may have trained one
+ * since our last batch, and a batch that rolled back took its dictionary
+ * with it. */
+static pa_rc load_dict(pa_store *s)
+{
+  struct pa__raw_z *z = raw_z(s);
+  sqlite3_stmt *q = NULL;
+  pa_rc rc = PA_DB;
+  int r;
+
+  if (!z)
+    return PA_NOMEM;
+  if (sqlite3_prepare_v2(s->db, "SELECT id, sha256 FROM raw_dicts ORDER BY id DESC LIMIT 1",
+                         -1, &q, NULL) != SQLITE_OK)
+    goto out;
+  r = sqlite3_step(q);
+  if (r == SQLITE_DONE) {
+    if (z->dict_id) { /* ours was rolled back: none any more */
+      ZSTD_freeCDict(z->cdict);
+      z->cdict = NULL;
+      z->dict_id = 0;
+      if (z->cctx)
+        ZSTD_CCtx_refCDict(z->cctx, NULL);
+      z->sampling = 1;
+      samples_drop(z);
+      window_reset(z);
+    }
+    rc = PA_OK;
+    goto out;
+  }
+  if (r != SQLITE_ROW)
+    goto out;
+  if (sqlite3_column_int64(q, 0) == z->dict_id &&
+      sqlite3_column_bytes(q, 1) == PA_SHA256_LEN &&
+      !memcmp(sqlite3_column_blob(q, 1), z->dict_sha, PA_SHA256_LEN)) {
+    rc = PA_OK;
+    goto out;
+  }
+  {
+    int64_t id = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT bytes, sha256 FROM raw_dicts WHERE id = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+      goto out;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) != SQLITE_ROW)
+      goto out;
+    if (sqlite3_column_bytes(q, 0) == 0 || sqlite3_column_bytes(q, 1) != PA_SHA256_LEN) {
+      rc = PA_OK; /* unusable (dropped): write without, until a new one is trained */
+      goto out;
+    }
+    rc = use_dict(z, id, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+                  sqlite3_column_blob(q, 1));
+  }
+out:
+  sqlite3_finalize(q);
+  if (rc == PA_DB)
+    pa__store_txn_fail(s);
+  return rc;
+}
+
+/* Trains a dictionary on the samples and stores it in raw_dicts (in the open
+ * transaction); it becomes the current one. A training that fails (too few
+ * or too alike samples) is no error: the messages go on without, and the
+ * next sample is gathered after a wait that grows with each failure. */
+static pa_rc train_dict(pa_store *s)
+{
+  struct pa__raw_z *z = s->rz;
+  uint8_t sha[PA_SHA256_LEN];
+  uint8_t *dict = malloc(PA_RAW_DICT_SIZE);
+  sqlite3_stmt *q = NULL;
+  size_t n;
+  pa_rc rc = PA_NOMEM;
+
+  if (!dict)
+    goto out;
+  n = ZDICT_trainFromBuffer(dict, PA_RAW_DICT_SIZE, z->samp, z->samp_sizes, z->n_samp);
+  if (ZDICT_isError(n)) {
+    unsigned w = ++z->fails;
+    z->skip = (uint64_t)(w < PA_RAW_DICT_BACKOFF_MAX ? w : PA_RAW_DICT_BACKOFF_MAX) *
+              PA_RAW_DICT_SAMPLES;
+    samples_drop(z);
+    rc = PA_OK;
+    goto out;
+  }
+  pa_sha256(dict, n, sha);
+  rc = PA_DB;
+  if (sqlite3_prepare_v2(s->db,
+                         "INSERT INTO raw_dicts (created_at, samples, size, bytes, sha256)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &q, NULL) != SQLITE_OK)
+    goto out;
+  sqlite3_bind_int64(q, 1, pa_time_now());
+  sqlite3_bind_int64(q, 2, z->n_samp);
+  sqlite3_bind_int64(q, 3, (int64_t)n);
+  sqlite3_bind_blob(q, 4, dict, (int)n, SQLITE_STATIC);
+  sqlite3_bind_blob(q, 5, sha, sizeof sha, SQLITE_STATIC);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    goto out;
+  rc = use_dict(z, sqlite3_last_insert_rowid(s->db), dict, n, sha);
+out:
+  sqlite3_finalize(q);
+  free(dict);
+  if (rc == PA_DB)
+    pa__store_txn_fail(s);
+  return rc;
+}
+
+/* Takes a message stored into the sample, training when it is full. */
+static pa_rc sample(pa_store *s, const void *p, size_t len)
+{
+  struct pa__raw_z *z = s->rz;
+  size_t take = len < PA_RAW_DICT_SAMPLE_MAX ? len : PA_RAW_DICT_SAMPLE_MAX;
+
+  if (!z->sampling || len < PA_RAW_MIN_COMPRESS)
+    return PA_OK;
+  if (z->skip) {
+    z->skip--;
+    return PA_OK;
+  }
+  if (!z->samp && !(z->samp = malloc(PA_RAW_DICT_SAMPLE_BYTES)))
+    return PA_NOMEM;
+  if (z->samp_len + take > PA_RAW_DICT_SAMPLE_BYTES)
+    return train_dict(s); /* the byte cap: train on what is in */
+  memcpy(z->samp + z->samp_len, p, take);
+  z->samp_len += take;
+  z->samp_sizes[z->n_samp++] = take;
+  if (z->n_samp < PA_RAW_DICT_SAMPLES)
+    return PA_OK;
+  return train_dict(s);
+}
+
+/* The ratio rule: one more message of len bytes stored as out bytes with
+ * the current dictionary. */
+static void window_add(struct pa__raw_z *z, size_t len, size_t out)
+{
+  double r;
+
+  if (!z->dict_id || z->sampling)
+    return;
+  z->win_n++;
+  z->win_in += len;
+  z->win_out += out;
+  if (z->win_n < PA_RAW_DICT_WINDOW)
+    return;
+  r = z->win_in ? (double)z->win_out / (double)z->win_in : 1.0;
+  if (z->base == 0)
+    z->base = r;
+  else if (r * 100 >= z->base * PA_RAW_DICT_RETRAIN_PCT)
+    z->sampling = 1; /* the traffic changed: gather a new sample */
+  z->win_n = z->win_in = z->win_out = 0;
+}
+
+/* Compresses p into s->zbuf as one zstd frame, with the current dictionary
+ * if there is one; returns the compressed size, or 0 when it does not pay
+ * (short or incompressible input) or cannot be done. The frame has neither
+ * checksum (the row's sha256 covers the bytes) nor dictionary id (the row
+ * names its dictionary). */
 static size_t compress_raw(pa_store *s, const void *p, size_t len)
 {
-  size_t bound;
+  struct pa__raw_z *z = s->rz;
+  size_t bound, n;
 
-  if (len < 256 || len > UINT32_MAX / 2)
+  if (len < PA_RAW_MIN_COMPRESS || len > PA_RAW_MAX_SIZE)
     return 0;
-  if (!s->z_ready) {
-    memset(&s->z, 0, sizeof s->z);
-    if (deflateInit2(&s->z, 1, Z_DEFLATED, 15, 5, Z_DEFAULT_STRATEGY) != Z_OK)
+  if (!z->cctx) {
+    if (!(z->cctx = ZSTD_createCCtx()))
       return 0;
-    s->z_ready = 1;
-  } else if (deflateReset(&s->z) != Z_OK) {
-    return 0;
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 0)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_dictIDFlag, 0)) ||
+        ZSTD_isError(ZSTD_CCtx_refCDict(z->cctx, z->cdict))) {
+      ZSTD_freeCCtx(z->cctx);
+      z->cctx = NULL;
+      return 0;
+    }
   }
-  bound = deflateBound(&s->z, (uLong)len);
+  bound = ZSTD_compressBound(len);
   if (bound > s->zbuf_size) {
     uint8_t *nb = realloc(s->zbuf, bound);
     if (!nb)
@@ -126,13 +396,10 @@ static size_t compress_raw(pa_store *s, const void *p, size_t len)
     s->zbuf = nb;
     s->zbuf_size = bound;
   }
-  s->z.next_in = (Bytef *)(uintptr_t)p;
-  s->z.avail_in = (uInt)len;
-  s->z.next_out = s->zbuf;
-  s->z.avail_out = (uInt)bound;
-  if (deflate(&s->z, Z_FINISH) != Z_STREAM_END || s->z.total_out >= len)
+  n = ZSTD_compress2(z->cctx, s->zbuf, bound, p, len);
+  if (ZSTD_isError(n) || n >= len)
     return 0;
-  return (size_t)s->z.total_out;
+  return n;
 }
 
 pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origin,
@@ -178,6 +445,8 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   }
   if (*dup_out)
     return PA_OK;
+  if ((!s->have_chain || !s->rz) && (rc = load_dict(s)))
+    return rc;
   if ((rc = load_chain_tip(s)))
     return rc;
   /* the chain covers origin as the column holds it (pa__store_bind_text:
@@ -195,7 +464,12 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   meta.offset = offset;
   meta.received_ts = received_ts;
   chain_next(s->chain_empty ? NULL : s->chain_tip, sha, &meta, chain);
+  if ((rc = sample(s, p, len))) { /* may train a dictionary and switch to it */
+    free(fixed);
+    return rc;
+  }
   zlen = compress_raw(s, p, len);
+  window_add(s->rz, len, zlen ? zlen : len);
   if (!(q = pa__store_stmt(s, PA__ST_RAW_INS))) {
     free(fixed);
     return PA_DB;
@@ -207,7 +481,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
     sqlite3_bind_null(q, 2);
   pa__store_bind_opt(q, 3, offset);
   sqlite3_bind_int64(q, 4, (int64_t)len);
-  sqlite3_bind_int(q, 5, zlen ? 1 : 0);
+  sqlite3_bind_int(q, 5, zlen ? RAW_ZSTD : RAW_PLAIN);
   if (zlen)
     sqlite3_bind_blob(q, 6, s->zbuf, (int)zlen, SQLITE_STATIC);
   else
@@ -218,6 +492,8 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   else
     sqlite3_bind_blob(q, 8, s->chain_tip, PA_SHA256_LEN, SQLITE_STATIC);
   sqlite3_bind_blob(q, 9, chain, sizeof chain, SQLITE_STATIC);
+  if (zlen && s->rz->dict_id)
+    sqlite3_bind_int64(q, 10, s->rz->dict_id);
   rc = pa__store_step_done(s, q);
   sqlite3_clear_bindings(q);
   free(fixed); /* the statement is reset: SQLite holds no pointer to it */
@@ -296,6 +572,165 @@ pa_rc pa_store_quarantine(pa_store *s, const void *p, size_t len, const char *or
   return PA_OK;
 }
 
+/* The dictionary id digested for reading, from the cache or raw_dicts;
+ * NULL with *why set when it is missing or does not match its sha256. */
+static ZSTD_DDict *get_ddict(pa_store *s, int64_t id, const char **why, pa_rc *rc)
+{
+  struct pa__raw_z *z = s->rz;
+  struct raw_ddict *slot = &z->dd[0];
+  sqlite3_stmt *q = NULL;
+  uint8_t sha[PA_SHA256_LEN];
+  ZSTD_DDict *d = NULL;
+  int r;
+
+  z->dd_clock++;
+  for (int i = 0; i < PA_RAW_DICT_CACHE; i++) {
+    if (z->dd[i].id == id && z->dd[i].d) {
+      z->dd[i].used = z->dd_clock;
+      return z->dd[i].d;
+    }
+    if (z->dd[i].used < slot->used)
+      slot = &z->dd[i];
+  }
+  if (sqlite3_prepare_v2(s->db, "SELECT bytes, sha256 FROM raw_dicts WHERE id = ?1", -1, &q,
+                         NULL) != SQLITE_OK) {
+    *rc = PA_DB;
+    return NULL;
+  }
+  sqlite3_bind_int64(q, 1, id);
+  r = sqlite3_step(q);
+  if (r == SQLITE_DONE) {
+    *why = "its dictionary is missing from raw_dicts";
+  } else if (r != SQLITE_ROW) {
+    *rc = PA_DB;
+  } else if (sqlite3_column_bytes(q, 0) == 0) {
+    *why = "its dictionary's bytes were dropped";
+  } else {
+    pa_sha256(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), sha);
+    if (sqlite3_column_bytes(q, 1) != PA_SHA256_LEN ||
+        memcmp(sha, sqlite3_column_blob(q, 1), PA_SHA256_LEN))
+      *why = "its dictionary does not match the dictionary's sha256";
+    else if (!(d = ZSTD_createDDict(sqlite3_column_blob(q, 0),
+                                    (size_t)sqlite3_column_bytes(q, 0))))
+      *rc = PA_NOMEM;
+  }
+  sqlite3_finalize(q);
+  if (!d)
+    return NULL;
+  ZSTD_freeDDict(slot->d);
+  slot->d = d;
+  slot->id = id;
+  slot->used = z->dd_clock;
+  return d;
+}
+
+/* Restores a raw row's message: kind (raw.compressed), dict_id (0 none) and
+ * its stored bytes, into *buf (grown as needed; owned by the caller, free()).
+ * Returns NULL and the message in *buf, or why the bytes are not a message
+ * of size bytes (*rc PA_OK), or NULL with *rc set when it could not look. */
+static const char *raw_inflate(pa_store *s, int kind, int64_t dict_id, const void *bytes,
+                               size_t nbytes, int64_t size, uint8_t **buf, size_t *cap,
+                               pa_rc *rc)
+{
+  const char *why = NULL;
+
+  *rc = PA_OK;
+  if (size < 0 || size > PA_RAW_MAX_SIZE)
+    return "size out of range";
+  if ((size_t)size + 1 > *cap) {
+    uint8_t *nb = realloc(*buf, (size_t)size + 1);
+    if (!nb) {
+      *rc = PA_NOMEM;
+      return NULL;
+    }
+    *buf = nb;
+    *cap = (size_t)size + 1;
+  }
+  if (kind == RAW_PLAIN) {
+    if (dict_id)
+      return "an uncompressed row names a dictionary";
+    if (nbytes != (size_t)size)
+      return "size does not match the bytes";
+    memcpy(*buf, bytes, nbytes);
+    return NULL;
+  }
+  if (kind == RAW_ZLIB) {
+    uLongf out_len = (uLongf)size;
+    if (dict_id)
+      return "a zlib row names a dictionary";
+    if (uncompress(*buf, &out_len, bytes, (uLong)nbytes) != Z_OK ||
+        out_len != (uLongf)size)
+      return "compressed bytes do not inflate to their size";
+    return NULL;
+  }
+  if (kind == RAW_ZSTD) {
+    struct pa__raw_z *z = raw_z(s);
+    ZSTD_DDict *d = NULL;
+    size_t n;
+
+    if (!z || (!z->dctx && !(z->dctx = ZSTD_createDCtx()))) {
+      *rc = PA_NOMEM;
+      return NULL;
+    }
+    if (dict_id && !(d = get_ddict(s, dict_id, &why, rc)))
+      return why;
+    n = d ? ZSTD_decompress_usingDDict(z->dctx, *buf, (size_t)size, bytes, nbytes, d)
+          : ZSTD_decompressDCtx(z->dctx, *buf, (size_t)size, bytes, nbytes);
+    if (ZSTD_isError(n) || n != (size_t)size)
+      return "compressed bytes do not inflate to their size";
+    return NULL;
+  }
+  return "unknown compression";
+}
+
+pa_rc pa_store_raw_get(pa_store *s, int64_t id, uint8_t **out, size_t *len_out,
+                       struct pa_err *err)
+{
+  sqlite3_stmt *q = NULL;
+  uint8_t *buf = NULL;
+  size_t cap = 0;
+  const char *why = NULL;
+  pa_rc rc = PA_DB;
+  int r;
+
+  *out = NULL;
+  *len_out = 0;
+  if (sqlite3_prepare_v2(s->db, "SELECT size, compressed, coalesce(dict_id, 0), bytes"
+                                " FROM raw WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
+    goto out;
+  sqlite3_bind_int64(q, 1, id);
+  r = sqlite3_step(q);
+  if (r == SQLITE_DONE) {
+    rc = pa_err_set(err, PA_USAGE, UINT64_MAX, (uint64_t)id, "raw row %lld: no such row",
+                    (long long)id);
+    goto out;
+  }
+  if (r != SQLITE_ROW)
+    goto out;
+  if (sqlite3_column_bytes(q, 3) == 0 && sqlite3_column_int64(q, 0) > 0) {
+    rc = pa_err_set(err, PA_USAGE, UINT64_MAX, (uint64_t)id,
+                    "raw row %lld: its bytes were dropped by retention", (long long)id);
+    goto out;
+  }
+  why = raw_inflate(s, sqlite3_column_int(q, 1), sqlite3_column_int64(q, 2),
+                    sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
+                    sqlite3_column_int64(q, 0), &buf, &cap, &rc);
+  if (rc)
+    goto out;
+  if (why) {
+    rc = pa_err_set(err, PA_MALFORMED, UINT64_MAX, (uint64_t)id, "raw row %lld: %s",
+                    (long long)id, why);
+    goto out;
+  }
+  *out = buf;
+  *len_out = (size_t)sqlite3_column_int64(q, 0);
+  buf = NULL;
+out:
+  sqlite3_finalize(q);
+  free(buf);
+  return rc;
+}
+
 pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
                           struct pa_err *err)
 {
@@ -311,17 +746,18 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
   *bad_id_out = 0;
   if ((rc = pa_store_raw_retention(s, &pruned_to, &pruned_at)))
     return rc;
+  if (s->rz) /* each verify reads the dictionaries afresh: they are checked too */
+    ddict_clear(s->rz);
   if (sqlite3_prepare_v2(s->db,
                          "SELECT id, size, compressed, bytes, sha256, prev_hash, chain_hash,"
-                         " origin, offset, received_ts, chain_v FROM raw ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+                         " origin, offset, received_ts, chain_v, coalesce(dict_id, 0)"
+                         " FROM raw ORDER BY id", -1, &q, NULL) != SQLITE_OK)
     return PA_DB;
   while ((r = sqlite3_step(q)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(q, 0);
     int64_t size = sqlite3_column_int64(q, 1);
     const void *bytes = sqlite3_column_blob(q, 3);
     int nbytes = sqlite3_column_bytes(q, 3);
-    const void *data = bytes;
-    size_t dlen = (size_t)nbytes;
     const char *why = NULL;
     int pruned = nbytes == 0 && size > 0 && !sqlite3_column_int(q, 2);
 
@@ -333,31 +769,14 @@ pa_rc pa_store_verify_raw(pa_store *s, uint64_t *n_out, int64_t *bad_id_out,
         why = "sha256 missing";
       else
         memcpy(sha, sqlite3_column_blob(q, 4), PA_SHA256_LEN);
-    } else if (sqlite3_column_int(q, 2)) {
-      uLongf out_len = (uLongf)size;
-      if (size < 0 || size > 64 * 1024 * 1024) {
-        why = "size out of range";
-      } else {
-        if ((size_t)size + 1 > plain_size) {
-          uint8_t *nb = realloc(plain, (size_t)size + 1);
-          if (!nb) {
-            rc = PA_NOMEM;
-            break;
-          }
-          plain = nb;
-          plain_size = (size_t)size + 1;
-        }
-        if (uncompress(plain, &out_len, bytes, (uLong)nbytes) != Z_OK ||
-            out_len != (uLongf)size)
-          why = "compressed bytes do not inflate to their size";
-        data = plain;
-        dlen = out_len;
-      }
-    } else if ((int64_t)dlen != size) {
-      why = "size does not match the bytes";
+    } else {
+      why = raw_inflate(s, sqlite3_column_int(q, 2), sqlite3_column_int64(q, 11), bytes,
+                        (size_t)nbytes, size, &plain, &plain_size, &rc);
+      if (rc)
+        break;
     }
     if (!why && !pruned) {
-      pa_sha256(data, dlen, sha);
+      pa_sha256(plain, (size_t)size, sha);
       if (sqlite3_column_bytes(q, 4) != PA_SHA256_LEN ||
           memcmp(sha, sqlite3_column_blob(q, 4), PA_SHA256_LEN))
         why = "message bytes do not match their sha256";
@@ -472,7 +891,7 @@ pa_rc pa_store_raw_prune(pa_store *s, int64_t before_us, int64_t run_id, uint64_
     return pa_store_batch_commit(s);
   rc = PA_DB;
   if (sqlite3_prepare_v2(s->db,
-                         "UPDATE raw SET bytes = x'', compressed = 0"
+                         "UPDATE raw SET bytes = x'', compressed = 0, dict_id = NULL"
                          " WHERE id > ?1 AND id <= ?2 AND length(bytes) > 0", -1, &q,
                          NULL) != SQLITE_OK)
     goto fail;
@@ -482,6 +901,14 @@ pa_rc pa_store_raw_prune(pa_store *s, int64_t before_us, int64_t run_id, uint64_
     goto fail;
   *n_out = (uint64_t)sqlite3_changes(s->db);
   sqlite3_finalize(q);
+  q = NULL;
+  /* a dictionary holds pieces of the messages it was trained on: once no
+   * row with bytes needs it, it goes too (all but the current one, which
+   * the next message uses) */
+  if (pa__store_exec(s, "UPDATE raw_dicts SET bytes = x''"
+                        " WHERE id < (SELECT max(id) FROM raw_dicts) AND length(bytes) > 0"
+                        " AND NOT EXISTS (SELECT 1 FROM raw WHERE raw.dict_id = raw_dicts.id)"))
+    goto fail;
   if (sqlite3_prepare_v2(s->db,
                          "INSERT INTO raw_retention (at, before_ts, up_to_id, rows, run_id)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &q, NULL) != SQLITE_OK)

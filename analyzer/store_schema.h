@@ -383,6 +383,20 @@ static const char *const pa__store_migrations[] = {
    "  key_id TEXT NOT NULL,"
    "  line TEXT NOT NULL,"
    "  out TEXT);"),
+
+  /* 11 -> 12: raw compressed with zstd and trained dictionaries (docs/schema.md,
+   * "version 12"). raw_dicts keeps each dictionary once, by id; a raw row
+   * compressed with one names it in dict_id. compressed: 0 verbatim, 1 zlib
+   * (rows written before version 12), 2 zstd (with raw_dicts dict_id, or
+   * none when dict_id is NULL). */
+  ("CREATE TABLE raw_dicts ("
+   "  id INTEGER PRIMARY KEY,"
+   "  created_at INTEGER NOT NULL,"
+   "  samples INTEGER NOT NULL,"
+   "  size INTEGER NOT NULL,"
+   "  bytes BLOB NOT NULL,"
+   "  sha256 BLOB NOT NULL);"
+   "ALTER TABLE raw ADD COLUMN dict_id INTEGER REFERENCES raw_dicts(id);"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -15,7 +15,8 @@
 #      libxml2 SAX2 alone (reused push context, no-op handler), pa_atna_parse
 #      with no sink, plain inserts into events with its indexes, the audit rows
 #      (events + audit_details + participants + objects), raw alone, zlib
-#      alone, and the floor (SHA-256 and a verbatim raw row into a table with
+#      alone (the compression before schema 10), zstd alone with and without
+#      the store's trained dictionary, and the floor (SHA-256 and a verbatim raw row into a table with
 #      no index, journal and sync off): parse + floor bounds any store.
 #   4. Profiles the first PROFILE_LINES lines with callgrind (instructions; no
 #      SHA-NI under valgrind, so SHA-256 looks dearer than it is) and the first
@@ -250,8 +251,9 @@ machine="$(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/c
 sqlite_v=$(sqlite3 --version | cut -d' ' -f1)
 xml_v=$(xml2-config --version 2>/dev/null || pkg-config --modversion libxml-2.0 2>/dev/null || echo '?')
 zlib_v=$(pkg-config --modversion zlib 2>/dev/null || echo '?')
+zstd_v=$(pkg-config --modversion libzstd 2>/dev/null || echo '?')
 SAX=$(ref sax2); ATNA=$(ref atna); EVR=$(ref events); AUD=$(ref audit); RAWR=$(ref raw)
-ZLIB=$(ref zlib); FLOOR=$(ref floor)
+ZLIB=$(ref zlib); ZSTD=$(ref zstd); ZSTD0=$(ref zstd-nodict); FLOOR=$(ref floor)
 # parse and floor one after the other on one core: 1 / (1/a + 1/f)
 BOUND=$(awk -v a="$ATNA" -v f="$FLOOR" 'BEGIN { if (a == "NA" || f == "NA" || a == 0 || f == 0) print "NA"; else printf "%.0f", 1 / (1 / a + 1 / f) }')
 
@@ -260,13 +262,13 @@ section() {
   echo '## Audit message ingest (issue 2/4)'
   echo
   echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC by \`bench/audit-ingest.sh\` on $machine."
-  echo "pacsaudit: \`$PA\`, build type $build_type, tree $tree; SQLite $sqlite_v, libxml2 $xml_v, zlib $zlib_v."
+  echo "pacsaudit: \`$PA\`, build type $build_type, tree $tree; SQLite $sqlite_v, libxml2 $xml_v, zlib $zlib_v, zstd $zstd_v."
   echo
   echo "**Workload.** $N RFC 5424 lines ($MB MB, $AVG bytes a line on average), each one DICOM PS3.15"
   echo "AuditMessage on one line, made by \`pa_bench_gen -n $N -s $SEED\` (bench/atna_gen.h): event ids"
   echo "110100..110114 in PACS-like proportions, 600 users, 300 workstations, ~10k patients,"
   echo "1-3 participants and 1-3 objects per message, a year of times in order. Stored per message:"
-  echo "one raw row (zlib, stored/original $raw_ratio), one events row, one audit_details row,"
+  echo "one raw row (zstd with a trained dictionary, stored/original $raw_ratio), one events row, one audit_details row,"
   echo "$(awk -v p="$parts" -v n="$N" 'BEGIN { printf "%.2f", p / n }') atna_participants and $(awk -v o="$objs" -v n="$N" 'BEGIN { printf "%.2f", o / n }') atna_objects rows on average; the database ends at $db_mb MB."
   echo
   echo "**Method.** Page cache warm; $REPS runs of \`pacsaudit ingest --db FRESH --quiet FILE\`, best wall"
@@ -282,8 +284,10 @@ section() {
   echo "| pa_atna_parse, no sink | $ATNA | $(kv "$REF" mb_s atna) | | $(ratio "$EV_S" "$ATNA") |"
   echo "| plain inserts into events with its 5 indexes (rows/s) | $EVR | | | $(ratio "$EV_S" "$EVR") |"
   echo "| audit rows: events + audit_details + participants + objects | $AUD | | | $(ratio "$EV_S" "$AUD") |"
-  echo "| raw alone: SHA-256 + zlib + raw row + sha256 index + chain | $RAWR | $(kv "$REF" mb_s raw) | | $(ratio "$EV_S" "$RAWR") |"
-  echo "| zlib alone: the raw store's deflate settings, reset per message | $ZLIB | $(kv "$REF" mb_s zlib) | | $(ratio "$EV_S" "$ZLIB") |"
+  echo "| raw alone: SHA-256 + zstd + raw row + sha256 index + chain | $RAWR | $(kv "$REF" mb_s raw) | | $(ratio "$EV_S" "$RAWR") |"
+  echo "| zlib alone: raw's deflate before schema 10, reset per message (stored/original $(kv "$REF" ratio zlib_detail)) | $ZLIB | $(kv "$REF" mb_s zlib) | | $(ratio "$EV_S" "$ZLIB") |"
+  echo "| zstd alone, level 1, no dictionary (stored/original $(kv "$REF" ratio_nodict zstd_detail)) | $ZSTD0 | $(kv "$REF" mb_s zstd-nodict) | | $(ratio "$EV_S" "$ZSTD0") |"
+  echo "| zstd alone, level 1, the store's trained dictionary (stored/original $(kv "$REF" ratio_dict zstd_detail)) | $ZSTD | $(kv "$REF" mb_s zstd) | | $(ratio "$EV_S" "$ZSTD") |"
   echo "| floor: 2 SHA-256 + one verbatim raw row, no index, journal and sync off, 64 KB pages | $FLOOR | $(kv "$REF" mb_s floor) | | $(ratio "$EV_S" "$FLOOR") |"
   echo "| bound: pa_atna_parse then floor, on one core | $BOUND | | | $(ratio "$EV_S" "$BOUND") |"
   echo

@@ -17,8 +17,14 @@
  *                   one row a participant and an object (timed alone)
  *         raw       pa_store_put_raw of each whole line (SHA-256, zlib, the
  *                   raw row and its sha256 UNIQUE index, the hash chain)
- *         zlib      the raw store's compression alone: one reused deflate
- *                   stream at the store's settings, reset per message
+ *         zlib      the compression of raw before schema 10 alone: one
+ *                   reused deflate stream (level 1, memLevel 5), reset per
+ *                   message
+ *         zstd      the raw store's compression alone (store_raw.c): a
+ *                   dictionary trained on the first PA_RAW_DICT_SAMPLES
+ *                   lines (timed apart), then every line with one reused
+ *                   ZSTD_CCtx at level 1, without and with the dictionary
+ *                   (two result lines: zstd-nodict and zstd)
  *         floor     the least a SQLite store of the raw rows can cost: the
  *                   two SHA-256 (message, chain) and one verbatim row a
  *                   message into a table with no index, 64 KB pages,
@@ -34,6 +40,7 @@
  * raw; C is the CPU time of the whole stage, for the store stages including
  * the parse that feeds them). */
 #include "analyzer/hash.h"
+#include "analyzer/limits.h"
 #include "analyzer/store.h"
 #include "collectors/atna_xml.h"
 #include "collectors/fhir_audit.h"
@@ -41,7 +48,9 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <sqlite3.h>
+#include <zdict.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -385,7 +394,85 @@ static int stage_zlib(const struct lines *L)
   deflateEnd(&z);
   fprintf(stderr, "pa_bench_parsers: zlib: stored/original %.3f\n",
           L->line_bytes ? (double)zbytes / (double)L->line_bytes : 0.0);
+  printf("zlib_detail ratio=%.4f\n", L->line_bytes ? (double)zbytes / (double)L->line_bytes : 0.0);
   return 0;
+}
+
+/* One pass of ZSTD_compress2 over every line; the bytes out. */
+static uint64_t zstd_pass(ZSTD_CCtx *c, const struct lines *L, uint8_t *out, size_t cap)
+{
+  uint64_t zbytes = 0;
+
+  for (size_t i = 0; i < L->n; i++) {
+    size_t n = ZSTD_compress2(c, out, cap, L->m[i].line, L->m[i].line_len);
+    zbytes += ZSTD_isError(n) || n >= L->m[i].line_len ? L->m[i].line_len : n;
+  }
+  return zbytes;
+}
+
+/* The raw store's zstd (store_raw.c): level 1, no checksum, no dictionary
+ * id, a dictionary trained as the store trains it. */
+static int stage_zstd(const struct lines *L)
+{
+  size_t ns = L->n < PA_RAW_DICT_SAMPLES ? L->n : PA_RAW_DICT_SAMPLES, used = 0, k = 0;
+  size_t *sizes = calloc(ns ? ns : 1, sizeof *sizes), dsize, cap = ZSTD_compressBound(1 << 16);
+  uint8_t *samp = malloc(PA_RAW_DICT_SAMPLE_BYTES), *dict = malloc(PA_RAW_DICT_SIZE);
+  uint8_t *out = malloc(cap);
+  ZSTD_CCtx *c = ZSTD_createCCtx();
+  ZSTD_CDict *cd = NULL;
+  uint64_t z0, z1;
+  double t0, train;
+  int rc = -1;
+
+  if (!sizes || !samp || !dict || !out || !c)
+    goto out;
+  for (size_t i = 0; i < ns; i++) {
+    size_t take = L->m[i].line_len < PA_RAW_DICT_SAMPLE_MAX ? L->m[i].line_len
+                                                            : PA_RAW_DICT_SAMPLE_MAX;
+    if (used + take > PA_RAW_DICT_SAMPLE_BYTES)
+      break;
+    memcpy(samp + used, L->m[i].line, take);
+    used += take;
+    sizes[k++] = take;
+  }
+  t0 = now();
+  dsize = ZDICT_trainFromBuffer(dict, PA_RAW_DICT_SIZE, samp, sizes, (unsigned)k);
+  train = now() - t0;
+  if (ZDICT_isError(dsize)) {
+    fprintf(stderr, "pa_bench_parsers: zstd: training failed: %s\n",
+            ZDICT_getErrorName(dsize));
+    goto out;
+  }
+  if (!(cd = ZSTD_createCDict(dict, dsize, 1)))
+    goto out;
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0);
+  cpu_mark = cpu_secs();
+  t0 = now();
+  z0 = zstd_pass(c, L, out, cap);
+  report("zstd-nodict", L->n, now() - t0, "msgs/s", L->line_bytes);
+  ZSTD_CCtx_refCDict(c, cd);
+  cpu_mark = cpu_secs();
+  t0 = now();
+  z1 = zstd_pass(c, L, out, cap);
+  report("zstd", L->n, now() - t0, "msgs/s", L->line_bytes);
+  fprintf(stderr, "pa_bench_parsers: zstd: dictionary of %zu bytes trained on %zu lines in"
+                  " %.3f s; stored/original %.3f without it, %.3f with it\n",
+          dsize, k, train, L->line_bytes ? (double)z0 / (double)L->line_bytes : 0.0,
+          L->line_bytes ? (double)z1 / (double)L->line_bytes : 0.0);
+  printf("zstd_detail dict_bytes=%zu train_secs=%.3f ratio_nodict=%.4f ratio_dict=%.4f\n",
+         dsize, train, L->line_bytes ? (double)z0 / (double)L->line_bytes : 0.0,
+         L->line_bytes ? (double)z1 / (double)L->line_bytes : 0.0);
+  rc = 0;
+out:
+  ZSTD_freeCDict(cd);
+  ZSTD_freeCCtx(c);
+  free(out);
+  free(dict);
+  free(samp);
+  free(sizes);
+  return rc;
 }
 
 static int stage_floor(const struct lines *L, const char *db)
@@ -469,7 +556,7 @@ int main(int argc, char **argv)
   if (!file) {
     fprintf(stderr, "usage: pa_bench_parsers FILE.xml|FILE.json [seconds]\n"
                     "       pa_bench_parsers --lines FILE [--max N] [--db PATH] [--only "
-                    "sax2,atna,events,audit,raw,zlib,floor]\n");
+                    "sax2,atna,events,audit,raw,zlib,zstd,floor]\n");
     return 2;
   }
   if (load_lines(file, max, &L)) {
@@ -498,6 +585,8 @@ int main(int argc, char **argv)
     rc = stage_raw(&L, db);
   if (!rc && want(only, "zlib"))
     rc = stage_zlib(&L);
+  if (!rc && want(only, "zstd"))
+    rc = stage_zstd(&L);
   if (!rc && want(only, "floor"))
     rc = stage_floor(&L, db);
   free(L.m);

@@ -12,7 +12,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang \
   libpcap-dev libpcre2-dev libsqlite3-dev libjansson-dev libcmocka-dev \
-  libxml2-dev libssl-dev zlib1g-dev librelp-dev \
+  libxml2-dev libssl-dev zlib1g-dev libzstd-dev librelp-dev \
   sqlite3 openssl ca-certificates tzdata \
   file adduser \
   rsyslog rsyslog-relp \

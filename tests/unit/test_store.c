@@ -281,7 +281,7 @@ static void test_raw_chain(void **state)
   assert_int_equal(dup, 1);
   assert_int_equal(id3, id1);
   assert_int_equal(count(f->path, "SELECT count(*) FROM raw"), 2);
-  assert_int_equal(count(f->path, "SELECT compressed FROM raw WHERE size=2000"), 1);
+  assert_int_equal(count(f->path, "SELECT compressed FROM raw WHERE size=2000"), 2);
   assert_int_equal(count(f->path, "SELECT count(*) FROM raw WHERE prev_hash IS NULL"), 1);
   pa_err_clear(&err);
   assert_int_equal(pa_store_verify_raw(f->s, &n, &bad, &err), PA_OK);
