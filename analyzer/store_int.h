@@ -75,6 +75,7 @@ struct pa_store {
   size_t zbuf_size;
   z_stream z;                       /* deflate state, reused for every message */
   int z_ready;                      /* z holds a deflateInit2'd stream */
+  int bulk;                         /* pa_store_bulk_begin deferred indexes: close makes them */
 };
 
 /* Counts a row written; a row of the open batch is also pending. */

@@ -357,6 +357,16 @@ static const char *const pa__store_migrations[] = {
    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'review',"
    "  'receipt'"
    " FROM reviews;"),
+
+  /* 9 -> 10: the writer does less (issue 5/6; docs/schema.md, "version 10").
+   * deferred_indexes: the secondary indexes a bulk load into an empty
+   * events table dropped, with the statement that makes each again. The
+   * load creates them when it ends; a database opened for writing with rows
+   * here (a load that died) gets them back at open. Empty otherwise. */
+  ("CREATE TABLE deferred_indexes ("
+   "  name TEXT PRIMARY KEY,"
+   "  sql TEXT NOT NULL,"
+   "  since INTEGER NOT NULL);"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -843,6 +843,64 @@ static void test_finding_put(void **state)
   sqlite3_finalize(q);
 }
 
+/* A bulk load into an empty events table drops its secondary indexes and
+ * makes them again when it ends; a load that dies leaves them recorded in
+ * deferred_indexes, and the next writable open makes them. With rows in
+ * events nothing is deferred. */
+static void test_bulk_deferred_indexes(void **state)
+{
+  struct fx *f = *state;
+  const char *n_idx = "SELECT count(*) FROM sqlite_schema WHERE type='index' AND"
+                      " tbl_name='events' AND sql IS NOT NULL";
+  int64_t all = count(f->path, n_idx);
+  struct pa_event e;
+  struct pa_err err;
+  pa_store *s2;
+
+  assert_true(all >= 9);
+  pa_event_init(&e);
+  e.ts = 7;
+  e.source = "atna";
+  e.user_id = "u1";
+  assert_int_equal(pa_store_batch_begin(f->s), PA_OK);
+  assert_int_equal(pa_store_bulk_begin(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM deferred_indexes"), all);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(pa_store_bulk_end(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM deferred_indexes"), 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE user_id='u1'"), 100);
+
+  /* events has rows: nothing deferred */
+  assert_int_equal(pa_store_bulk_begin(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+  assert_int_equal(pa_store_bulk_end(f->s), PA_OK);
+
+  /* a load that dies: its handle never closes (the indexes stay dropped);
+   * another writable open makes them */
+  {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  assert_int_equal(pa_store_bulk_begin(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), 0);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open_mode(f->path, PA_STORE_RDONLY, &s2, &err), PA_OK);
+  assert_int_equal(pa_store_close(s2), PA_OK);
+  assert_int_equal(count(f->path, n_idx), 0); /* a reader makes nothing */
+  assert_int_equal(pa_store_open(f->path, &s2, &err), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM deferred_indexes"), 0);
+  assert_int_equal(pa_store_close(s2), PA_OK);
+  /* the first handle's end finds nothing left to make */
+  assert_int_equal(pa_store_bulk_end(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -870,6 +928,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_finding_put, setup, teardown),
     cmocka_unit_test_setup_teardown(test_raw_prune, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_race, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bulk_deferred_indexes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
