@@ -89,13 +89,14 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     " lifecycle, id_type_code, id_type_system, name, description, query_b64, cx_id,"
     " cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-  [PA__ST_RAW_FIND] = "SELECT id FROM raw WHERE sha256=?",
+  /* the 8-byte key finds the candidates, the full hash decides */
+  [PA__ST_RAW_FIND] = "SELECT id FROM raw WHERE sha_key=?2 AND sha256=?1",
   [PA__ST_RAW_WHERE] = "SELECT origin, offset FROM raw WHERE id=?",
   [PA__ST_REPEAT] =
     "INSERT OR IGNORE INTO raw_repeats (raw_id, received_ts, origin, offset) VALUES (?,?,?,?)",
   [PA__ST_RAW_INS] =
     "INSERT INTO raw (received_ts, origin, offset, size, compressed, bytes, sha256,"
-    " prev_hash, chain_hash) VALUES (?,?,?,?,?,?,?,?,?)",
+    " prev_hash, chain_hash, sha_key) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
   [PA__ST_QUAR] =
     "INSERT OR IGNORE INTO quarantine (received_ts, origin, offset, error, size, bytes,"
     " sha256, run_id) VALUES (?,?,?,?,?,?,?,?)",
@@ -310,6 +311,18 @@ static int on_busy(void *ctx, int n)
   return 1;
 }
 
+/* pa_sha_key(blob): raw.sha_key of a sha256 (pa__store_sha_key); NULL for
+ * anything shorter than 8 bytes. For the migration that fills the column. */
+static void sql_sha_key(sqlite3_context *c, int n, sqlite3_value **v)
+{
+  (void)n;
+  if (sqlite3_value_type(v[0]) != SQLITE_BLOB || sqlite3_value_bytes(v[0]) < 8) {
+    sqlite3_result_null(c);
+    return;
+  }
+  sqlite3_result_int64(c, pa__store_sha_key(sqlite3_value_blob(v[0])));
+}
+
 pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
 {
   return pa_store_open_mode(path, 0, out, err);
@@ -362,6 +375,13 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
       pa__store_exec(s, "PRAGMA foreign_keys=OFF") ||
       pa__store_exec(s, "PRAGMA cache_size=-131072") ||
       pa__store_exec(s, "PRAGMA temp_store=MEMORY")) {
+    pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, sqlite3_errmsg(s->db));
+    pa_store_close(s);
+    return PA_DB;
+  }
+  if (sqlite3_create_function(s->db, "pa_sha_key", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                              sql_sha_key, NULL, NULL) != SQLITE_OK) {
     pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, sqlite3_errmsg(s->db));
     pa_store_close(s);
     return PA_DB;

@@ -125,6 +125,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   if (!(q = pa__store_stmt(s, PA__ST_RAW_FIND)))
     return PA_DB;
   sqlite3_bind_blob(q, 1, sha, sizeof sha, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, pa__store_sha_key(sha));
   r = sqlite3_step(q);
   if (r == SQLITE_ROW) {
     *id_out = sqlite3_column_int64(q, 0);
@@ -158,6 +159,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   else
     sqlite3_bind_blob(q, 8, s->chain_tip, PA_SHA256_LEN, SQLITE_STATIC);
   sqlite3_bind_blob(q, 9, chain, sizeof chain, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 10, pa__store_sha_key(sha));
   if ((rc = pa__store_step_done(s, q))) {
     /* the tip may be stale if another writer appended: reload next time */
     s->have_chain = 0;

@@ -366,7 +366,33 @@ static const char *const pa__store_migrations[] = {
   ("CREATE TABLE deferred_indexes ("
    "  name TEXT PRIMARY KEY,"
    "  sql TEXT NOT NULL,"
-   "  since INTEGER NOT NULL);"),
+   "  since INTEGER NOT NULL);"
+   /* raw's dedup key: sha_key, the first 8 bytes of sha256 as a signed
+    * big-endian integer, under a plain index; a hit is confirmed on the
+    * full sha256. The 32-byte BLOB UNIQUE index (about 45 bytes a row and a
+    * random-order insert into a wide B-tree per message) goes: SQLite drops
+    * a UNIQUE constraint only by making the table again, so raw is copied
+    * once (the SQLite "12 steps" way; foreign keys are off). pa_sha_key()
+    * is the store's own SQL function, registered at open. */
+   "CREATE TABLE raw_v10 ("
+   "  id INTEGER PRIMARY KEY,"
+   "  received_ts INTEGER NOT NULL,"
+   "  origin TEXT,"
+   "  offset INTEGER,"
+   "  size INTEGER NOT NULL,"
+   "  compressed INTEGER NOT NULL DEFAULT 0,"
+   "  bytes BLOB NOT NULL,"
+   "  sha256 BLOB NOT NULL,"
+   "  prev_hash BLOB,"
+   "  chain_hash BLOB NOT NULL,"
+   "  sha_key INTEGER NOT NULL);"
+   "INSERT INTO raw_v10 (id, received_ts, origin, offset, size, compressed, bytes, sha256,"
+   "  prev_hash, chain_hash, sha_key)"
+   " SELECT id, received_ts, origin, offset, size, compressed, bytes, sha256, prev_hash,"
+   "  chain_hash, pa_sha_key(sha256) FROM raw ORDER BY id;"
+   "DROP TABLE raw;"
+   "ALTER TABLE raw_v10 RENAME TO raw;"
+   "CREATE INDEX raw_sha_key ON raw(sha_key);"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

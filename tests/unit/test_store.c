@@ -901,6 +901,69 @@ static void test_bulk_deferred_indexes(void **state)
   assert_int_equal(count(f->path, n_idx), all);
 }
 
+/* Version 10 copies raw to drop the 32-byte UNIQUE index: the rows of a
+ * version-9 file keep their ids, bytes and chain, get their sha_key, and a
+ * message stored before the migration is still found as a duplicate. */
+static void test_migrate_raw_sha_key(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/pa_v9_XXXXXX";
+  int fd = mkstemp(path);
+  sqlite3 *db;
+  pa_store *s;
+  struct pa_err err;
+  int64_t id;
+  int dup;
+  uint64_t n = 0;
+  int64_t bad = -1;
+
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(path);
+  /* a version-9 file with two messages, written by this store's own code
+   * path: open at 10, then turn the file back into version 9's raw */
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_put_raw(s, "first message", 13, "a.log", 0, 1, &id, &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(s, "second message", 14, "a.log", 14, 2, &id, &dup), PA_OK);
+  assert_int_equal(id, 2);
+  pa_store_close(s);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "CREATE TABLE raw9 (id INTEGER PRIMARY KEY, received_ts INTEGER NOT"
+                                " NULL, origin TEXT, offset INTEGER, size INTEGER NOT NULL,"
+                                " compressed INTEGER NOT NULL DEFAULT 0, bytes BLOB NOT NULL,"
+                                " sha256 BLOB NOT NULL UNIQUE, prev_hash BLOB, chain_hash BLOB NOT"
+                                " NULL);"
+                                "INSERT INTO raw9 SELECT id, received_ts, origin, offset, size,"
+                                " compressed, bytes, sha256, prev_hash, chain_hash FROM raw;"
+                                "DROP TABLE raw; ALTER TABLE raw9 RENAME TO raw;"
+                                "DROP TABLE deferred_indexes; PRAGMA user_version=9",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(count(path, "SELECT count(*) FROM sqlite_schema WHERE name ="
+                               " 'sqlite_autoindex_raw_1'"), 1);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s), 9);
+  assert_int_equal(count(path, "SELECT count(*) FROM sqlite_schema WHERE name ="
+                               " 'sqlite_autoindex_raw_1'"), 0);
+  /* the key is the hash's first 8 bytes, big-endian */
+  assert_int_equal(count(path, "SELECT count(*) FROM raw WHERE printf('%016X', sha_key) ="
+                               " hex(substr(sha256, 1, 8))"), 2);
+  assert_int_equal(pa_store_put_raw(s, "first message", 13, "b.log", 0, 3, &id, &dup), PA_OK);
+  assert_int_equal(dup, 1);
+  assert_int_equal(id, 1);
+  assert_int_equal(pa_store_put_raw(s, "third message", 13, "b.log", 13, 3, &id, &dup), PA_OK);
+  assert_int_equal(dup, 0);
+  assert_int_equal(id, 3);
+  assert_int_equal(pa_store_verify_raw(s, &n, &bad, &err), PA_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(bad, 0);
+  pa_store_close(s);
+  unlink(path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -929,6 +992,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_raw_prune, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_race, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bulk_deferred_indexes, setup, teardown),
+    cmocka_unit_test(test_migrate_raw_sha_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
