@@ -211,8 +211,7 @@ static size_t load(const char *path, size_t max, struct loader *L, struct rec **
       memset(L->r, 0, sizeof *L->r);
       R[n].line = p;
       R[n].line_len = (size_t)(e - p);
-      if (pa_atna_parse(x, xml, (size_t)(e - xml), &ctx, &sink, &err) == PA_OK &&
-          R[n].a.format)
+      if (pa_atna_parse(x, xml, (size_t)(e - xml), &ctx, &sink, &err) == PA_OK && R[n].a.format)
         n++;
     }
     p = lf ? lf + 1 : end;
@@ -268,8 +267,8 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < n && !rc; i++) {
     int64_t id;
     int dup_found;
-    if (pa_store_put_raw(s, R[i].line, R[i].line_len, "bench", (int64_t)i, 1, &id,
-                         &dup_found) != PA_OK) {
+    if (pa_store_put_raw(s, R[i].line, R[i].line_len, "bench", (int64_t)i, 1, &id, &dup_found) !=
+        PA_OK) {
       rc = 1;
       break;
     }
@@ -292,8 +291,7 @@ int main(int argc, char **argv)
   printf("writer%s n=%zu secs=%.3f rate=%.0f unit=msgs/s db_bytes=%lld bytes_per_msg=%.0f"
          " close_secs=%.3f cpu_secs=%.3f cpu_rate=%.0f\n",
          bulk ? "" : "_nobulk", n, t2 - t0, (double)n / (t2 - t0), (long long)sb.st_size,
-         (double)sb.st_size / (double)n, t2 - t1, cpu_secs() - c0,
-         (double)n / (cpu_secs() - c0));
+         (double)sb.st_size / (double)n, t2 - t1, cpu_secs() - c0, (double)n / (cpu_secs() - c0));
   if (!keep_db)
     remove_db(db);
   free(R);
