@@ -90,13 +90,15 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     " lifecycle, id_type_code, id_type_system, name, description, query_b64, cx_id,"
     " cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-  [PA__ST_RAW_FIND] = "SELECT id FROM raw WHERE sha256=?",
+  /* the 8-byte key finds the candidates, the full hash decides */
+  [PA__ST_RAW_FIND] = "SELECT id FROM raw WHERE sha_key=?2 AND sha256=?1",
   [PA__ST_RAW_WHERE] = "SELECT origin, offset FROM raw WHERE id=?",
   [PA__ST_REPEAT] =
     "INSERT OR IGNORE INTO raw_repeats (raw_id, received_ts, origin, offset) VALUES (?,?,?,?)",
   [PA__ST_RAW_INS] =
     "INSERT INTO raw (received_ts, origin, offset, size, compressed, bytes, sha256,"
-    " prev_hash, chain_hash, dict_id, chain_v) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
+    " prev_hash, chain_hash, dict_id, sha_key, chain_v)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,2)",
   [PA__ST_QUAR] =
     "INSERT OR IGNORE INTO quarantine (received_ts, origin, offset, error, size, bytes,"
     " sha256, run_id) VALUES (?,?,?,?,?,?,?,?)",
@@ -104,6 +106,9 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
 
 _Static_assert(PA_SCHEMA_VERSION == PA__STORE_N_MIGRATIONS,
                "one migration per schema version");
+
+static pa_rc txn_commit(pa_store *s);
+static pa_rc deferred_recover(pa_store *s);
 
 static int64_t mono_us(void)
 {
@@ -417,6 +422,18 @@ out:
   sqlite3_finalize(q);
 }
 
+/* pa_sha_key(blob): raw.sha_key of a sha256 (pa__store_sha_key); NULL for
+ * anything shorter than 8 bytes. For the migration that fills the column. */
+static void sql_sha_key(sqlite3_context *c, int n, sqlite3_value **v)
+{
+  (void)n;
+  if (sqlite3_value_type(v[0]) != SQLITE_BLOB || sqlite3_value_bytes(v[0]) < 8) {
+    sqlite3_result_null(c);
+    return;
+  }
+  sqlite3_result_int64(c, pa__store_sha_key(sqlite3_value_blob(v[0])));
+}
+
 pa_rc pa_store_open(const char *path, pa_store **out, struct pa_err *err)
 {
   return pa_store_open_mode(path, 0, out, err);
@@ -473,12 +490,24 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
     pa_store_close(s);
     return PA_DB;
   }
+  if (sqlite3_create_function(s->db, "pa_sha_key", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                              sql_sha_key, NULL, NULL) != SQLITE_OK) {
+    pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, sqlite3_errmsg(s->db));
+    pa_store_close(s);
+    return PA_DB;
+  }
   if ((rc = migrate(s, path, err))) {
     pa_store_close(s);
     return rc;
   }
   if (!(flags & PA_STORE_RDONLY))
     mark_interrupted(s);
+  if (!(flags & PA_STORE_RDONLY) && deferred_recover(s)) {
+    pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, s->err);
+    pa_store_close(s);
+    return PA_DB;
+  }
   *out = s;
   return PA_OK;
 }
@@ -523,6 +552,8 @@ pa_rc pa_store_close(pa_store *s)
     pa_store_read_end(s);
   if (s->in_batch)
     rc = pa_store_batch_commit(s);
+  if (s->bulk && pa_store_bulk_end(s))
+    rc = PA_DB;
   for (int i = 0; i < PA__ST_COUNT; i++)
     sqlite3_finalize(s->st[i]);
   pa__store_raw_free(s);
@@ -530,6 +561,168 @@ pa_rc pa_store_close(pa_store *s)
     rc = PA_DB;
   free(s);
   return rc;
+}
+
+
+/* Deferred indexes (pa_store_bulk_begin). The names and statements come
+ * from sqlite_schema, so an index a later migration adds to events is
+ * deferred too. */
+#define PA__DEFER_MAX 64
+
+struct deferred {
+  char *name[PA__DEFER_MAX], *sql[PA__DEFER_MAX];
+  int n;
+};
+
+static void deferred_free(struct deferred *d)
+{
+  for (int i = 0; i < d->n; i++) {
+    sqlite3_free(d->name[i]);
+    sqlite3_free(d->sql[i]);
+  }
+  d->n = 0;
+}
+
+/* Reads name and sql of each row of the query into d (owned: deferred_free). */
+static pa_rc deferred_read(pa_store *s, const char *sql, struct deferred *d)
+{
+  sqlite3_stmt *q = NULL;
+  int r = SQLITE_ERROR;
+
+  d->n = 0;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  while ((r = sqlite3_step(q)) == SQLITE_ROW && d->n < PA__DEFER_MAX) {
+    const char *name = (const char *)sqlite3_column_text(q, 0);
+    const char *text = (const char *)sqlite3_column_text(q, 1);
+    if (!name || !text)
+      continue;
+    d->name[d->n] = sqlite3_mprintf("%s", name);
+    d->sql[d->n] = sqlite3_mprintf("%s", text);
+    if (!d->name[d->n] || !d->sql[d->n]) {
+      sqlite3_free(d->name[d->n]);
+      sqlite3_free(d->sql[d->n]);
+      r = SQLITE_NOMEM;
+      break;
+    }
+    d->n++;
+  }
+  sqlite3_finalize(q);
+  if (r != SQLITE_DONE && r != SQLITE_ROW) {
+    deferred_free(d);
+    return PA_DB;
+  }
+  return PA_OK;
+}
+
+static pa_rc exec_each(pa_store *s, const char *fmt, const struct deferred *d, int which)
+{
+  for (int i = 0; i < d->n; i++) {
+    char *sql = sqlite3_mprintf(fmt, which ? d->sql[i] : d->name[i]);
+    pa_rc rc = sql ? pa__store_exec(s, sql) : PA_NOMEM;
+    sqlite3_free(sql);
+    if (rc)
+      return rc;
+  }
+  return PA_OK;
+}
+
+pa_rc pa_store_bulk_begin(pa_store *s)
+{
+  struct deferred d = {{0}, {0}, 0};
+  sqlite3_stmt *q = NULL;
+  char *rec = NULL;
+  int empty;
+  pa_rc rc = PA_DB;
+
+  if (s->bulk || s->in_txn || (s->flags & PA_STORE_RDONLY))
+    return s->in_txn ? PA_DB : PA_OK;
+  if (pa__store_exec(s, "BEGIN IMMEDIATE"))
+    return PA_DB;
+  if (sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS (SELECT 1 FROM events)", -1, &q, NULL) !=
+          SQLITE_OK ||
+      sqlite3_step(q) != SQLITE_ROW)
+    goto out;
+  empty = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q); /* a DROP fails while a statement is still active */
+  q = NULL;
+  if (!empty) {
+    rc = PA_OK;
+    goto out;
+  }
+  rec = sqlite3_mprintf("INSERT OR IGNORE INTO deferred_indexes (name, sql, since)"
+                        " SELECT name, sql, %lld FROM sqlite_schema WHERE type = 'index'"
+                        " AND tbl_name = 'events' AND sql IS NOT NULL",
+                        (long long)pa_time_now());
+  if (!rec || pa__store_exec(s, rec) ||
+      deferred_read(s, "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND"
+                       " tbl_name = 'events' AND sql IS NOT NULL", &d) ||
+      exec_each(s, "DROP INDEX IF EXISTS \"%w\"", &d, 0))
+    goto out;
+  s->bulk = 1;
+  rc = PA_OK;
+out:
+  sqlite3_finalize(q);
+  sqlite3_free(rec);
+  deferred_free(&d);
+  if (rc == PA_OK && pa__store_exec(s, "COMMIT") == PA_OK)
+    return PA_OK;
+  pa__store_exec(s, "ROLLBACK");
+  s->bulk = 0;
+  return PA_DB;
+}
+
+/* Makes every index in deferred_indexes that does not exist, and empties
+ * it, in one transaction. */
+static pa_rc deferred_build(pa_store *s)
+{
+  struct deferred d = {{0}, {0}, 0};
+  pa_rc rc = PA_DB;
+
+  if (pa__store_exec(s, "BEGIN IMMEDIATE"))
+    return PA_DB;
+  if (deferred_read(s, "SELECT d.name, d.sql FROM deferred_indexes d WHERE NOT EXISTS"
+                       " (SELECT 1 FROM sqlite_schema m WHERE m.type = 'index' AND"
+                       " m.name = d.name)", &d) ||
+      exec_each(s, "%s", &d, 1) || pa__store_exec(s, "DELETE FROM deferred_indexes"))
+    goto out;
+  rc = PA_OK;
+out:
+  deferred_free(&d);
+  if (rc == PA_OK && pa__store_exec(s, "COMMIT") == PA_OK)
+    return PA_OK;
+  snprintf(s->err, sizeof s->err, "deferred indexes: %s", sqlite3_errmsg(s->db));
+  pa__store_exec(s, "ROLLBACK");
+  return PA_DB;
+}
+
+pa_rc pa_store_bulk_end(pa_store *s)
+{
+  pa_rc rc = PA_OK;
+
+  if (s->in_txn && txn_commit(s))
+    rc = PA_DB;
+  s->bulk = 0;
+  if (s->flags & PA_STORE_RDONLY)
+    return rc;
+  return deferred_build(s) ? PA_DB : rc;
+}
+
+/* At a writable open: indexes a dead bulk load left out are made now. */
+static pa_rc deferred_recover(pa_store *s)
+{
+  sqlite3_stmt *q = NULL;
+  int any = 0;
+
+  if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)", -1, &q,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    any = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  if (!any)
+    return PA_OK;
+  pa_log(PA_LOG_INFO, "making the indexes an interrupted bulk load left out");
+  return deferred_build(s);
 }
 
 pa_rc pa_store_batch_begin(pa_store *s)

@@ -15,7 +15,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 12
+#define PA_SCHEMA_VERSION 13
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -144,6 +144,19 @@ const char *pa_store_errmsg(const pa_store *s);
  * it had written. Waiting for another writer's lock is logged every 10 s
  * and given up after PA_STORE_BUSY_MAX_MS. */
 pa_rc pa_store_batch_begin(pa_store *s);
+
+/* A bulk load follows (ingest of files). When events holds no row, its
+ * secondary indexes are dropped now, each recorded in deferred_indexes, and
+ * made again, sorted once, by pa_store_bulk_end or pa_store_close: cheaper
+ * than keeping nine B-trees in order row by row. When events has rows it
+ * does nothing. If the process dies meanwhile, the next writable open makes
+ * them (pa_store_open_mode); a read-only open reads without them. PA_DB on
+ * a database error. */
+pa_rc pa_store_bulk_begin(pa_store *s);
+/* Makes the indexes pa_store_bulk_begin dropped (and any that a dead load
+ * left in deferred_indexes); PA_OK when there are none. Commits an open
+ * batch first. */
+pa_rc pa_store_bulk_end(pa_store *s);
 /* Sets when tick commits: after max_rows rows or max_us µs (defaults
  * PA_STORE_BATCH_ROWS / PA_STORE_BATCH_US, for bulk ingest; a listener
  * wants smaller batches for durability). */

@@ -75,6 +75,7 @@ struct pa_store {
   uint8_t *zbuf;                    /* compression scratch, owned */
   size_t zbuf_size;
   struct pa__raw_z *rz;             /* zstd state and dictionaries (store_raw.c), owned */
+  int bulk;                         /* pa_store_bulk_begin deferred indexes: close makes them */
 };
 
 /* Counts a row written; a row of the open batch is also pending. */
@@ -112,6 +113,17 @@ void pa__store_raw_free(pa_store *s);
  * came in (docs/schema.md): a byte that is not is stored as U+FFFD, and the
  * bytes as received stay in raw. Returns 0, or -1 when out of memory. */
 int pa__store_bind_text(sqlite3_stmt *q, int i, const char *v);
+
+/* raw.sha_key: the first 8 bytes of a SHA-256, big-endian, as a signed
+ * 64-bit integer (two's complement). */
+static inline int64_t pa__store_sha_key(const void *sha)
+{
+  const uint8_t *b = sha;
+  uint64_t k = 0;
+  for (int i = 0; i < 8; i++)
+    k = k << 8 | b[i];
+  return (int64_t)k;
+}
 
 /* Binds v, or NULL when v is below zero (the records' "unknown"). */
 static inline void pa__store_bind_opt(sqlite3_stmt *q, int i, int64_t v)

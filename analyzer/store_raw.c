@@ -433,6 +433,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   if (!(q = pa__store_stmt(s, PA__ST_RAW_FIND)))
     return PA_DB;
   sqlite3_bind_blob(q, 1, sha, sizeof sha, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, pa__store_sha_key(sha));
   r = sqlite3_step(q);
   if (r == SQLITE_ROW) {
     *id_out = sqlite3_column_int64(q, 0);
@@ -494,6 +495,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   sqlite3_bind_blob(q, 9, chain, sizeof chain, SQLITE_STATIC);
   if (zlen && s->rz->dict_id)
     sqlite3_bind_int64(q, 10, s->rz->dict_id);
+  sqlite3_bind_int64(q, 11, pa__store_sha_key(sha));
   rc = pa__store_step_done(s, q);
   sqlite3_clear_bindings(q);
   free(fixed); /* the statement is reset: SQLite holds no pointer to it */

@@ -397,6 +397,44 @@ static const char *const pa__store_migrations[] = {
    "  bytes BLOB NOT NULL,"
    "  sha256 BLOB NOT NULL);"
    "ALTER TABLE raw ADD COLUMN dict_id INTEGER REFERENCES raw_dicts(id);"),
+
+  /* 12 -> 13: the writer does less (issue 5/6; docs/schema.md, "version 13").
+   * deferred_indexes: the secondary indexes a bulk load into an empty
+   * events table dropped, with the statement that makes each again. The
+   * load creates them when it ends; a database opened for writing with rows
+   * here (a load that died) gets them back at open. Empty otherwise. */
+  ("CREATE TABLE deferred_indexes ("
+   "  name TEXT PRIMARY KEY,"
+   "  sql TEXT NOT NULL,"
+   "  since INTEGER NOT NULL);"
+   /* raw's dedup key: sha_key, the first 8 bytes of sha256 as a signed
+    * big-endian integer, under a plain index; a hit is confirmed on the
+    * full sha256. The 32-byte BLOB UNIQUE index (about 45 bytes a row and a
+    * random-order insert into a wide B-tree per message) goes: SQLite drops
+    * a UNIQUE constraint only by making the table again, so raw is copied
+    * once (the SQLite "12 steps" way; foreign keys are off). pa_sha_key()
+    * is the store's own SQL function, registered at open. */
+   "CREATE TABLE raw_v13 ("
+   "  id INTEGER PRIMARY KEY,"
+   "  received_ts INTEGER NOT NULL,"
+   "  origin TEXT,"
+   "  offset INTEGER,"
+   "  size INTEGER NOT NULL,"
+   "  compressed INTEGER NOT NULL DEFAULT 0,"
+   "  bytes BLOB NOT NULL,"
+   "  sha256 BLOB NOT NULL,"
+   "  prev_hash BLOB,"
+   "  chain_hash BLOB NOT NULL,"
+   "  chain_v INTEGER NOT NULL DEFAULT 1,"
+   "  dict_id INTEGER REFERENCES raw_dicts(id),"
+   "  sha_key INTEGER NOT NULL);"
+   "INSERT INTO raw_v13 (id, received_ts, origin, offset, size, compressed, bytes, sha256,"
+   "  prev_hash, chain_hash, chain_v, dict_id, sha_key)"
+   " SELECT id, received_ts, origin, offset, size, compressed, bytes, sha256, prev_hash,"
+   "  chain_hash, chain_v, dict_id, pa_sha_key(sha256) FROM raw ORDER BY id;"
+   "DROP TABLE raw;"
+   "ALTER TABLE raw_v13 RENAME TO raw;"
+   "CREATE INDEX raw_sha_key ON raw(sha_key);"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

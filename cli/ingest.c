@@ -367,7 +367,7 @@ int pa_cmd_ingest(int argc, char **argv)
     return r;
   join_args(&args, argc - optind, argv + optind);
   if (pa_store_run_begin(in.store, "ingest", pa_buf_str(&args), &in.run_id) ||
-      pa_store_batch_begin(in.store)) {
+      pa_store_batch_begin(in.store) || pa_store_bulk_begin(in.store)) {
     pa_log(PA_LOG_ERROR, "%s: %s", db, pa_store_errmsg(in.store));
     worst = -2;
   }

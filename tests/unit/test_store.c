@@ -843,6 +843,128 @@ static void test_finding_put(void **state)
   sqlite3_finalize(q);
 }
 
+/* A bulk load into an empty events table drops its secondary indexes and
+ * makes them again when it ends; a load that dies leaves them recorded in
+ * deferred_indexes, and the next writable open makes them. With rows in
+ * events nothing is deferred. */
+static void test_bulk_deferred_indexes(void **state)
+{
+  struct fx *f = *state;
+  const char *n_idx = "SELECT count(*) FROM sqlite_schema WHERE type='index' AND"
+                      " tbl_name='events' AND sql IS NOT NULL";
+  int64_t all = count(f->path, n_idx);
+  struct pa_event e;
+  struct pa_err err;
+  pa_store *s2;
+
+  assert_true(all >= 9);
+  pa_event_init(&e);
+  e.ts = 7;
+  e.source = "atna";
+  e.user_id = "u1";
+  assert_int_equal(pa_store_batch_begin(f->s), PA_OK);
+  assert_int_equal(pa_store_bulk_begin(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM deferred_indexes"), all);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(pa_store_put_event(f->s, &e, NULL), PA_OK);
+  assert_int_equal(pa_store_bulk_end(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM deferred_indexes"), 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events WHERE user_id='u1'"), 100);
+
+  /* events has rows: nothing deferred */
+  assert_int_equal(pa_store_bulk_begin(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+  assert_int_equal(pa_store_bulk_end(f->s), PA_OK);
+
+  /* a load that dies: its handle never closes (the indexes stay dropped);
+   * another writable open makes them */
+  {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  assert_int_equal(pa_store_bulk_begin(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), 0);
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open_mode(f->path, PA_STORE_RDONLY, &s2, &err), PA_OK);
+  assert_int_equal(pa_store_close(s2), PA_OK);
+  assert_int_equal(count(f->path, n_idx), 0); /* a reader makes nothing */
+  assert_int_equal(pa_store_open(f->path, &s2, &err), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM deferred_indexes"), 0);
+  assert_int_equal(pa_store_close(s2), PA_OK);
+  /* the first handle's end finds nothing left to make */
+  assert_int_equal(pa_store_bulk_end(f->s), PA_OK);
+  assert_int_equal(count(f->path, n_idx), all);
+}
+
+/* Version 13 copies raw to drop the 32-byte UNIQUE index: the rows of a
+ * version-12 file keep their ids, bytes and chain, get their sha_key, and a
+ * message stored before the migration is still found as a duplicate. */
+static void test_migrate_raw_sha_key(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/pa_v9_XXXXXX";
+  int fd = mkstemp(path);
+  sqlite3 *db;
+  pa_store *s;
+  struct pa_err err;
+  int64_t id;
+  int dup;
+  uint64_t n = 0;
+  int64_t bad = -1;
+
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(path);
+  /* a version-9 file with two messages, written by this store's own code
+   * path: open at 10, then turn the file back into version 9's raw */
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_put_raw(s, "first message", 13, "a.log", 0, 1, &id, &dup), PA_OK);
+  assert_int_equal(pa_store_put_raw(s, "second message", 14, "a.log", 14, 2, &id, &dup), PA_OK);
+  assert_int_equal(id, 2);
+  pa_store_close(s);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "CREATE TABLE raw12 (id INTEGER PRIMARY KEY, received_ts INTEGER"
+                                " NOT NULL, origin TEXT, offset INTEGER, size INTEGER NOT NULL,"
+                                " compressed INTEGER NOT NULL DEFAULT 0, bytes BLOB NOT NULL,"
+                                " sha256 BLOB NOT NULL UNIQUE, prev_hash BLOB, chain_hash BLOB NOT"
+                                " NULL, chain_v INTEGER NOT NULL DEFAULT 1, dict_id INTEGER);"
+                                "INSERT INTO raw12 SELECT id, received_ts, origin, offset, size,"
+                                " compressed, bytes, sha256, prev_hash, chain_hash, chain_v,"
+                                " dict_id FROM raw;"
+                                "DROP TABLE raw; ALTER TABLE raw12 RENAME TO raw;"
+                                "DROP TABLE deferred_indexes; PRAGMA user_version=12",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(count(path, "SELECT count(*) FROM sqlite_schema WHERE name ="
+                               " 'sqlite_autoindex_raw_1'"), 1);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s), 12);
+  assert_int_equal(count(path, "SELECT count(*) FROM sqlite_schema WHERE name ="
+                               " 'sqlite_autoindex_raw_1'"), 0);
+  /* the key is the hash's first 8 bytes, big-endian */
+  assert_int_equal(count(path, "SELECT count(*) FROM raw WHERE printf('%016X', sha_key) ="
+                               " hex(substr(sha256, 1, 8))"), 2);
+  assert_int_equal(pa_store_put_raw(s, "first message", 13, "b.log", 0, 3, &id, &dup), PA_OK);
+  assert_int_equal(dup, 1);
+  assert_int_equal(id, 1);
+  assert_int_equal(pa_store_put_raw(s, "third message", 13, "b.log", 13, 3, &id, &dup), PA_OK);
+  assert_int_equal(dup, 0);
+  assert_int_equal(id, 3);
+  assert_int_equal(pa_store_verify_raw(s, &n, &bad, &err), PA_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(bad, 0);
+  pa_store_close(s);
+  unlink(path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -870,6 +992,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_finding_put, setup, teardown),
     cmocka_unit_test_setup_teardown(test_raw_prune, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_race, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bulk_deferred_indexes, setup, teardown),
+    cmocka_unit_test(test_migrate_raw_sha_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
