@@ -177,6 +177,11 @@ pa_rc pa_store_put_pctx(pa_store *s, int64_t assoc_id, const struct pa_pctx *pc)
 pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out);
 pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out);
 
+/* The first event stored from raw row raw_id with time ts (*id_out 0 when
+ * none): a line read again finds the event it made then. Through the time
+ * index. */
+pa_rc pa_store_event_of_raw(pa_store *s, int64_t raw_id, int64_t ts, int64_t *id_out);
+
 /* A later line of the fact that event id already records (one sshd try
  * written as two lines): fills in what the row lacks from e (auth_method,
  * user_id); writes no new row. */

@@ -315,3 +315,20 @@ pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
   return PA_OK;
 }
 
+
+pa_rc pa_store_event_of_raw(pa_store *s, int64_t raw_id, int64_t ts, int64_t *id_out)
+{
+  sqlite3_stmt *q = NULL;
+  int r;
+
+  *id_out = 0;
+  if (sqlite3_prepare_v2(s->db, "SELECT id FROM events WHERE ts = ?1 AND raw_id = ?2"
+                                " ORDER BY id LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+    return PA_DB;
+  sqlite3_bind_int64(q, 1, ts);
+  sqlite3_bind_int64(q, 2, raw_id);
+  if ((r = sqlite3_step(q)) == SQLITE_ROW)
+    *id_out = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return r == SQLITE_ROW || r == SQLITE_DONE ? PA_OK : PA_DB;
+}

@@ -65,6 +65,21 @@ static struct pa_feed_try *try_slot(struct pa_feed *f, const char *key)
   return &f->tries[h % PA_FEED_TRY_SLOTS];
 }
 
+/* Remembers that event id (at ts) opened the try key, for a later line to
+ * join. */
+static pa_rc remember_try(struct pa_feed *f, const char *key, int64_t id, int64_t ts)
+{
+  struct pa_feed_try *t;
+
+  if (!f->tries && !(f->tries = calloc(PA_FEED_TRY_SLOTS, sizeof *f->tries)))
+    return PA_NOMEM;
+  t = try_slot(f, key);
+  snprintf(t->key, sizeof t->key, "%s", key);
+  t->event_id = id;
+  t->ts = ts;
+  return PA_OK;
+}
+
 /* A decoded line's event: joined to the try it completes, or stored (and
  * remembered when a later line may join it). */
 static pa_rc decoded_event(struct pa_feed *f, const struct pa_event *ev,
@@ -86,15 +101,39 @@ static pa_rc decoded_event(struct pa_feed *f, const struct pa_event *ev,
   }
   if (!info->try_key)
     return f->msg_sink.event(f->msg_sink.ctx, ev);
-  if (!f->tries && !(f->tries = calloc(PA_FEED_TRY_SLOTS, sizeof *f->tries)))
-    return PA_NOMEM;
   if ((rc = pa_store_put_event(f->store, ev, &id)))
     return rc;
-  t = try_slot(f, info->try_key);
-  snprintf(t->key, sizeof t->key, "%s", info->try_key);
-  t->event_id = id;
-  t->ts = ev->ts;
-  return PA_OK;
+  return remember_try(f, info->try_key, id, ev->ts);
+}
+
+/* A plain line read again (a grown file from where the last run stopped, a
+ * file whose ingest was killed): stored before, so no event now, but a try
+ * it opened or closed is remembered as in one run, so that the next line
+ * joins the event stored for it then (sshd's `Invalid user` and `Failed
+ * password` for one try are one failure, whichever runs read them). */
+static pa_rc seen_again(struct pa_feed *f, const struct pa_syslog_msg *m, int64_t raw_id,
+                        int64_t received_ts)
+{
+  struct pa_decoded info;
+  struct pa_event ev;
+  struct pa_err e;
+  int64_t id;
+
+  if (pa_syslog_body_kind(m->msg.p, m->msg.len) != PA_SYSLOG_BODY_TEXT)
+    return PA_OK;
+  pa_err_clear(&e);
+  if (pa_decoders_match(f->decoders, m, f->scratch, &ev, &info, &e) != PA_OK || !info.matched)
+    return PA_OK;
+  if (!ev.ts)
+    ev.ts = received_ts;
+  if (info.join_key && f->tries) {
+    struct pa_feed_try *t = try_slot(f, info.join_key);
+    if (!strcmp(t->key, info.join_key))
+      t->key[0] = 0; /* it joined its try then */
+  }
+  if (!info.try_key || pa_store_event_of_raw(f->store, raw_id, ev.ts, &id) != PA_OK || !id)
+    return PA_OK;
+  return remember_try(f, info.try_key, id, ev.ts);
 }
 
 /* The store failing is fatal; everything else about a message is its own. */
@@ -215,8 +254,10 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
   if (dup) {
     int repeat;
     pa_rc r2 = is_repeat(f, &m, rc, raw_id, origin, offset, received_ts, &repeat);
-    if (r2 || !repeat)
+    if (r2)
       return r2;
+    if (!repeat)
+      return rc == PA_OK ? seen_again(f, &m, raw_id, received_ts) : PA_OK;
   }
   if (rc != PA_OK)
     return fatal(rc) ? rc : quarantine(f, p, len, origin, offset, &e, rc);
