@@ -888,7 +888,11 @@ static void scan_lf(const struct pa_syslog_framer *f, const uint8_t *b, size_t n
       int h;
       while (s < n && b[s] == '\0')
         s++;
-      h = s == n && !eof ? -1 : pa_syslog_line_is_header(b + s, n - s, eof);
+      h = s < n ? pa_syslog_line_is_header(b + s, n - s, eof) : eof ? 0 : -1;
+      /* a run of NULs can fill the buffer before the next line shows:
+       * never wait past the cap, take it as a continuation then */
+      if (h < 0 && n >= f->cap)
+        h = 0;
       if (h < 0) {
         r->need_more = 1;
         r->hint = k;
