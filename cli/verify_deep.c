@@ -224,7 +224,8 @@ out:
   return rc;
 }
 
-/* map[scratch raw id] = the stored raw id of the same bytes (by sha256). */
+/* map[scratch raw id] = the stored raw id of the same bytes (by sha256,
+ * through the index of its first 8 bytes, sha_key). */
 static pa_rc build_map(struct deep *d)
 {
   sqlite3_stmt *a = NULL, *b = NULL;
@@ -232,9 +233,9 @@ static pa_rc build_map(struct deep *d)
   int64_t n;
   int r;
 
-  if (sqlite3_prepare_v2(pa_store_handle(d->scratch), "SELECT id, sha256 FROM raw ORDER BY id",
+  if (sqlite3_prepare_v2(pa_store_handle(d->scratch), "SELECT id, sha256, sha_key FROM raw ORDER BY id",
                          -1, &a, NULL) ||
-      sqlite3_prepare_v2(pa_store_handle(d->s), "SELECT id FROM raw WHERE sha256 = ?1", -1, &b,
+      sqlite3_prepare_v2(pa_store_handle(d->s), "SELECT id FROM raw WHERE sha_key = ?2 AND sha256 = ?1", -1, &b,
                          NULL))
     goto out;
   while ((r = sqlite3_step(a)) == SQLITE_ROW) {
@@ -255,6 +256,7 @@ static pa_rc build_map(struct deep *d)
       d->n_map = cap;
     }
     sqlite3_bind_value(b, 1, sqlite3_column_value(a, 1));
+    sqlite3_bind_int64(b, 2, sqlite3_column_int64(a, 2)); /* the sha256 index */
     n = sqlite3_step(b) == SQLITE_ROW ? sqlite3_column_int64(b, 0) : 0;
     sqlite3_reset(b);
     d->map[id] = n;
