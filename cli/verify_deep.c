@@ -118,6 +118,9 @@ static pa_rc feed_one(struct deep *d, struct pa_feed *f, const uint8_t *p, size_
 
   if ((rc = origin_kind(d, origin)))
     return rc;
+  /* a listener's origin is a URL (tcp://, udp://, tls://, relp://): its
+   * messages without a time of their own were stamped "receipt" */
+  f->live = strstr(origin, "://") != NULL;
   switch (d->kind) {
   case PA_FILE_ATNA:
   case PA_FILE_FHIR:

@@ -102,6 +102,36 @@ tamper "UPDATE raw SET bytes=x'' WHERE id=(SELECT max(id) FROM raw)"
 run nob "$PACSAUDIT" verify --deep --db "$WORK/t.db"
 check "raw bytes gone: exit 1" test "$rc" -eq 1
 
+# a store a listener filled: datagrams (no offset) repeated, a message
+# without a time of its own (stamped at receipt), ATNA and sshd over TCP
+if command -v timeout >/dev/null; then
+  ldb="$WORK/l.db"
+  "$PACSAUDIT" listen --db "$ldb" --batch-ms 50 --syslog udp://127.0.0.1:0 \
+    --syslog tcp://127.0.0.1:0 >"$WORK/l.out" 2>"$WORK/l.err" &
+  lpid=$!
+  for _ in $(seq 100); do
+    [ "$(grep -c '^listening on' "$WORK/l.out" 2>/dev/null)" -ge 2 ] && break
+    sleep 0.1
+  done
+  up=$(grep '^listening on udp://' "$WORK/l.out" | sed 's/.*://')
+  tp=$(grep '^listening on tcp://' "$WORK/l.out" | sed 's/.*://')
+  exec 3>"/dev/udp/127.0.0.1/$up"
+  for i in 1 2 3; do
+    printf '<38>Nov 25 10:00:00 pacs01 sshd[42]: Failed password for frank from 192.0.2.9 port 50022 ssh2' >&3
+  done
+  printf '<38>sshd[43]: Failed password for gina from 192.0.2.10 port 50023 ssh2' >&3
+  exec 3>&-
+  cat "$S/pacs01-atna.log" "$S/gw01-auth.log" | timeout 10 bash -c "cat > /dev/tcp/127.0.0.1/$tp"
+  sleep 0.5
+  kill -TERM "$lpid"
+  wait "$lpid" || true
+  check "the listener stored events" test "$(sqlite3 "$ldb" "SELECT count(*) FROM events")" -gt 40
+  check "one stamped at receipt" test "$(sqlite3 "$ldb" "SELECT count(*) FROM events WHERE received_via='receipt'")" -ge 1
+  run live "$PACSAUDIT" verify --deep --db "$ldb"
+  check "a listener's store: exit 0" test "$rc" -eq 0
+  check "its repeats are re-parsed" grep -q "(and [1-9][0-9]* repeats)" "$WORK/live.out"
+fi
+
 # bad input
 run bad "$PACSAUDIT" verify --tz Asia/Tokyo --db "$DB"
 check "--tz without --deep is a usage error" test "$rc" -eq 2
