@@ -177,7 +177,9 @@ static pa_rc feed_all(struct deep *d, struct pa_feed *f)
   if ((rc = cur_next(&raw)) || (rc = cur_next(&rep)))
     goto out;
   while (raw.has || rep.has) {
-    int use_rep = rep.has && (!raw.has || rep.received_ts < raw.received_ts);
+    /* never before its own raw row, whatever the clock did */
+    int use_rep = rep.has && (!raw.has || (rep.received_ts < raw.received_ts &&
+                                           rep.raw_id < raw.id));
     struct feed_cur *c = use_rep ? &rep : &raw;
     const char *origin = (const char *)sqlite3_column_text(c->q, 3);
 
@@ -511,9 +513,10 @@ static pa_rc compare_table(struct deep *d, const struct table *t, uint64_t *n_ro
     int64_t raw = !b.has || (a.has && a.raw <= b.raw) ? a.raw : b.raw;
     if ((rc = side_group(&a, raw, ncol, &ga)) || (rc = side_group(&b, raw, ncol, &gb)))
       goto out;
-    *n_rows += ga.n;
-    if (!skipped(d, raw) || gb.n)
+    if (!skipped(d, raw) || gb.n) {
+      *n_rows += ga.n;
       compare_group(d, t, cols, ncol, raw, &ga, &gb);
+    }
     group_clear(&ga, ncol);
     group_clear(&gb, ncol);
   }
