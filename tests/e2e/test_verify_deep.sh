@@ -132,6 +132,20 @@ if command -v timeout >/dev/null; then
   check "its repeats are re-parsed" grep -q "(and [1-9][0-9]* repeats)" "$WORK/live.out"
 fi
 
+# with the seals: both checks, one exit status
+if command -v openssl >/dev/null; then
+  openssl genpkey -algorithm ed25519 -out "$WORK/k.pem" 2>/dev/null
+  openssl pkey -in "$WORK/k.pem" -pubout -out "$WORK/k.pub" 2>/dev/null
+  "$PACSAUDIT" seal --db "$DB" --key "$WORK/k.pem" --out "$WORK/seals" >/dev/null
+  run sealok "$PACSAUDIT" verify --deep --db "$DB" --seals "$WORK/seals" --pub "$WORK/k.pub"
+  check "seals and --deep hold: exit 0" test "$rc" -eq 0
+  check "both are said" grep -q "seals hold" "$WORK/sealok.out"
+  tamper "UPDATE events SET outcome=8 WHERE id=(SELECT min(id) FROM events WHERE raw_id IS NOT NULL)"
+  run sealbad "$PACSAUDIT" verify --deep --db "$WORK/t.db" --seals "$WORK/seals" --pub "$WORK/k.pub"
+  check "seals hold, an events row changed: exit 1" test "$rc" -eq 1
+  check "the changed column is named beside the seals" grep -q "column outcome stored '8'" "$WORK/sealbad.out"
+fi
+
 # bad input
 run bad "$PACSAUDIT" verify --tz Asia/Tokyo --db "$DB"
 check "--tz without --deep is a usage error" test "$rc" -eq 2
