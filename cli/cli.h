@@ -76,6 +76,14 @@ int pa_cli_open_store(const char *db, struct pa_store **s);
  * that only reads: a missing file is then an input error, not created). */
 int pa_cli_open_store_mode(const char *db, int flags, struct pa_store **s);
 
+/* `verify --deep` (verify_deep.c): re-parses every raw message of s (open,
+ * inside a read transaction) into a scratch store with the decoders and
+ * zone given (NULL: the built-in ones, the site default) and compares the
+ * derived rows; prints each difference. An exit code: 0 all match, 1 a
+ * difference, 2 bad decoders, 3 internal error. */
+int pa_cli_verify_deep(struct pa_store *s, const char *db, const char *site_decoders,
+                       const char *tz);
+
 /* Seals (cli/seal.c, docs/evidence.md). Runs `seal`: checks the chain, signs
  * its head with the key at key_path, appends the line to out_path, copies it
  * into the database and, with use_syslog, to syslog. quiet: no line on

@@ -16,6 +16,7 @@
 static void help(FILE *f)
 {
   fprintf(f, "usage: pacsaudit verify [--db FILE] [--seals SEALS --pub PUB.pem]\n"
+             "                        [--deep [--decoders DIR|FILE] [--tz ZONE]]\n"
              "\n"
              "Checks the hash chain of the raw message store: every message against its\n"
              "SHA-256, and every chain link against the one before it. Messages whose\n"
@@ -26,14 +27,27 @@ static void help(FILE *f)
              "chain_hash and row count), checking each seal's signature with PUB.pem,\n"
              "and says how many rows came after the last seal (docs/evidence.md).\n"
              "\n"
+             "With --deep, also re-parses every raw message with today's parsers (the\n"
+             "feed that ingest and listen use, into a scratch store in a temporary\n"
+             "folder) and compares the events, audit_details, atna_participants and\n"
+             "atna_objects rows it yields with those stored for that message: each row\n"
+             "added (stored, not yielded), removed (yielded, not stored) or changed\n"
+             "(column, stored and re-parsed value) is named. Events of captures (no raw\n"
+             "message), rows retention dropped the bytes of, and quarantined messages\n"
+             "are counted apart. Give the --decoders and --tz that ingest was given.\n"
+             "\n"
              "options:\n"
              "  --db FILE       database (default $PACSAUDIT_DB or ./pacsaudit.db)\n"
              "  --seals FILE    the seal file (with --pub)\n"
              "  --pub FILE      the sealing key's Ed25519 public key, PEM\n"
+             "  --deep          also compare the derived rows with a re-parse of raw\n"
+             "  --decoders P    site decoders ingest used (with --deep)\n"
+             "  --tz ZONE       zone of zone-less syslog times ingest used (with --deep)\n"
              "  -h, --help      this text\n"
              "\n"
-             "exit status: 0 the chain and every seal hold, 1 tampering found (the first bad\n"
-             "row, and each seal that fails, are named), 2 usage error, a database that\n"
+             "exit status: 0 the chain and every seal hold (and, with --deep, every derived\n"
+             "row matches), 1 tampering found (the first bad row, each seal that fails and\n"
+             "each derived row that differs are named), 2 usage error, a database that\n"
              "cannot be opened, a bad key or a bad seal file line (file and line named),\n"
              "3 internal error\n");
 }
@@ -161,10 +175,15 @@ int pa_cmd_verify(int argc, char **argv)
     {"db", required_argument, NULL, 'd'},
     {"seals", required_argument, NULL, 's'},
     {"pub", required_argument, NULL, 'p'},
+    {"deep", no_argument, NULL, 'D'},
+    {"decoders", required_argument, NULL, 'c'},
+    {"tz", required_argument, NULL, 'z'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   const char *db = pa_cli_default_db(), *seals = NULL, *pub = NULL;
+  const char *decoders = NULL, *tz = NULL;
+  int deep = 0;
   struct pa_cli_seal_line *lines = NULL;
   size_t n_lines = 0;
   pa_seal_key *key = NULL;
@@ -180,11 +199,14 @@ int pa_cmd_verify(int argc, char **argv)
     case 'd': db = optarg; break;
     case 's': seals = optarg; break;
     case 'p': pub = optarg; break;
+    case 'D': deep = 1; break;
+    case 'c': decoders = optarg; break;
+    case 'z': tz = optarg; break;
     case 'h': help(stdout); return PA_EXIT_OK;
     default: help(stderr); return PA_EXIT_INPUT;
     }
   }
-  if (optind != argc || !seals != !pub) {
+  if (optind != argc || !seals != !pub || (!deep && (decoders || tz))) {
     help(stderr);
     return PA_EXIT_INPUT;
   }
@@ -226,6 +248,11 @@ int pa_cmd_verify(int argc, char **argv)
     int sr = check_seals(s, db, seals, key, lines, n_lines, rc == PA_OK ? 0 : bad);
     if (sr > r)
       r = sr;
+  }
+  if (deep && r != PA_EXIT_INTERNAL) {
+    int dr = pa_cli_verify_deep(s, db, decoders, tz);
+    if (dr > r)
+      r = dr;
   }
   pa_store_read_end(s);
   pa_store_close(s);

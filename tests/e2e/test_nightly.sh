@@ -90,6 +90,11 @@ rc=0
 "$PACSAUDIT" verify --db "$J/audit.db" >"$WORK/out" || rc=$?
 check "verify holds after retention" test "$rc" -eq 0
 check "verify says where retention cut" grep -q "kept by their hash only (retention" "$WORK/out"
+rc=0
+"$PACSAUDIT" verify --deep --db "$J/audit.db" >"$WORK/out" || rc=$?
+check "verify --deep holds after retention" test "$rc" -eq 0
+check "verify --deep counts the retained rows apart" \
+  grep -q "$n_raw raw rows kept by their hash only (retention)" "$WORK/out"
 
 # seal: the optional last step, {"key": PATH, "out": PATH} (docs/evidence.md)
 if command -v openssl >/dev/null; then
