@@ -240,6 +240,15 @@ void pa_store_sink(pa_store *s, struct pa_sink *out)
 }
 
 
+/* 1 when a and b are the same non-empty text: the store binds both the same
+ * way (pa__store_bind_text), so the rows hold the same value. An empty or
+ * absent one is stored NULL and never read from the event (whose NULL
+ * user_id a later message may fill: pa_store_event_join). */
+static int same_text(const char *a, const char *b)
+{
+  return a && b && *a && !strcmp(a, b);
+}
+
 pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
 {
   sqlite3_stmt *q;
@@ -268,22 +277,30 @@ pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
     return rc;
   for (size_t i = 0; i < a->n_participants; i++) {
     const struct pa_participant *p = &a->participants[i];
+    /* a field equal to its event's is read from the event (the view
+     * atna_participants, migration 14): from_event's bits say which */
+    int fe = (same_text(p->user_id, a->ev.user_id) ? 1 : 0) |
+             (same_text(p->user_name, a->ev.user_name) ? 2 : 0) |
+             (same_text(p->net_id, a->ev.src_ip) ? 4 : 0) |
+             (same_text(p->roles, a->ev.user_role) ? 8 : 0) |
+             (same_text(p->role_names, a->ev.user_role) ? 16 : 0);
     if (!(q = pa__store_stmt(s, PA__ST_PART)))
       return PA_DB;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, (int64_t)i);
-    pa__store_bind_text(q, 3, p->user_id);
+    pa__store_bind_text(q, 3, fe & 1 ? NULL : p->user_id);
     pa__store_bind_text(q, 4, p->alt_user_id);
-    pa__store_bind_text(q, 5, p->user_name);
+    pa__store_bind_text(q, 5, fe & 2 ? NULL : p->user_name);
     pa__store_bind_opt(q, 6, p->is_requestor);
     pa__store_bind_opt(q, 7, p->user_type);
     pa__store_bind_text(q, 8, p->user_id_type);
-    pa__store_bind_text(q, 9, p->net_id);
+    pa__store_bind_text(q, 9, fe & 4 ? NULL : p->net_id);
     pa__store_bind_opt(q, 10, p->net_type);
     pa__store_bind_opt(q, 11, p->net_type_effective);
     pa__store_bind_text(q, 12, p->ae_title);
-    pa__store_bind_text(q, 13, p->roles);
-    pa__store_bind_text(q, 14, p->role_names);
+    pa__store_bind_text(q, 13, fe & 8 ? NULL : p->roles);
+    pa__store_bind_text(q, 14, fe & 16 ? NULL : p->role_names);
+    pa__store_bind_opt(q, 15, fe ? fe : -1);
     if ((rc = pa__store_step_done(s, q)))
       return rc;
   }
