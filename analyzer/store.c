@@ -86,18 +86,13 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     "INSERT INTO atna_participants_data (event_id, seq, user_id, alt_user_id, user_name,"
     " is_requestor, user_type, user_id_type, net_id, net_type, net_type_effective,"
     " ae_title, roles, role_names, from_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-  /* the cx_* parts are kept only when object_id does not split into them
-   * (migration 14, PA__CX_SPLIT) */
+  /* the cx_* parts are bound NULL when object_id splits into them
+   * (cx_stored NULL; store_put.c, cx_derived) */
   [PA__ST_OBJ] =
     "INSERT INTO atna_objects_data (event_id, seq, object_id, type_code, role_code,"
     " lifecycle, id_type_code, id_type_system, name, description, query_b64, cx_stored,"
     " cx_id, cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
-    " SELECT " PA__CX_KEEP_COLS " FROM " PA__CX_SPLIT(
-      "(SELECT ?1 AS event_id, ?2 AS seq, ?3 AS object_id, ?4 AS type_code, ?5 AS role_code,"
-      " ?6 AS lifecycle, ?7 AS id_type_code, ?8 AS id_type_system, ?9 AS name,"
-      " ?10 AS description, ?11 AS query_b64, ?12 AS cx_id, ?13 AS cx_namespace,"
-      " ?14 AS cx_universal_id, ?15 AS n_instances, ?16 AS sop_classes, ?17 AS accession,"
-      " ?18 AS study_uids)"),
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   /* the 8-byte key finds the candidates, the full hash decides */
   [PA__ST_RAW_FIND] = "SELECT id FROM raw WHERE sha_key=?2 AND sha256=?1",
   [PA__ST_RAW_WHERE] = "SELECT origin, offset FROM raw WHERE id=?",

@@ -11,8 +11,9 @@
  * text before the first '^'), dx_ns and dx_uni the namespace and universal
  * id of the assigning authority (the fourth component, NS&OID&ISO). All NULL
  * when object_id holds no '^'. Built-in SQL only, so that any SQLite reads
- * the view. Used by migration 14 (its view and its copy) and by the insert
- * of atna_objects_data (store.c): change it only with a new migration. */
+ * the view. Used by migration 14 (its view and its copy); the writer
+ * (store_put.c, cx_derived) splits the same way in C, for speed: change
+ * them together, and only with a new migration. */
 #define PA__CX_SPLIT(src)                                                              \
   "(SELECT *, CASE WHEN c1 > 0 THEN nullif(substr(object_id, 1, c1 - 1), '') END AS dx_id," \
   " nullif(substr(aa, 1, instr(aa || '&', '&') - 1), '') AS dx_ns,"                    \
