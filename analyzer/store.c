@@ -81,15 +81,18 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     "INSERT INTO audit_details (event_id, format, event_id_system, event_display,"
     " event_types, event_type_names, outcome_desc, purpose, source_id, source_site,"
     " source_types, warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+  /* the fields equal to the event's are left out (from_event: store_put.c) */
   [PA__ST_PART] =
-    "INSERT INTO atna_participants (event_id, seq, user_id, alt_user_id, user_name,"
+    "INSERT INTO atna_participants_data (event_id, seq, user_id, alt_user_id, user_name,"
     " is_requestor, user_type, user_id_type, net_id, net_type, net_type_effective,"
-    " ae_title, roles, role_names) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " ae_title, roles, role_names, from_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  /* the cx_* parts are bound NULL when object_id splits into them
+   * (cx_stored NULL; store_put.c, cx_derived) */
   [PA__ST_OBJ] =
-    "INSERT INTO atna_objects (event_id, seq, object_id, type_code, role_code,"
-    " lifecycle, id_type_code, id_type_system, name, description, query_b64, cx_id,"
-    " cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT INTO atna_objects_data (event_id, seq, object_id, type_code, role_code,"
+    " lifecycle, id_type_code, id_type_system, name, description, query_b64, cx_stored,"
+    " cx_id, cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   /* the 8-byte key finds the candidates, the full hash decides */
   [PA__ST_RAW_FIND] = "SELECT id FROM raw WHERE sha_key=?2 AND sha256=?1",
   [PA__ST_RAW_WHERE] = "SELECT origin, offset FROM raw WHERE id=?",

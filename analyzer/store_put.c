@@ -2,6 +2,7 @@
  * presentation contexts, DIMSE requests, events and audit details, and the
  * sinks that collectors write through. */
 #include "store_int.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -240,6 +241,63 @@ void pa_store_sink(pa_store *s, struct pa_sink *out)
 }
 
 
+/* 1 when a and b are the same non-empty text: the store binds both the same
+ * way (pa__store_bind_text), so the rows hold the same value. An empty or
+ * absent one is stored NULL and never read from the event (whose NULL
+ * user_id a later message may fill: pa_store_event_join). */
+static int same_text(const char *a, const char *b)
+{
+  return a && b && *a && !strcmp(a, b);
+}
+
+/* 1 when v, as the store binds it (NULL for NULL or ""), is p[0..n) as
+ * PA__CX_SPLIT gives it (NULL for no part or an empty one). */
+static int cx_part_is(const char *v, const char *p, size_t n)
+{
+  int vnull = !v || !*v, pnull = !p || !n;
+
+  if (vnull || pnull)
+    return vnull && pnull;
+  return strlen(v) == n && !memcmp(v, p, n);
+}
+
+/* 1 when the view atna_objects gives back o's cx_* parts from its object_id
+ * alone (PA__CX_SPLIT in store_schema.h, done here the same way on the same
+ * bytes): then they are not stored. An object_id that is not valid UTF-8 is
+ * stored repaired, so its parts are kept as given. */
+static int cx_derived(const struct pa_object *o)
+{
+  const char *s = o->object_id, *id = NULL, *aa = NULL, *ns = NULL, *uni = NULL;
+  size_t idl = 0, aal = 0, nsl = 0, unil = 0;
+  const char *c1, *c2, *c3, *amp;
+
+  if (s && *s) {
+    if (!pa_utf8_valid(s, strlen(s)))
+      return 0;
+    if ((c1 = strchr(s, '^'))) {
+      id = s;
+      idl = (size_t)(c1 - s);
+      if ((c2 = strchr(c1 + 1, '^')) && (c3 = strchr(c2 + 1, '^'))) {
+        aa = c3 + 1;
+        aal = strcspn(aa, "^");
+      }
+    }
+  }
+  if (aa) {
+    ns = aa;
+    amp = memchr(aa, '&', aal);
+    nsl = amp ? (size_t)(amp - aa) : aal;
+    if (amp) {
+      const char *end = aa + aal, *amp2;
+      uni = amp + 1;
+      amp2 = memchr(uni, '&', (size_t)(end - uni));
+      unil = (size_t)((amp2 ? amp2 : end) - uni);
+    }
+  }
+  return cx_part_is(o->cx_id, id, idl) && cx_part_is(o->cx_namespace, ns, nsl) &&
+         cx_part_is(o->cx_universal_id, uni, unil);
+}
+
 pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
 {
   sqlite3_stmt *q;
@@ -268,27 +326,36 @@ pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
     return rc;
   for (size_t i = 0; i < a->n_participants; i++) {
     const struct pa_participant *p = &a->participants[i];
+    /* a field equal to its event's is read from the event (the view
+     * atna_participants, migration 14): from_event's bits say which */
+    int fe = (same_text(p->user_id, a->ev.user_id) ? 1 : 0) |
+             (same_text(p->user_name, a->ev.user_name) ? 2 : 0) |
+             (same_text(p->net_id, a->ev.src_ip) ? 4 : 0) |
+             (same_text(p->roles, a->ev.user_role) ? 8 : 0) |
+             (same_text(p->role_names, a->ev.user_role) ? 16 : 0);
     if (!(q = pa__store_stmt(s, PA__ST_PART)))
       return PA_DB;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, (int64_t)i);
-    pa__store_bind_text(q, 3, p->user_id);
+    pa__store_bind_text(q, 3, fe & 1 ? NULL : p->user_id);
     pa__store_bind_text(q, 4, p->alt_user_id);
-    pa__store_bind_text(q, 5, p->user_name);
+    pa__store_bind_text(q, 5, fe & 2 ? NULL : p->user_name);
     pa__store_bind_opt(q, 6, p->is_requestor);
     pa__store_bind_opt(q, 7, p->user_type);
     pa__store_bind_text(q, 8, p->user_id_type);
-    pa__store_bind_text(q, 9, p->net_id);
+    pa__store_bind_text(q, 9, fe & 4 ? NULL : p->net_id);
     pa__store_bind_opt(q, 10, p->net_type);
     pa__store_bind_opt(q, 11, p->net_type_effective);
     pa__store_bind_text(q, 12, p->ae_title);
-    pa__store_bind_text(q, 13, p->roles);
-    pa__store_bind_text(q, 14, p->role_names);
+    pa__store_bind_text(q, 13, fe & 8 ? NULL : p->roles);
+    pa__store_bind_text(q, 14, fe & 16 ? NULL : p->role_names);
+    pa__store_bind_opt(q, 15, fe ? fe : -1);
     if ((rc = pa__store_step_done(s, q)))
       return rc;
   }
   for (size_t i = 0; i < a->n_objects; i++) {
     const struct pa_object *o = &a->objects[i];
+    int derived = cx_derived(o);
     if (!(q = pa__store_stmt(s, PA__ST_OBJ)))
       return PA_DB;
     sqlite3_bind_int64(q, 1, id);
@@ -302,13 +369,14 @@ pa_rc pa_store_put_audit(pa_store *s, const struct pa_audit *a, int64_t *id_out)
     pa__store_bind_text(q, 9, o->name);
     pa__store_bind_text(q, 10, o->description);
     pa__store_bind_text(q, 11, o->query_b64);
-    pa__store_bind_text(q, 12, o->cx_id);
-    pa__store_bind_text(q, 13, o->cx_namespace);
-    pa__store_bind_text(q, 14, o->cx_universal_id);
-    pa__store_bind_opt(q, 15, o->n_instances);
-    pa__store_bind_text(q, 16, o->sop_classes);
-    pa__store_bind_text(q, 17, o->accession);
-    pa__store_bind_text(q, 18, o->study_uids);
+    pa__store_bind_opt(q, 12, derived ? -1 : 1);
+    pa__store_bind_text(q, 13, derived ? NULL : o->cx_id);
+    pa__store_bind_text(q, 14, derived ? NULL : o->cx_namespace);
+    pa__store_bind_text(q, 15, derived ? NULL : o->cx_universal_id);
+    pa__store_bind_opt(q, 16, o->n_instances);
+    pa__store_bind_text(q, 17, o->sop_classes);
+    pa__store_bind_text(q, 18, o->accession);
+    pa__store_bind_text(q, 19, o->study_uids);
     if ((rc = pa__store_step_done(s, q)))
       return rc;
   }

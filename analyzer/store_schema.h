@@ -5,6 +5,47 @@
 #ifndef PA_STORE_SCHEMA_H
 #define PA_STORE_SCHEMA_H
 
+/* PA__CX_SPLIT(src): src's rows with what their object_id splits into as an
+ * HL7 CX string, the way pa_audit_cx_split() (collectors/audit_map.c) does
+ * it and the store writes it (an empty part is NULL): dx_id the ID (the
+ * text before the first '^'), dx_ns and dx_uni the namespace and universal
+ * id of the assigning authority (the fourth component, NS&OID&ISO). All NULL
+ * when object_id holds no '^'. Built-in SQL only, so that any SQLite reads
+ * the view. Used by migration 14 (its view and its copy); the writer
+ * (store_put.c, cx_derived) splits the same way in C, for speed: change
+ * them together, and only with a new migration. */
+#define PA__CX_SPLIT(src) PA__CX_SPLIT_F(src, "")
+/* fence: "" or PA__CX_FENCE, which keeps SQLite from flattening the levels
+ * into one expression that repeats each level's text (2^k copies: a full
+ * scan costs 35 µs a row flattened). A fenced view would lose the push-down of
+ * a WHERE on event_id, so only the migration's copy (a full scan) uses it. */
+#define PA__CX_FENCE " LIMIT -1 OFFSET 0"
+#define PA__CX_SPLIT_F(src, fence)                                                     \
+  "(SELECT *, CASE WHEN c1 > 0 THEN nullif(substr(object_id, 1, c1 - 1), '') END AS dx_id," \
+  " nullif(substr(aa, 1, instr(aa || '&', '&') - 1), '') AS dx_ns,"                    \
+  " CASE WHEN instr(aa, '&') > 0 THEN nullif(substr(u0, 1, instr(u0 || '&', '&') - 1), '')" \
+  " END AS dx_uni FROM"                                                                \
+  " (SELECT *, substr(aa, instr(aa, '&') + 1) AS u0 FROM"                              \
+  " (SELECT *, substr(t3, 1, instr(t3 || '^', '^') - 1) AS aa FROM"                    \
+  " (SELECT *, CASE WHEN instr(t2, '^') > 0 THEN substr(t2, instr(t2, '^') + 1) END AS t3 FROM" \
+  " (SELECT *, CASE WHEN instr(t1, '^') > 0 THEN substr(t1, instr(t1, '^') + 1) END AS t2 FROM" \
+  " (SELECT *, CASE WHEN c1 > 0 THEN substr(object_id, c1 + 1) END AS t1 FROM"          \
+  " (SELECT *, instr(object_id, '^') AS c1 FROM " src fence ")" fence ")" fence ")"     \
+  fence ")" fence ")" fence ")" fence ")"
+
+/* The columns of atna_objects_data from a PA__CX_SPLIT of rows in
+ * atna_objects' shape: the cx_* parts kept only when they differ from the
+ * split (cx_stored 1), else NULL. */
+#define PA__CX_SAME "(cx_id IS dx_id AND cx_namespace IS dx_ns AND cx_universal_id IS dx_uni)"
+#define PA__CX_KEEP_COLS                                                                \
+  "event_id, seq, object_id, type_code, role_code, lifecycle, id_type_code,"          \
+  " id_type_system, name, description, query_b64,"                                   \
+  " CASE WHEN " PA__CX_SAME " THEN NULL ELSE 1 END,"                                 \
+  " CASE WHEN " PA__CX_SAME " THEN NULL ELSE cx_id END,"                             \
+  " CASE WHEN " PA__CX_SAME " THEN NULL ELSE cx_namespace END,"                      \
+  " CASE WHEN " PA__CX_SAME " THEN NULL ELSE cx_universal_id END,"                   \
+  " n_instances, sop_classes, accession, study_uids"
+
 static const char *const pa__store_migrations[] = {
   /* 0 -> 1 */
   "CREATE TABLE raw ("
@@ -435,6 +476,91 @@ static const char *const pa__store_migrations[] = {
    "DROP TABLE raw;"
    "ALTER TABLE raw_v13 RENAME TO raw;"
    "CREATE INDEX raw_sha_key ON raw(sha_key);"),
+
+  /* 13 -> 14: detail rows that repeat nothing (issue 5/6; docs/schema.md,
+   * "version 14"). atna_objects and atna_participants become views of the
+   * same columns as before over atna_objects_data and atna_participants_data.
+   * An object's cx_* parts are stored only when they differ from what its
+   * object_id splits into (PA__CX_SPLIT; cx_stored = 1 then). A
+   * participant's user_id, user_name, net_id, roles and role_names are not
+   * stored when they equal its event's user_id, user_name, src_ip and
+   * user_role: from_event says which (bits 1, 2, 4, 8, 16). The rows already
+   * stored are copied over the same way. */
+  ("CREATE TABLE atna_objects_data ("
+   "  event_id INTEGER NOT NULL REFERENCES events(id),"
+   "  seq INTEGER NOT NULL,"
+   "  object_id TEXT,"
+   "  type_code INTEGER,"
+   "  role_code INTEGER,"
+   "  lifecycle INTEGER,"
+   "  id_type_code TEXT,"
+   "  id_type_system TEXT,"
+   "  name TEXT,"
+   "  description TEXT,"
+   "  query_b64 TEXT,"
+   "  cx_stored INTEGER,"
+   "  cx_id TEXT,"
+   "  cx_namespace TEXT,"
+   "  cx_universal_id TEXT,"
+   "  n_instances INTEGER,"
+   "  sop_classes TEXT,"
+   "  accession TEXT,"
+   "  study_uids TEXT,"
+   "  PRIMARY KEY (event_id, seq)) WITHOUT ROWID;"
+   "INSERT INTO atna_objects_data (event_id, seq, object_id, type_code, role_code, lifecycle,"
+   "  id_type_code, id_type_system, name, description, query_b64, cx_stored, cx_id,"
+   "  cx_namespace, cx_universal_id, n_instances, sop_classes, accession, study_uids)"
+   " SELECT " PA__CX_KEEP_COLS " FROM " PA__CX_SPLIT_F("atna_objects", PA__CX_FENCE) ";"
+   "DROP TABLE atna_objects;"
+   "CREATE VIEW atna_objects AS SELECT event_id, seq, object_id, type_code, role_code,"
+   "  lifecycle, id_type_code, id_type_system, name, description, query_b64,"
+   "  CASE WHEN cx_stored THEN cx_id ELSE dx_id END AS cx_id,"
+   "  CASE WHEN cx_stored THEN cx_namespace ELSE dx_ns END AS cx_namespace,"
+   "  CASE WHEN cx_stored THEN cx_universal_id ELSE dx_uni END AS cx_universal_id,"
+   "  n_instances, sop_classes, accession, study_uids"
+   " FROM " PA__CX_SPLIT("atna_objects_data") ";"
+   "CREATE TABLE atna_participants_data ("
+   "  event_id INTEGER NOT NULL REFERENCES events(id),"
+   "  seq INTEGER NOT NULL,"
+   "  user_id TEXT,"
+   "  alt_user_id TEXT,"
+   "  user_name TEXT,"
+   "  is_requestor INTEGER,"
+   "  user_type INTEGER,"
+   "  user_id_type TEXT,"
+   "  net_id TEXT,"
+   "  net_type INTEGER,"
+   "  net_type_effective INTEGER,"
+   "  ae_title TEXT,"
+   "  roles TEXT,"
+   "  role_names TEXT,"
+   "  from_event INTEGER,"
+   "  PRIMARY KEY (event_id, seq)) WITHOUT ROWID;"
+   "INSERT INTO atna_participants_data (event_id, seq, user_id, alt_user_id, user_name,"
+   "  is_requestor, user_type, user_id_type, net_id, net_type, net_type_effective, ae_title,"
+   "  roles, role_names, from_event)"
+   " SELECT p.event_id, p.seq,"
+   "  CASE WHEN p.user_id = e.user_id THEN NULL ELSE p.user_id END, p.alt_user_id,"
+   "  CASE WHEN p.user_name = e.user_name THEN NULL ELSE p.user_name END, p.is_requestor,"
+   "  p.user_type, p.user_id_type,"
+   "  CASE WHEN p.net_id = e.src_ip THEN NULL ELSE p.net_id END, p.net_type,"
+   "  p.net_type_effective, p.ae_title,"
+   "  CASE WHEN p.roles = e.user_role THEN NULL ELSE p.roles END,"
+   "  CASE WHEN p.role_names = e.user_role THEN NULL ELSE p.role_names END,"
+   "  nullif(coalesce(p.user_id = e.user_id, 0) | (coalesce(p.user_name = e.user_name, 0) << 1)"
+   "   | (coalesce(p.net_id = e.src_ip, 0) << 2) | (coalesce(p.roles = e.user_role, 0) << 3)"
+   "   | (coalesce(p.role_names = e.user_role, 0) << 4), 0)"
+   " FROM atna_participants p LEFT JOIN events e ON e.id = p.event_id;"
+   "DROP TABLE atna_participants;"
+   "CREATE VIEW atna_participants AS SELECT p.event_id, p.seq,"
+   "  CASE WHEN p.from_event & 1 THEN e.user_id ELSE p.user_id END AS user_id, p.alt_user_id,"
+   "  CASE WHEN p.from_event & 2 THEN e.user_name ELSE p.user_name END AS user_name,"
+   "  p.is_requestor, p.user_type, p.user_id_type,"
+   "  CASE WHEN p.from_event & 4 THEN e.src_ip ELSE p.net_id END AS net_id, p.net_type,"
+   "  p.net_type_effective, p.ae_title,"
+   "  CASE WHEN p.from_event & 8 THEN e.user_role ELSE p.roles END AS roles,"
+   "  CASE WHEN p.from_event & 16 THEN e.user_role ELSE p.role_names END AS role_names"
+   " FROM atna_participants_data p LEFT JOIN events e ON e.id = p.event_id;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -599,6 +599,34 @@ static void test_rdonly_beside_writer(void **state)
   assert_int_equal(pa_store_close(r), PA_OK);
 }
 
+/* The store's pa_sha_key() (store.c) for a plain sqlite3 handle running
+ * migration 13: the first 8 bytes of a 32-byte BLOB, big-endian. */
+static void sha_key_fn(sqlite3_context *c, int n, sqlite3_value **v)
+{
+  const unsigned char *b = sqlite3_value_blob(v[0]);
+  uint64_t k = 0;
+
+  (void)n;
+  if (!b || sqlite3_value_bytes(v[0]) != 32) {
+    sqlite3_result_null(c);
+    return;
+  }
+  for (int i = 0; i < 8; i++)
+    k = k << 8 | b[i];
+  sqlite3_result_int64(c, (int64_t)k);
+}
+
+/* Turns a version-14 file back into version 13's shape: atna_objects and
+ * atna_participants tables again, holding every column in full (what
+ * version 13 stored), from what the views read. */
+static const char revert_v14[] =
+  "CREATE TABLE o13 AS SELECT * FROM atna_objects;"
+  "CREATE TABLE p13 AS SELECT * FROM atna_participants;"
+  "DROP VIEW atna_objects; DROP VIEW atna_participants;"
+  "DROP TABLE atna_objects_data; DROP TABLE atna_participants_data;"
+  "ALTER TABLE o13 RENAME TO atna_objects; ALTER TABLE p13 RENAME TO atna_participants;"
+  "PRAGMA user_version=13;";
+
 /* An older schema is migrated by a writer, refused by a reader or with
  * NOMIGRATE (and left as it was); an empty file is not a database to read. */
 static void test_open_nomigrate(void **state)
@@ -612,6 +640,9 @@ static void test_open_nomigrate(void **state)
 
   snprintf(path, sizeof path, "%s/old.db", f->dir);
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_create_function(db, "pa_sha_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                           NULL, sha_key_fn, NULL, NULL),
+                   SQLITE_OK);
   snprintf(old_version, sizeof old_version, "PRAGMA user_version=%d", PA_SCHEMA_VERSION - 1);
   snprintf(old_msg, sizeof old_msg, "schema version %d is older", PA_SCHEMA_VERSION - 1);
   for (int v = 0; v < PA_SCHEMA_VERSION - 1; v++)
@@ -904,6 +935,145 @@ static void test_bulk_deferred_indexes(void **state)
 /* Version 13 copies raw to drop the 32-byte UNIQUE index: the rows of a
  * version-12 file keep their ids, bytes and chain, get their sha_key, and a
  * message stored before the migration is still found as a duplicate. */
+/* The rows of atna_objects and atna_participants in one string, every
+ * column, in order (NULL as "-"). */
+static void dump_detail(const char *path, char *out, size_t cap)
+{
+  static const char *const sql[] = {
+    "SELECT * FROM atna_objects ORDER BY event_id, seq",
+    "SELECT * FROM atna_participants ORDER BY event_id, seq"};
+  sqlite3 *db;
+  size_t len = 0;
+
+  out[0] = 0;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  for (size_t k = 0; k < 2; k++) {
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, sql[k], -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      for (int i = 0; i < sqlite3_column_count(q); i++) {
+        const char *v = (const char *)sqlite3_column_text(q, i);
+        int n = snprintf(out + len, cap - len, "%s|", v ? v : "-");
+        assert_true(n > 0 && (size_t)n < cap - len);
+        len += (size_t)n;
+      }
+      assert_true(len + 2 < cap);
+      out[len++] = '\n';
+      out[len] = 0;
+    }
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+}
+
+/* Version 14 stores an object's CX parts only when its object_id does not
+ * split into them, and a participant's fields only when they are not its
+ * event's; the views read every column as before. A version-13 file's rows
+ * are migrated and read the same through the views. */
+static void test_migrate_detail_views(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/pa_v13_XXXXXX";
+  int fd = mkstemp(path);
+  static char before[8192], after[8192], direct[8192];
+  struct pa_participant parts[3] = {
+    {.user_id = "dr.sato", .user_name = "Sato", .is_requestor = 1, .user_type = 1,
+     .net_type = 2, .net_type_effective = 2, .net_id = "10.0.0.5",
+     .role_names = "Radiologist", .roles = "R1"},
+    {.user_id = "PACS", .is_requestor = 0, .user_type = -1, .net_type = -1,
+     .net_type_effective = -1, .ae_title = "PACS", .roles = "110152", .net_id = "10.0.0.9"},
+    {.user_id = "", .user_name = "Sato", .is_requestor = 0, .user_type = -1, .net_type = -1,
+     .net_type_effective = -1},
+  };
+  struct pa_object objs[6] = {
+    /* split as the collector does: nothing stored twice */
+    {.object_id = "PA-0001^^^HOSP&1.2.3&ISO", .type_code = 1, .role_code = 1,
+     .lifecycle = -1, .n_instances = -1},
+    /* parts that are not the split of object_id are kept */
+    {.object_id = "PA-0001", .type_code = 1, .role_code = 1, .lifecycle = -1,
+     .n_instances = -1, .cx_id = "PA-0001"},
+    {.object_id = "^^^&2.16.1", .type_code = 1, .lifecycle = -1, .n_instances = -1},
+    {.object_id = "X9^a^b^NS^more^and", .type_code = 2, .lifecycle = -1, .n_instances = -1},
+    {.object_id = "Z^^^NS&&ISO", .type_code = 2, .lifecycle = -1, .n_instances = -1,
+     .cx_id = "other"},
+    {.object_id = NULL, .type_code = 2, .lifecycle = -1, .n_instances = 3},
+  };
+  struct pa_arena arena, *ar = &arena;
+  struct pa_audit a;
+  struct pa_err err;
+  pa_store *s;
+  int64_t id;
+
+  assert_true(fd >= 0);
+  pa_arena_init(ar, 4096);
+  close(fd);
+  unlink(path);
+  for (size_t i = 0; i < 5; i++)
+    if (i != 1 && i != 4)
+      pa_audit_cx_split(ar, &objs[i]);
+  assert_string_equal(objs[0].cx_namespace, "HOSP");
+  memset(&a, 0, sizeof a);
+  pa_event_init(&a.ev);
+  a.ev.ts = 5;
+  a.ev.source = "atna";
+  a.ev.event_code = "DCM:110112";
+  a.ev.user_id = "dr.sato";
+  a.ev.user_name = "Sato";
+  a.ev.src_ip = "10.0.0.5";
+  a.ev.user_role = "Radiologist";
+  a.format = "dicom-xml";
+  a.participants = parts;
+  a.n_participants = 3;
+  a.objects = objs;
+  a.n_objects = 6;
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_put_audit(s, &a, &id), PA_OK);
+  assert_int_equal(pa_store_close(s), PA_OK);
+  /* what the writer stored: the split parts and the event's fields left out */
+  assert_int_equal(count(path, "SELECT count(*) FROM atna_objects_data WHERE cx_stored IS NULL"
+                               " AND cx_id IS NULL AND cx_namespace IS NULL AND"
+                               " cx_universal_id IS NULL"), 4);
+  assert_int_equal(count(path, "SELECT sum(1 << seq) FROM atna_objects_data"
+                               " WHERE cx_stored = 1"), 1 << 1 | 1 << 4);
+  assert_int_equal(count(path, "SELECT from_event FROM atna_participants_data WHERE seq = 0 AND"
+                               " user_id IS NULL AND user_name IS NULL AND net_id IS NULL AND"
+                               " role_names IS NULL AND roles = 'R1'"), 1 | 2 | 4 | 16);
+  assert_int_equal(count(path, "SELECT count(*) FROM atna_participants_data WHERE seq = 1 AND"
+                               " from_event IS NULL AND user_id = 'PACS'"), 1);
+  assert_int_equal(count(path, "SELECT from_event FROM atna_participants_data WHERE seq = 2"
+                               " AND user_id IS NULL"), 2);
+  /* the views give back every column as given */
+  dump_detail(path, direct, sizeof direct);
+  assert_non_null(strstr(direct, "|PA-0001^^^HOSP&1.2.3&ISO|1|1|-|-|-|-|-|-|PA-0001|HOSP|1.2.3|"));
+  assert_non_null(strstr(direct, "|PA-0001|1|1|-|-|-|-|-|-|PA-0001|-|-|"));
+  assert_non_null(strstr(direct, "|^^^&2.16.1|1|0|-|-|-|-|-|-|-|-|2.16.1|"));
+  assert_non_null(strstr(direct, "|X9^a^b^NS^more^and|2|0|-|-|-|-|-|-|X9|NS|-|"));
+  assert_non_null(strstr(direct, "|Z^^^NS&&ISO|2|0|-|-|-|-|-|-|other|-|-|"));
+  assert_non_null(strstr(direct, "|0|dr.sato|-|Sato|1|1|-|10.0.0.5|2|2|-|R1|Radiologist|"));
+  assert_non_null(strstr(direct, "|1|PACS|-|-|0|-|-|10.0.0.9|-|-|PACS|110152|-|"));
+  assert_non_null(strstr(direct, "|2|-|-|Sato|0|"));
+  /* a version-13 file of the same rows, migrated */
+  {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, revert_v14, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  dump_detail(path, before, sizeof before);
+  assert_string_equal(before, direct);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s), 13);
+  assert_int_equal(pa_store_close(s), PA_OK);
+  dump_detail(path, after, sizeof after);
+  assert_string_equal(after, before);
+  assert_int_equal(count(path, "SELECT count(*) FROM atna_objects_data WHERE cx_stored IS NULL"
+                               " AND cx_id IS NULL"), 4);
+  assert_int_equal(count(path, "SELECT sum(from_event) FROM atna_participants_data"), 23 + 2);
+  pa_arena_cleanup(ar);
+  unlink(path);
+}
+
 static void test_migrate_raw_sha_key(void **state)
 {
   (void)state;
@@ -929,6 +1099,8 @@ static void test_migrate_raw_sha_key(void **state)
   assert_int_equal(id, 2);
   pa_store_close(s);
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, revert_v14, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=12", NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db,
                                 "CREATE TABLE raw12 (id INTEGER PRIMARY KEY, received_ts INTEGER"
                                 " NOT NULL, origin TEXT, offset INTEGER, size INTEGER NOT NULL,"
@@ -939,7 +1111,7 @@ static void test_migrate_raw_sha_key(void **state)
                                 " compressed, bytes, sha256, prev_hash, chain_hash, chain_v,"
                                 " dict_id FROM raw;"
                                 "DROP TABLE raw; ALTER TABLE raw12 RENAME TO raw;"
-                                "DROP TABLE deferred_indexes; PRAGMA user_version=12",
+                                "DROP TABLE deferred_indexes;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   sqlite3_close(db);
@@ -994,6 +1166,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_open_race, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bulk_deferred_indexes, setup, teardown),
     cmocka_unit_test(test_migrate_raw_sha_key),
+    cmocka_unit_test(test_migrate_detail_views),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
