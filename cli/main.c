@@ -17,7 +17,7 @@ static const struct {
   const char *summary;
 } commands[] = {
   {"ingest", pa_cmd_ingest, "read captures, syslog, ATNA and FHIR files (incremental)"},
-  {"listen", pa_cmd_listen, "receive syslog (UDP, TCP, TLS) and capture DICOM live"},
+  {"listen", pa_cmd_listen, "receive syslog (UDP, TCP, TLS, RELP) and capture DICOM live"},
   {"check", pa_cmd_check, "run the guideline 6.0 rules over the store, record findings"},
   {"rules", pa_cmd_rules, "list, lint and test rules, and show the SQL of one"},
   {"policy", pa_cmd_policy, "check a site policy file (policy lint FILE)"},
