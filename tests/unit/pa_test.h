@@ -1,6 +1,6 @@
 /* pa_test.h — helpers shared by the unit tests (and one fuzz target): files
  * read into memory, paths to fixtures, the shared corpus and the source tree,
- * and a recording copy of a pa_audit.
+ * a recording copy of a pa_audit, and a fresh store in a private folder.
  *
  * Header-only, every function static inline (no warning where one is unused).
  * It needs no cmocka, so a fuzz target can use it too; failures return NULL
@@ -9,11 +9,14 @@
 #define PA_TEST_H
 
 #include "analyzer/event.h"
+#include "analyzer/store.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 /* Reads the file at path whole. Returns a malloc'd buffer of *len_out bytes
  * plus one spare byte (so a caller may NUL-terminate it), which the caller
@@ -214,6 +217,63 @@ static inline size_t pa_test_audit_strlen(const struct pa_audit *a)
       n += os[j] ? strlen(os[j]) : 0;
   }
   return n;
+}
+
+/* A fresh store in a private folder under /tmp: the folder, the database
+ * file in it (t.db) and the store open on it. */
+struct pa_test_db {
+  char dir[64];
+  char path[128];
+  pa_store *s;
+};
+
+/* Makes one, the folder named after tag. Malloc'd, the caller's:
+ * pa_test_db_free. NULL, with a line on stderr, when it cannot. */
+static inline struct pa_test_db *pa_test_db_new(const char *tag)
+{
+  struct pa_test_db *d = calloc(1, sizeof *d);
+  struct pa_err err;
+
+  if (!d)
+    return NULL;
+  snprintf(d->dir, sizeof d->dir, "/tmp/pa_%s_XXXXXX", tag);
+  if (!mkdtemp(d->dir)) {
+    perror(d->dir);
+    free(d);
+    return NULL;
+  }
+  snprintf(d->path, sizeof d->path, "%s/t.db", d->dir);
+  pa_err_clear(&err);
+  if (pa_store_open(d->path, &d->s, &err) != PA_OK) {
+    fprintf(stderr, "%s\n", err.msg);
+    rmdir(d->dir);
+    free(d);
+    return NULL;
+  }
+  return d;
+}
+
+/* Closes the store and removes its folder with whatever a test left in it
+ * (NULL ok). */
+static inline void pa_test_db_free(struct pa_test_db *d)
+{
+  struct dirent *e;
+  char p[sizeof d->dir + 256 + 2];
+  DIR *dir;
+
+  if (!d)
+    return;
+  pa_store_close(d->s);
+  if ((dir = opendir(d->dir))) {
+    while ((e = readdir(dir)))
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        snprintf(p, sizeof p, "%s/%s", d->dir, e->d_name);
+        unlink(p);
+      }
+    closedir(dir);
+  }
+  rmdir(d->dir);
+  free(d);
 }
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pa_test.h"
+
 #include "analyzer/query.h"
 #include "analyzer/store.h"
 
@@ -20,12 +22,6 @@
 
 #define T0 INT64_C(1795053900000000) /* 2026-11-19T11:05:00+09:00 */
 #define MIN INT64_C(60000000)
-
-struct fx {
-  char dir[64];
-  char path[128];
-  pa_store *s;
-};
 
 /* The events, stored in this order (not time order). Each has a distinct
  * event_code that names it, so the tests compare lists of names. */
@@ -58,14 +54,9 @@ static const struct ev {
 
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
+  struct pa_test_db *f = pa_test_db_new("query");
   struct pa_err err;
   assert_non_null(f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/pa_query_XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-  pa_err_clear(&err);
-  assert_int_equal(pa_store_open(f->path, &f->s, &err), PA_OK);
   for (size_t i = 0; i < N_EVS; i++) {
     struct pa_event e = {0};
     int64_t id;
@@ -93,16 +84,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-  struct fx *f = *state;
-  char p[160];
-  pa_store_close(f->s);
-  unlink(f->path);
-  snprintf(p, sizeof p, "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", f->path);
-  unlink(p);
-  rmdir(f->dir);
-  free(f);
+  pa_test_db_free(*state);
   return 0;
 }
 
@@ -144,7 +126,7 @@ static const char *run(pa_store *s, enum pa_query_kind kind, const char *subject
 
 static void test_patient_cx(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct got g;
   static const char *const all =
     "e-early-bare e-cx e-other-cx e-late-bare";
@@ -162,7 +144,7 @@ static void test_patient_cx(void **state)
 
 static void test_ae_ip_both_directions(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct got g;
   /* as caller, as called, and both at once given once */
   assert_string_equal(run(f->s, PA_QUERY_AE, "WS_RAD1", 0, 0, 0, &g),
@@ -180,7 +162,7 @@ static void test_ae_ip_both_directions(void **state)
 
 static void test_user_order_and_ties(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct got g;
   assert_string_equal(run(f->s, PA_QUERY_USER, "k.sato", 0, 0, 0, &g),
                       "e-early-bare e-longer e-longer-cx e-other-cx");
@@ -190,7 +172,7 @@ static void test_user_order_and_ties(void **state)
 
 static void test_period_and_limit(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct got g;
   /* since included, until excluded */
   assert_string_equal(run(f->s, PA_QUERY_PATIENT, "0020481739", T0 + 10 * MIN, T0 + 50 * MIN,
@@ -230,7 +212,7 @@ static pa_rc check_hostile(void *ctx, const struct pa_query_row *r)
 
 static void test_hostile_values(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   int n = 0;
   struct pa_query q = {PA_QUERY_USER, "=cmd|'/c calc'!A1", 0, 0, 0};
@@ -255,7 +237,7 @@ static void test_hostile_values(void **state)
 
 static void test_refused_and_stopped(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   struct got g = {0};
   uint64_t n = 99;
@@ -300,7 +282,7 @@ static void plan_line(void *ctx, const char *line)
  * walk of events_ts or a scan, with or without a period. */
 static void test_plans_use_indexes(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   static const struct { enum pa_query_kind k; const char *want[2]; } cases[] = {
     {PA_QUERY_PATIENT, {"INDEX events_patient (patient_id=?", "INDEX events_patient (patient_id>?"}},
     {PA_QUERY_USER, {"INDEX events_user (user_id=?", NULL}},

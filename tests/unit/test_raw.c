@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pa_test.h"
+
 #include "analyzer/hash.h"
 #include "analyzer/limits.h"
 #include "analyzer/store.h"
@@ -19,37 +21,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-struct fx {
-  char dir[64];
-  char path[128];
-  pa_store *s;
-};
-
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  struct pa_err err;
-  snprintf(f->dir, sizeof f->dir, "/tmp/pa_raw_XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-  pa_err_clear(&err);
-  assert_int_equal(pa_store_open(f->path, &f->s, &err), PA_OK);
-  *state = f;
+  assert_non_null(*state = pa_test_db_new("raw"));
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fx *f = *state;
-  char p[160];
-  pa_store_close(f->s);
-  unlink(f->path);
-  snprintf(p, sizeof p, "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", f->path);
-  unlink(p);
-  rmdir(f->dir);
-  free(f);
+  pa_test_db_free(*state);
   return 0;
 }
 
@@ -208,7 +188,7 @@ static void check_all(pa_store *s, const char *path, int kind_of_first, unsigned
 /* Before a dictionary: zstd alone, no dictionary named; reads back. */
 static void test_roundtrip_without_dict(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   uint8_t *got;
   size_t len;
   struct pa_err err;
@@ -238,7 +218,7 @@ static void test_roundtrip_without_dict(void **state)
  * those before keep their form; a reopened store goes on with it. */
 static void test_roundtrip_with_dict(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   int64_t before, after;
 
@@ -272,7 +252,7 @@ static void test_roundtrip_with_dict(void **state)
  * still read and verify, beside zstd rows with and without a dictionary. */
 static void test_zlib_rows_still_verify(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   char b[4096], sql[256];
   uint8_t z[8192];
   sqlite3 *db;
@@ -335,7 +315,7 @@ static void flip_dict_byte(const char *path, int fix_sha)
  * fails verify, whether or not its sha256 was changed to match. */
 static void test_dict_tampered(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   uint64_t n;
   int64_t bad;
@@ -373,7 +353,7 @@ static void test_dict_tampered(void **state)
  * compresses worse with it, and the worse windows train a new one. */
 static void test_retrain_on_changed_traffic(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   unsigned n1 = PA_RAW_DICT_SAMPLES + 6 * PA_RAW_DICT_WINDOW;
   int64_t old_ratio, new_ratio;
 
@@ -398,7 +378,7 @@ static void test_retrain_on_changed_traffic(void **state)
  * next batch does not name the lost dictionary but trains its own. */
 static void test_dict_rolled_back(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   char b[4096];
   int64_t id;
   int dup;
@@ -429,7 +409,7 @@ static void test_dict_rolled_back(void **state)
  * it holds pieces of the messages it was trained on. Not the current one. */
 static void test_prune_drops_old_dicts(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   int64_t last1, up_to;
   uint64_t n;
 

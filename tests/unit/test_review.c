@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pa_test.h"
+
 #include "analyzer/store.h"
 #include "analyzer/store_schema.h"
 
@@ -15,37 +17,15 @@
 #include <string.h>
 #include <unistd.h>
 
-struct fx {
-  char dir[64];
-  char path[128];
-  pa_store *s;
-};
-
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  struct pa_err err;
-  snprintf(f->dir, sizeof f->dir, "/tmp/pa_review_XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-  pa_err_clear(&err);
-  assert_int_equal(pa_store_open(f->path, &f->s, &err), PA_OK);
-  *state = f;
+  assert_non_null(*state = pa_test_db_new("review"));
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fx *f = *state;
-  char p[160];
-  pa_store_close(f->s);
-  unlink(f->path);
-  snprintf(p, sizeof p, "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", f->path);
-  unlink(p);
-  rmdir(f->dir);
-  free(f);
+  pa_test_db_free(*state);
   return 0;
 }
 
@@ -89,7 +69,7 @@ static void put(pa_store *s, const char *subj, int64_t t, const char *excepted)
 
 static void test_transitions(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   char st[32];
   static const struct {
@@ -132,7 +112,7 @@ static void test_transitions(void **state)
  * before and the run; the rows of earlier changes stay. */
 static void test_history_rows(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   int64_t run1 = 0, run2 = 0;
   sqlite3_stmt *q;
@@ -177,7 +157,7 @@ static void test_history_rows(void **state)
  * nothing written, not even a runs row. */
 static void test_unknown_id_and_bad_input(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   char st[32];
 
@@ -211,7 +191,7 @@ static void test_unknown_id_and_bad_input(void **state)
  * or an exception) never changes a reviewer's status. */
 static void test_recheck_keeps_reviewer_status(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_finding a = {
     .rule_id = "AC-08", .severity = "medium", .strength = "advisory",
     .guideline_ref = "[\"シス14\"]", .subject = "r.tanaka", .first_ts = 1000, .last_ts = 2000,
@@ -247,7 +227,7 @@ static void test_recheck_keeps_reviewer_status(void **state)
  * stands at the end of its period, or when it was made if earlier. */
 static void test_review_put(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_review r = {.by = "山田 太郎", .note = "monthly review", .at = 5000000,
                         .has_period = 1, .period_from = 1000000, .period_to = 4000000};
   struct pa_err err;
@@ -289,7 +269,7 @@ static void test_review_put(void **state)
  * its findings keep their status. */
 static void test_migration_from_6(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_err err;
   char path[160];
   sqlite3 *db;

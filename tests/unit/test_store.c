@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pa_test.h"
+
 #include "analyzer/store.h"
 #include "analyzer/store_schema.h"
 #include "collectors/audit_map.h"
@@ -18,44 +20,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct fx {
-  char dir[64];
-  char path[128];
-  pa_store *s;
-};
-
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  struct pa_err err;
-  snprintf(f->dir, sizeof f->dir, "/tmp/pa_store_XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-  pa_err_clear(&err);
-  assert_int_equal(pa_store_open(f->path, &f->s, &err), PA_OK);
-  *state = f;
+  assert_non_null(*state = pa_test_db_new("store"));
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fx *f = *state;
-  char p[160];
-  pa_store_close(f->s);
-  unlink(f->path);
-  snprintf(p, sizeof p, "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", f->path);
-  unlink(p);
-  rmdir(f->dir);
-  free(f);
+  pa_test_db_free(*state);
   return 0;
 }
 
 /* Every table and column of design.md's contract exists by name. */
 static void test_contract_columns(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   static const char *const want[][2] = {
     {"events", "id"}, {"events", "ts"}, {"events", "received_ts"}, {"events", "source"},
     {"events", "origin"}, {"events", "event_code"}, {"events", "action"},
@@ -103,7 +83,7 @@ static void test_contract_columns(void **state)
 
 static void test_private_mode_and_wal(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct stat sb;
   assert_int_equal(stat(f->path, &sb), 0);
   assert_int_equal(sb.st_mode & 0777, 0600);
@@ -143,7 +123,7 @@ static int64_t count(const char *path, const char *sql)
 /* The same association twice is stored once; the second begin says so. */
 static void test_assoc_dedup_and_update(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_assoc a = sample_assoc();
   int64_t id1, id2;
   struct pa_store_counts c;
@@ -165,7 +145,7 @@ static void test_assoc_dedup_and_update(void **state)
 /* Unknown fields are NULL, not 0 or "". */
 static void test_event_nulls(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_event e;
   int64_t id;
   pa_event_init(&e);
@@ -183,7 +163,7 @@ static void test_event_nulls(void **state)
 /* Inside a batch nothing is visible to others until commit. */
 static void test_batch(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_event e;
   pa_event_init(&e);
   e.ts = 2;
@@ -198,7 +178,7 @@ static void test_batch(void **state)
 
 static void test_state_roundtrip(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_input_state in = {.inode = 7, .size = 100, .mtime_us = 9, .offset = 100};
   struct pa_input_state out;
   int found;
@@ -217,7 +197,7 @@ static void test_state_roundtrip(void **state)
 
 static void test_runs(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_run_counts c = {.inputs = 3, .events = 5};
   int64_t id;
   assert_int_equal(pa_store_run_begin(f->s, "ingest", "a b", &id), PA_OK);
@@ -228,7 +208,7 @@ static void test_runs(void **state)
 /* Reopening migrates nothing; a newer schema is refused. */
 static void test_versions(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   pa_store *s2;
   struct pa_err err;
   sqlite3 *db;
@@ -265,7 +245,7 @@ static void test_not_a_database(void **state)
  * stored message is found. */
 static void test_raw_chain(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   char big[2000];
   int64_t id1, id2, id3, bad;
   int dup;
@@ -310,7 +290,7 @@ static void test_raw_chain(void **state)
  * row without bytes beyond the cut is found. */
 static void test_raw_prune(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   char big[2000];
   int64_t id[4], up_to, at, bad;
   int dup;
@@ -360,7 +340,7 @@ static void test_raw_prune(void **state)
  * the loser of the race must not fail on "table raw already exists". */
 static void test_open_race(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   char path[160];
 
   for (int round = 0; round < 5; round++) {
@@ -398,7 +378,7 @@ static void test_open_race(void **state)
 
 static void test_quarantine_once(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_store_counts c;
   assert_int_equal(pa_store_quarantine(f->s, "<bad", 4, "x.xml", 10, "atna.not_xml", 0), PA_OK);
   assert_int_equal(pa_store_quarantine(f->s, "<bad", 4, "x.xml", 10, "atna.not_xml", 0), PA_OK);
@@ -410,7 +390,7 @@ static void test_quarantine_once(void **state)
 
 static void test_audit_details(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_participant parts[2] = {
     {.user_id = "dr.sato", .is_requestor = 1, .user_type = 1, .net_type = 2,
      .net_type_effective = 2, .net_id = "10.0.0.5"},
@@ -476,7 +456,7 @@ static void test_migrate_from_v1(void **state)
  * take turns and the raw chain stays one chain. */
 static void test_two_writers_one_chain(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   pa_store *b;
   struct pa_err err;
   int64_t id, bad;
@@ -522,7 +502,7 @@ static int64_t count_h(sqlite3 *h, const char *sql)
  * appears on disk. */
 static void test_open_missing(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   static const int modes[] = {PA_STORE_RDONLY, PA_STORE_NOCREATE,
                               PA_STORE_NOCREATE | PA_STORE_NOMIGRATE};
   char path[160], wal[170];
@@ -557,7 +537,7 @@ static void test_open_missing(void **state)
  * writer has closed it (no -wal or -shm left). */
 static void test_rdonly_beside_writer(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_event e;
   struct pa_err err;
   pa_store *r;
@@ -631,7 +611,7 @@ static const char revert_v14[] =
  * NOMIGRATE (and left as it was); an empty file is not a database to read. */
 static void test_open_nomigrate(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   char path[160], old_version[64], old_msg[64];
   struct pa_err err;
   sqlite3 *db;
@@ -676,7 +656,7 @@ static void test_open_nomigrate(void **state)
 /* Between read_begin and read_end every query sees one snapshot. */
 static void test_read_snapshot(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_event e;
   struct pa_err err;
   pa_store *r;
@@ -708,7 +688,7 @@ static void test_read_snapshot(void **state)
  * is told from a login. */
 static void test_event_type_and_op(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_event e;
 
   pa_event_init(&e);
@@ -733,7 +713,7 @@ static void test_migration6_event_type_agrees(void **state)
 {
   static const char *const lists[] = {"110122", "110123,110122", "A777", "search-type,ITI-67",
                                       "1101", "110122x,9", "113871", "read"};
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_arena ar;
   char path[160], sql[256];
   sqlite3 *db;
@@ -778,7 +758,7 @@ static void test_migration6_event_type_agrees(void **state)
 /* A C-FIND's results become dimse_results rows, in order, under its id. */
 static void test_dimse_results(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   struct pa_assoc a = sample_assoc();
   struct pa_dimse_result res[3] = {{"PA-0001", ""}, {"PA-0002", "1.2.3"}, {"", "1.2.4"}};
   struct pa_dimse d;
@@ -810,7 +790,7 @@ static void test_dimse_results(void **state)
  * exceptions move open <-> excepted, and a reviewer's status is kept. */
 static void test_finding_put(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   sqlite3 *db = pa_store_handle(f->s);
   struct pa_finding a = {
     .rule_id = "AC-08", .severity = "medium", .strength = "advisory",
@@ -880,7 +860,7 @@ static void test_finding_put(void **state)
  * events nothing is deferred. */
 static void test_bulk_deferred_indexes(void **state)
 {
-  struct fx *f = *state;
+  struct pa_test_db *f = *state;
   const char *n_idx = "SELECT count(*) FROM sqlite_schema WHERE type='index' AND"
                       " tbl_name='events' AND sql IS NOT NULL";
   int64_t all = count(f->path, n_idx);
