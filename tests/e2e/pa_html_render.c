@@ -1,14 +1,67 @@
-/* pa_html_render.c — test tool: renders a report model JSON file as HTML.
+/* pa_html_render.c — test tool: renders a report model JSON file as HTML
+ * and checks the page it wrote.
  *
  *   pa_html_render MODEL.json OUT.html
  *
  * The browser test (test_html_browser.sh) uses it so that it depends on the
- * HTML renderer alone, not on a store or the `report` command. Exit 0 on
- * success, 1 on an error (said on stderr), 2 on usage. */
+ * HTML renderer alone, not on a store or the `report` command. Before the
+ * browser sees the page, the page must be one whole document (doctype to
+ * </html>) with its Content-Security-Policy, and hold no script, image,
+ * frame or embedded object and no javascript: link, whatever strings the
+ * model carries. Exit 0 when it renders and passes, 1 on an error or a failed
+ * check (said on stderr), 2 on usage. */
 #include "reports/html.h"
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* 1 when needle occurs in h[0..n) ignoring ASCII case. */
+static int has_ci(const char *h, size_t n, const char *needle)
+{
+  size_t k = strlen(needle);
+  for (size_t i = 0; i + k <= n; i++)
+    if (!strncasecmp(h + i, needle, k))
+      return 1;
+  return 0;
+}
+
+/* The checks of the page at path; the number that failed, each said. */
+static int check_page(const char *path)
+{
+  /* text from the model has its < escaped, so each of these can only be
+   * markup the renderer wrote */
+  static const char *const banned[] = {"<script", "<img", "<iframe", "<object", "<embed",
+                                       "href=\"javascript:"};
+  FILE *f = fopen(path, "rb");
+  char *h = NULL;
+  long n;
+  int bad = 0;
+
+  if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+      !(h = malloc((size_t)n + 1)) || fread(h, 1, (size_t)n, f) != (size_t)n) {
+    fprintf(stderr, "pa_html_render: %s: cannot read the page back\n", path);
+    if (f)
+      fclose(f);
+    free(h);
+    return 1;
+  }
+  fclose(f);
+  h[n] = 0;
+  if (strncmp(h, "<!DOCTYPE html>", 15) && ++bad)
+    fprintf(stderr, "pa_html_render: %s: does not start with <!DOCTYPE html>\n", path);
+  if ((n < 8 || strcmp(h + n - 8, "</html>\n")) && ++bad)
+    fprintf(stderr, "pa_html_render: %s: does not end with </html>\n", path);
+  if (!strstr(h, "http-equiv=\"Content-Security-Policy\"") && ++bad)
+    fprintf(stderr, "pa_html_render: %s: no Content-Security-Policy\n", path);
+  for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
+    if (has_ci(h, (size_t)n, banned[i]) && ++bad)
+      fprintf(stderr, "pa_html_render: %s: holds \"%s\"\n", path, banned[i]);
+  free(h);
+  return bad;
+}
 
 int main(int argc, char **argv)
 {
@@ -42,5 +95,5 @@ int main(int argc, char **argv)
     fprintf(stderr, "pa_html_render: %s: %s\n", pa_strerror(rc), err.msg);
     return 1;
   }
-  return 0;
+  return check_page(argv[2]) ? 1 : 0;
 }
