@@ -63,15 +63,6 @@ static void emit_stderr(void *ctx, const char *line)
   pa_cli_line(stderr, "pacsaudit: %s", line);
 }
 
-static int parse_time(const char *opt, const char *t, const char *tz, int64_t *us)
-{
-  if (pa_time_parse_iso(t, strlen(t), tz, us, NULL, NULL) == PA_OK)
-    return 0;
-  pa_cli_line(stderr, "pacsaudit: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)", opt,
-              t);
-  return -1;
-}
-
 /* Loads the policy, printing every error; NULL with *bad set when it is
  * not valid. */
 static pa_policy *load_policy(const char *path, int *bad)
@@ -245,9 +236,9 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum)
   if (bad_policy)
     return PA_EXIT_INPUT;
   if ((a->since &&
-       parse_time("--since", a->since, pol ? pa_policy_tz_name(pol) : NULL, &eo.since_us)) ||
+       pa_cli_parse_time("--since", a->since, pol ? pa_policy_tz_name(pol) : NULL, &eo.since_us)) ||
       (a->until &&
-       parse_time("--until", a->until, pol ? pa_policy_tz_name(pol) : NULL, &eo.until_us))) {
+       pa_cli_parse_time("--until", a->until, pol ? pa_policy_tz_name(pol) : NULL, &eo.until_us))) {
     exit_code = PA_EXIT_INPUT;
     goto out;
   }

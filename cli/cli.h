@@ -6,6 +6,7 @@
 #define PA_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum { PA_EXIT_OK = 0, PA_EXIT_FINDINGS = 1, PA_EXIT_INPUT = 2, PA_EXIT_INTERNAL = 3 };
@@ -47,6 +48,11 @@ int pa_cli_check(const struct pa_check_args *a, struct pa_check_summary *sum);
 /* Prints one line for people: fmt formatted, control bytes escaped
  * (pa_escape_ctl), then a newline (cli/out.c). */
 void pa_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads the time of option opt (ISO 8601; a date is local midnight in zone
+ * tz, NULL the default) into *us; 0, or -1 with the error said on stderr.
+ * Shared by every command that takes --since / --until. */
+int pa_cli_parse_time(const char *opt, const char *t, const char *tz, int64_t *us);
 
 /* An output file written whole or not at all: to PATH.XXXXXX beside it,
  * then renamed over it (cli/out.c). */

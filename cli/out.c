@@ -11,6 +11,7 @@
 #include "cli.h"
 
 #include "analyzer/err.h"
+#include "analyzer/tm.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -75,4 +76,13 @@ void pa_cli_line(FILE *f, const char *fmt, ...)
   pa_escape_ctl(shown, sizeof shown, line);
   fputs(shown, f);
   fputc('\n', f);
+}
+
+int pa_cli_parse_time(const char *opt, const char *t, const char *tz, int64_t *us)
+{
+  if (pa_time_parse_iso(t, strlen(t), tz, us, NULL, NULL) == PA_OK)
+    return 0;
+  pa_cli_line(stderr, "pacsaudit: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)",
+              opt, t);
+  return -1;
 }

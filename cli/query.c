@@ -383,17 +383,6 @@ static void on_plan(void *ctx, const char *text)
   printf("%s\n", buf);
 }
 
-static int parse_time(const char *opt, const char *t, const char *tz, int64_t *us)
-{
-  char shown[256];
-  if (pa_time_parse_iso(t, strlen(t), tz, us, NULL, NULL) == PA_OK)
-    return 0;
-  pa_escape_ctl(shown, sizeof shown, t);
-  fprintf(stderr, "pacsaudit: query: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)\n",
-          opt, shown);
-  return -1;
-}
-
 int pa_cmd_query(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -473,8 +462,8 @@ int pa_cmd_query(int argc, char **argv)
     }
     o.tz = own_tz;
   }
-  if ((since && parse_time("--since", since, pa_tz_name(o.tz), &q.since_us)) ||
-      (until && parse_time("--until", until, pa_tz_name(o.tz), &q.until_us))) {
+  if ((since && pa_cli_parse_time("--since", since, pa_tz_name(o.tz), &q.since_us)) ||
+      (until && pa_cli_parse_time("--until", until, pa_tz_name(o.tz), &q.until_us))) {
     exit_code = PA_EXIT_INPUT;
     goto out;
   }

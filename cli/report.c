@@ -71,15 +71,6 @@ static int write_file(const json_t *m, enum pa_report_format f, const char *path
   return PA_EXIT_OK;
 }
 
-static int parse_time(const char *opt, const char *t, const char *tz, int64_t *us)
-{
-  if (pa_time_parse_iso(t, strlen(t), tz, us, NULL, NULL) == PA_OK)
-    return 0;
-  fprintf(stderr, "pacsaudit: %s: \"%s\" is not a time (2026-11-01 or 2026-11-01T08:00)\n",
-          opt, t);
-  return -1;
-}
-
 struct args {
   const char *db, *format, *output, *since, *until;
   struct pa_report_opts o;
@@ -142,8 +133,8 @@ int pa_cmd_report(int argc, char **argv)
     r = to_exit(rc);
     goto out;
   }
-  if ((a.since && parse_time("--since", a.since, tz, &a.o.since_us)) ||
-      (a.until && parse_time("--until", a.until, tz, &a.o.until_us))) {
+  if ((a.since && pa_cli_parse_time("--since", a.since, tz, &a.o.since_us)) ||
+      (a.until && pa_cli_parse_time("--until", a.until, tz, &a.o.until_us))) {
     r = PA_EXIT_INPUT;
     goto out;
   }
