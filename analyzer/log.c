@@ -19,8 +19,9 @@ void pa_log_at(enum pa_log_level lv, const char *file, int line, const char *fmt
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   pa_escape_ctl(shown, sizeof shown, msg);
-  fprintf(stderr, "pacsaudit: %s: %s", tag[lv], shown);
+  /* one call a line: lines of check's lanes (threads) do not mix */
   if (lv == PA_LOG_DEBUG)
-    fprintf(stderr, " (%s:%d)", file, line);
-  fputc('\n', stderr);
+    fprintf(stderr, "pacsaudit: %s: %s (%s:%d)\n", tag[lv], shown, file, line);
+  else
+    fprintf(stderr, "pacsaudit: %s: %s\n", tag[lv], shown);
 }

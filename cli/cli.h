@@ -35,6 +35,7 @@ struct pa_check_args {
   int pack;                           /* 1: the built-in pack too */
   int quiet;                          /* only the summary line */
   int silent;                         /* nothing on stdout (nightly) */
+  int threads;                        /* lanes of the engine; 0: one a CPU */
 };
 struct pa_check_summary {
   long long run_id;
@@ -53,6 +54,10 @@ void pa_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2,
  * tz, NULL the default) into *us; 0, or -1 with the error said on stderr.
  * Shared by every command that takes --since / --until. */
 int pa_cli_parse_time(const char *opt, const char *t, const char *tz, int64_t *us);
+
+/* A whole decimal number s within [min, max] into *out; 0, or -1 (nothing
+ * said: the caller names the option). */
+int pa_cli_parse_count(const char *s, long long min, long long max, long long *out);
 
 /* An output file written whole or not at all: to PATH.XXXXXX beside it,
  * then renamed over it (cli/out.c). */

@@ -567,18 +567,6 @@ static void detail_json(const struct listen *L, struct pa_buf *b)
   pa_buf_appendf(b, "}");
 }
 
-static int parse_count(const char *s, long long min, long long max, long long *out)
-{
-  char *end;
-  long long v;
-  errno = 0;
-  v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < min || v > max)
-    return -1;
-  *out = v;
-  return 0;
-}
-
 int pa_cmd_listen(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -627,14 +615,14 @@ int pa_cmd_listen(int argc, char **argv)
     case 'D': decoders = optarg; break;
     case 'z': tz = optarg; break;
     case 'n':
-      if (parse_count(optarg, 1, 10000000, &v)) {
+      if (pa_cli_parse_count(optarg, 1, 10000000, &v)) {
         pa_cli_line(stderr, "pacsaudit listen: --batch takes a count from 1 to 10000000");
         return PA_EXIT_INPUT;
       }
       L.batch_rows = (uint64_t)v;
       break;
     case 'm':
-      if (parse_count(optarg, 1, 60000, &v)) {
+      if (pa_cli_parse_count(optarg, 1, 60000, &v)) {
         pa_cli_line(stderr, "pacsaudit listen: --batch-ms takes 1 to 60000");
         return PA_EXIT_INPUT;
       }

@@ -86,3 +86,15 @@ int pa_cli_parse_time(const char *opt, const char *t, const char *tz, int64_t *u
               opt, t);
   return -1;
 }
+
+int pa_cli_parse_count(const char *s, long long min, long long max, long long *out)
+{
+  char *end;
+  long long v;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < min || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}

@@ -11,6 +11,7 @@
 #include "analyzer/tm.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -667,6 +668,315 @@ static void count_open(sqlite3 *db, const struct pa_engine_opts *o, struct pa_ru
   sqlite3_finalize(q);
 }
 
+/* ---- lanes: the rules of one run on more than one connection --------- */
+
+/* What every lane of a run shares. The rules are independent: each reads
+ * the store and writes only its own temp tables, so a rule runs whole on
+ * one lane, and the episodes of a second lane are copied to the caller's
+ * r_eps before the findings are kept, in one batch as with one lane. */
+struct run {
+  const pa_ruleset *rs;
+  const struct pa_engine_opts *o;
+  struct pa_rule_result *res;
+  struct pa_compiled *comp;
+  size_t n;
+  size_t *order;           /* the order rules are handed out in: longest first */
+  const char *path;        /* the store's file, for the second lanes */
+  struct pa_compile_opts co; /* each lane's copy differs in param_ctx only */
+  int any_data;
+  struct pa_diag *d;
+  pthread_mutex_t mu;      /* all below, d and o->progress */
+  pthread_cond_t cv;
+  size_t next;
+  int ready, failed, begun, go; /* the second lanes' start (start_lanes) */
+};
+
+/* One connection's share: its own temp tables, SQL functions and
+ * statements. */
+struct lane {
+  struct run *u;
+  sqlite3 *db;
+  pa_store *own;           /* a second lane's store (NULL: the caller's) */
+  struct params pr;
+  struct pa_compile_opts co;
+  pthread_t th;
+  int reading;             /* in the run's snapshot */
+};
+
+/* The lane's own statements for the policy's thresholds. */
+static int lane_prepare(struct lane *L)
+{
+  return sqlite3_prepare_v2(L->db, "SELECT value FROM pol_params WHERE rule_id = ?1 AND"
+                            " name = ?2", -1, &L->pr.get, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(L->db, "SELECT value FROM pol_require WHERE name = ?1", -1,
+                            &L->pr.req, NULL) != SQLITE_OK;
+}
+
+static void lane_cleanup(struct lane *L)
+{
+  sqlite3_finalize(L->pr.get);
+  sqlite3_finalize(L->pr.req);
+  L->pr.get = L->pr.req = NULL;
+}
+
+/* The next rule to run, in u->order; 0 when none is left. */
+static int take(struct run *u, size_t *i)
+{
+  int got = 0;
+  pthread_mutex_lock(&u->mu);
+  if (u->next < u->n) {
+    *i = u->order[u->next];
+    if (u->o->progress)
+      u->o->progress(u->o->progress_ctx, u->next, u->n, pa_ruleset_get(u->rs, *i));
+    u->next++;
+    got = 1;
+  }
+  pthread_mutex_unlock(&u->mu);
+  return got;
+}
+
+/* Rule i, whole, on lane L: decidability, its statements into r_hits,
+ * then its episodes into r_eps. What fails is in its result. */
+static void run_rule(struct lane *L, size_t i)
+{
+  struct run *u = L->u;
+  const struct pa_engine_opts *o = u->o;
+  const struct pa_rule *r = pa_ruleset_get(u->rs, i);
+  struct pa_rule_result *res_i = &u->res[i];
+  struct pa_compiled *comp = &u->comp[i];
+  sqlite3 *db = L->db;
+  struct pa_sqlstmt dis = {(char *)"SELECT EXISTS (SELECT 1 FROM pol_disabled WHERE"
+                                   " rule_id = ?)", NULL, 0};
+  struct pa_bind b = {PA_BIND_TEXT, 0, 0, (char *)r->id};
+  double t0 = now_ms();
+  int64_t off = 0;
+  pa_rc crc;
+  int dc;
+
+  res_i->rule = r;
+  dis.binds = &b;
+  dis.n_binds = 1;
+  if (run_stmt(db, &dis, &off) == 0 && off) {
+    res_i->disabled = 1;
+    snprintf(res_i->why_en, sizeof res_i->why_en, "disabled by the site");
+    snprintf(res_i->why_ja, sizeof res_i->why_ja, "サイトにより無効化");
+    return;
+  }
+  pthread_mutex_lock(&u->mu); /* the compiler reports into d */
+  crc = pa_rule_compile(r, &L->co, comp, u->d);
+  pthread_mutex_unlock(&u->mu);
+  if (crc != PA_OK) {
+    res_i->failed = 1;
+    snprintf(res_i->why_en, sizeof res_i->why_en, "the rule does not compile");
+    snprintf(res_i->why_ja, sizeof res_i->why_ja, "ルールを SQL にできない");
+    return;
+  }
+  params_shown(comp, res_i);
+  if (!u->any_data) {
+    snprintf(res_i->why_en, sizeof res_i->why_en, "no data at all in the period");
+    snprintf(res_i->why_ja, sizeof res_i->why_ja, "期間内にデータがまったくない");
+    return;
+  }
+  if ((dc = decide(db, comp, res_i)) < 0) {
+    res_i->failed = 1;
+    snprintf(res_i->why_en, sizeof res_i->why_en, "%s", sqlite3_errmsg(db));
+    return;
+  }
+  res_i->decided = dc;
+  if (!dc)
+    return;
+  if (exec(db, "DELETE FROM r_hits")) {
+    res_i->failed = 1;
+    return;
+  }
+  for (size_t s = 0; s < comp->n_stmts; s++) {
+    double ts0;
+    int bad;
+    if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) && strncmp(comp->stmts[s].sql, "DROP", 4) &&
+        strncmp(comp->stmts[s].sql, "CREATE INDEX", 12))
+      explain(db, o, r, &comp->stmts[s]);
+    ts0 = now_ms();
+    bad = run_stmt(db, &comp->stmts[s], NULL);
+    pa_log(PA_LOG_DEBUG, "%s: statement %zu: %.1f ms", r->id, s + 1, now_ms() - ts0);
+    if (bad) {
+      res_i->failed = 1;
+      res_i->decided = 0;
+      snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
+      snprintf(res_i->why_ja, sizeof res_i->why_ja, "SQL の実行に失敗: %s", sqlite3_errmsg(db));
+      pthread_mutex_lock(&u->mu);
+      pa_diag_error(u->d, "%s: %s: statement %zu: %s", r->file, r->id, s + 1,
+                    sqlite3_errmsg(db));
+      pthread_mutex_unlock(&u->mu);
+      break;
+    }
+  }
+  double te = now_ms();
+  for (size_t p = 0; p < comp->n_parts && !res_i->failed; p++)
+    if (episodes(db, L->co.dialect, r, (int)p, comp->part_gap_us[p])) {
+      res_i->failed = 1;
+      snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
+    }
+  pa_log(PA_LOG_DEBUG, "%s: episodes: %.1f ms", r->id, now_ms() - te);
+  res_i->ms = now_ms() - t0;
+}
+
+/* Takes rules until none is left, with the run's compile options (set
+ * once the snapshot began: the end of the data) and this lane's
+ * thresholds. */
+static void lanes_run(struct lane *L)
+{
+  size_t i;
+  L->co = L->u->co;
+  L->co.param_ctx = &L->pr;
+  while (take(L->u, &i))
+    run_rule(L, i);
+}
+
+/* A second lane: its own read-only connection to the store, attached to
+ * the same policy; it joins the run's snapshot (start_lanes), then takes
+ * rules until none is left. */
+static void *lane_main(void *arg)
+{
+  struct lane *L = arg;
+  struct run *u = L->u;
+  struct pa_err err;
+  int ok, go;
+
+  pa_err_clear(&err);
+  ok = pa_store_open_mode(u->path, PA_STORE_RDONLY | PA_STORE_NOCREATE | PA_STORE_NOMIGRATE,
+                          &L->own, &err) == PA_OK &&
+       pa_engine_attach(L->own, u->o->policy, &err) == PA_OK;
+  if (ok) {
+    L->db = pa_store_handle(L->own);
+    ok = offhours(L->db) == 0 && lane_prepare(L) == 0;
+  }
+  if (!ok)
+    pa_log(PA_LOG_DEBUG, "rules: a second lane did not start: %s",
+           err.msg[0] ? err.msg : L->db ? sqlite3_errmsg(L->db) : "no connection");
+  pthread_mutex_lock(&u->mu);
+  ok ? u->ready++ : u->failed++;
+  pthread_cond_broadcast(&u->cv);
+  while (!u->go)
+    pthread_cond_wait(&u->cv, &u->mu);
+  go = u->go;
+  pthread_mutex_unlock(&u->mu);
+  if (ok && go > 0)
+    L->reading = pa_store_read_begin(L->own) == PA_OK && exec(L->db, "DELETE FROM r_eps") == 0;
+  pthread_mutex_lock(&u->mu);
+  u->begun++;
+  pthread_cond_broadcast(&u->cv);
+  pthread_mutex_unlock(&u->mu);
+  if (L->reading)
+    lanes_run(L);
+  return NULL;
+}
+
+/* Waits (under u->mu) until *what reaches n. */
+static void wait_for(struct run *u, const int *what, int n)
+{
+  while (*what < n)
+    pthread_cond_wait(&u->cv, &u->mu);
+}
+
+/* Starts the caller's read snapshot and the second lanes' (k of them,
+ * already running lane_main) on the same data: while one more connection
+ * holds the store's write lock, no ingest can commit, so every lane that
+ * begins its read then sees the same commits. The lock is held only for
+ * those begins. A lane that cannot start, or a lock not had (a busy
+ * writer for PA_ENGINE_LANE_LOCK_MS), leaves its rules to the others;
+ * the caller's lane always runs. -1 when the caller's read cannot begin. */
+static int start_lanes(struct run *u, pa_store *s, int k)
+{
+  sqlite3 *db = pa_store_handle(s), *gate = NULL;
+  int locked = 0, rc = 0;
+
+  pthread_mutex_lock(&u->mu);
+  while (u->ready + u->failed < k) /* every lane ready or failed */
+    pthread_cond_wait(&u->cv, &u->mu);
+  pthread_mutex_unlock(&u->mu);
+  if (u->ready && sqlite3_open_v2(u->path, &gate, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+    sqlite3_busy_timeout(gate, PA_ENGINE_LANE_LOCK_MS);
+    locked = exec(gate, "BEGIN IMMEDIATE") == 0;
+  }
+  if (pa_store_read_begin(s) != PA_OK)
+    rc = -1;
+  else if (exec(db, "DELETE FROM r_eps"))
+    rc = -1;
+  if (rc == 0) {
+    u->co.data_end_us = u->o->until_us ? u->o->until_us : data_end(db);
+    u->any_data = has_data(db, u->o);
+  }
+  pthread_mutex_lock(&u->mu);
+  u->go = locked && rc == 0 ? 1 : -1;
+  pthread_cond_broadcast(&u->cv);
+  wait_for(u, &u->begun, k);
+  pthread_mutex_unlock(&u->mu);
+  if (locked)
+    exec(gate, "ROLLBACK");
+  sqlite3_close(gate);
+  if (k && !locked)
+    pa_log(PA_LOG_DEBUG, "rules: one lane: %s", gate ? sqlite3_errmsg(gate) : "no lock");
+  return rc;
+}
+
+/* The rules, longest of the last recorded run first, so that two lanes end
+ * together rather than one waiting on PR-01 at the end; the pack's order
+ * when nothing is recorded. */
+static void order_rules(sqlite3 *db, struct run *u)
+{
+  sqlite3_stmt *q;
+  double *ms = calloc(u->n ? u->n : 1, sizeof *ms);
+
+  for (size_t i = 0; i < u->n; i++)
+    u->order[i] = i;
+  if (!ms)
+    return;
+  if (sqlite3_prepare_v2(db, "SELECT rule_id, ms FROM rule_runs WHERE run_id = (SELECT"
+                         " max(run_id) FROM rule_runs)", -1, &q, NULL) == SQLITE_OK) {
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      const struct pa_rule *r = pa_ruleset_find(u->rs, (const char *)sqlite3_column_text(q, 0)
+                                                           ?: "");
+      for (size_t i = 0; r && i < u->n; i++)
+        if (pa_ruleset_get(u->rs, i) == r)
+          ms[i] = sqlite3_column_double(q, 1);
+    }
+    sqlite3_finalize(q);
+  }
+  for (size_t i = 1; i < u->n; i++) /* insertion sort, stable: a few dozen rules */
+    for (size_t j = i; j > 0 && ms[u->order[j]] > ms[u->order[j - 1]]; j--) {
+      size_t t = u->order[j];
+      u->order[j] = u->order[j - 1];
+      u->order[j - 1] = t;
+    }
+  free(ms);
+}
+
+/* A second lane's episodes into the caller's r_eps. */
+static int copy_eps(sqlite3 *from, sqlite3 *to)
+{
+  sqlite3_stmt *q = NULL, *ins = NULL;
+  int rc = -1, st;
+
+  if (sqlite3_prepare_v2(from, "SELECT rule_id, part, subj, first_ts, last_ts, n, ids, gap"
+                         " FROM r_eps", -1, &q, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(to, "INSERT INTO r_eps (rule_id, part, subj, first_ts, last_ts, n,"
+                         " ids, gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &ins,
+                         NULL) != SQLITE_OK)
+    goto out;
+  while ((st = sqlite3_step(q)) == SQLITE_ROW) {
+    for (int k = 0; k < 8; k++)
+      sqlite3_bind_value(ins, k + 1, sqlite3_column_value(q, k));
+    if (sqlite3_step(ins) != SQLITE_DONE)
+      goto out;
+    sqlite3_reset(ins);
+  }
+  rc = st == SQLITE_DONE ? 0 : -1;
+out:
+  sqlite3_finalize(q);
+  sqlite3_finalize(ins);
+  return rc;
+}
+
 pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_opts *o,
                     struct pa_rule_result **res_out, struct pa_diag *d)
 {
@@ -674,120 +984,77 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
   size_t n = pa_ruleset_count(rs);
   struct pa_rule_result *res = calloc(n ? n : 1, sizeof *res);
   struct pa_compiled *comp = calloc(n ? n : 1, sizeof *comp);
-  struct params pr = {0};
+  size_t *order = calloc(n ? n : 1, sizeof *order);
+  struct lane me = {0}, *lanes = NULL;
+  struct run u = {0};
   struct merge m = {0};
-  struct pa_compile_opts co = {0};
+  const char *path = sqlite3_db_filename(db, "main");
   pa_rc rc = PA_DB;
-  int in_read = 0, in_write = 0, any_data;
+  int in_read = 0, in_write = 0, k = 0, started = 0;
 
   *res_out = NULL;
-  if (!res || !comp) {
+  if (!res || !comp || !order) {
     free(res);
     free(comp);
+    free(order);
     return PA_NOMEM;
   }
+  pthread_mutex_init(&u.mu, NULL);
+  pthread_cond_init(&u.cv, NULL);
+  u.rs = rs;
+  u.o = o;
+  u.res = res;
+  u.comp = comp;
+  u.n = n;
+  u.order = order;
+  u.d = d;
+  u.path = path;
+  me.u = &u;
+  me.db = db;
   if (pa_engine_prepare(db))
     goto out;
   if (check_policy_params(db, rs, d)) {
     rc = PA_RULE;
     goto out;
   }
-  sqlite3_prepare_v2(db, "SELECT value FROM pol_params WHERE rule_id = ?1 AND name = ?2", -1,
-                     &pr.get, NULL);
-  sqlite3_prepare_v2(db, "SELECT value FROM pol_require WHERE name = ?1", -1, &pr.req, NULL);
-  co.dialect = &pa_dialect_sqlite; /* the store is SQLite: its engine's dialect */
-  co.param = param_fn;
-  co.param_ctx = &pr;
-  co.since_us = o->since_us;
-  co.until_us = o->until_us;
-  /* one snapshot for every rule: they judge the same data */
+  u.co.dialect = &pa_dialect_sqlite; /* the store is SQLite: its engine's dialect */
+  u.co.param = param_fn;
+  u.co.since_us = o->since_us;
+  u.co.until_us = o->until_us;
+  if (lane_prepare(&me))
+    goto out;
   if (offhours(db))
     goto out;
-  if (pa_store_read_begin(s))
-    goto out;
-  in_read = 1;
-  if (exec(db, "DELETE FROM r_eps"))
-    goto out;
-  co.data_end_us = o->until_us ? o->until_us : data_end(db);
-  any_data = has_data(db, o);
-  for (size_t i = 0; i < n; i++) {
-    const struct pa_rule *r = pa_ruleset_get(rs, i);
-    struct pa_rule_result *res_i = &res[i];
-    struct pa_sqlstmt dis = {(char *)"SELECT EXISTS (SELECT 1 FROM pol_disabled WHERE"
-                                     " rule_id = ?)", NULL, 0};
-    struct pa_bind b = {PA_BIND_TEXT, 0, 0, (char *)r->id};
-    double t0 = now_ms();
-    int64_t off = 0;
-    int dc;
-
-    res_i->rule = r;
-    if (o->progress)
-      o->progress(o->progress_ctx, i, n, r);
-    dis.binds = &b;
-    dis.n_binds = 1;
-    if (run_stmt(db, &dis, &off) == 0 && off) {
-      res_i->disabled = 1;
-      snprintf(res_i->why_en, sizeof res_i->why_en, "disabled by the site");
-      snprintf(res_i->why_ja, sizeof res_i->why_ja, "サイトにより無効化");
-      continue;
-    }
-    if (pa_rule_compile(r, &co, &comp[i], d) != PA_OK) {
-      res_i->failed = 1;
-      snprintf(res_i->why_en, sizeof res_i->why_en, "the rule does not compile");
-      snprintf(res_i->why_ja, sizeof res_i->why_ja, "ルールを SQL にできない");
-      continue;
-    }
-    params_shown(&comp[i], res_i);
-    if (!any_data) {
-      snprintf(res_i->why_en, sizeof res_i->why_en, "no data at all in the period");
-      snprintf(res_i->why_ja, sizeof res_i->why_ja, "期間内にデータがまったくない");
-      continue;
-    }
-    if ((dc = decide(db, &comp[i], res_i)) < 0) {
-      res_i->failed = 1;
-      snprintf(res_i->why_en, sizeof res_i->why_en, "%s", sqlite3_errmsg(db));
-      continue;
-    }
-    res_i->decided = dc;
-    if (!dc)
-      continue;
-    if (exec(db, "DELETE FROM r_hits")) {
-      res_i->failed = 1;
-      continue;
-    }
-    for (size_t s = 0; s < comp[i].n_stmts; s++) {
-      double ts0;
-      int bad;
-      if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) &&
-          strncmp(comp[i].stmts[s].sql, "DROP", 4) &&
-          strncmp(comp[i].stmts[s].sql, "CREATE INDEX", 12))
-        explain(db, o, r, &comp[i].stmts[s]);
-      ts0 = now_ms();
-      bad = run_stmt(db, &comp[i].stmts[s], NULL);
-      pa_log(PA_LOG_DEBUG, "%s: statement %zu: %.1f ms", r->id, s + 1, now_ms() - ts0);
-      if (bad) {
-        res_i->failed = 1;
-        res_i->decided = 0;
-        snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
-        snprintf(res_i->why_ja, sizeof res_i->why_ja, "SQL の実行に失敗: %s",
-                 sqlite3_errmsg(db));
-        pa_diag_error(d, "%s: %s: statement %zu: %s", r->file, r->id, s + 1,
-                      sqlite3_errmsg(db));
-        break;
-      }
-    }
-    double te = now_ms();
-    for (size_t p = 0; p < comp[i].n_parts && !res_i->failed; p++)
-      if (episodes(db, co.dialect, r, (int)p, comp[i].part_gap_us[p])) {
-      res_i->failed = 1;
-      snprintf(res_i->why_en, sizeof res_i->why_en, "SQL failed: %s", sqlite3_errmsg(db));
-    }
-    pa_log(PA_LOG_DEBUG, "%s: episodes: %.1f ms", r->id, now_ms() - te);
-    res_i->ms = now_ms() - t0;
+  /* the second lanes: not for a store without a file, nor when the plans
+   * are asked for (the callback is not made for threads) */
+  if (o->threads > 1 && n > 1 && path && path[0] && !o->plan)
+    k = o->threads - 1 < PA_ENGINE_LANES_MAX - 1 ? o->threads - 1 : PA_ENGINE_LANES_MAX - 1;
+  if (k && !(lanes = calloc((size_t)k, sizeof *lanes)))
+    k = 0;
+  order_rules(db, &u);
+  for (started = 0; started < k; started++) {
+    lanes[started].u = &u;
+    if (pthread_create(&lanes[started].th, NULL, lane_main, &lanes[started]))
+      break;
   }
-  sqlite3_finalize(pr.get);
-  sqlite3_finalize(pr.req);
-  pr.get = pr.req = NULL;
+  k = started;
+  /* one snapshot for every rule and every lane: they judge the same data */
+  in_read = 1; /* pa_store_read_end is nothing when the read did not begin */
+  if (start_lanes(&u, s, k))
+    goto out;
+  if (k) {
+    int reading = 1;
+    for (int i = 0; i < k; i++)
+      reading += lanes[i].reading;
+    pa_log(PA_LOG_DEBUG, "rules: %d lanes on one snapshot", reading);
+  }
+  lanes_run(&me);
+  for (; started > 0; started--)
+    pthread_join(lanes[started - 1].th, NULL);
+  for (int i = 0; i < k; i++)
+    if (lanes[i].reading && copy_eps(lanes[i].db, db))
+      goto out;
+  lane_cleanup(&me);
   if (pa_store_read_end(s))
     goto out;
   in_read = 0;
@@ -797,7 +1064,7 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
   if (!o->dry_run) {
     pa_store_batch_begin(s);
     in_write = 1;
-    if (merge_open(&m, co.dialect) || merge_all(&m, rs, res, comp, n))
+    if (merge_open(&m, u.co.dialect) || merge_all(&m, rs, res, comp, n))
       goto out;
     for (size_t i = 0; i < n; i++)
       if (record_run(s, o, &res[i]))
@@ -825,8 +1092,19 @@ pa_rc pa_engine_run(pa_store *s, const pa_ruleset *rs, const struct pa_engine_op
 out:
   if (rc == PA_DB)
     pa_diag_error(d, "database: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(pr.get);
-  sqlite3_finalize(pr.req);
+  for (; started > 0; started--) /* start_lanes ended them when it failed */
+    pthread_join(lanes[started - 1].th, NULL);
+  for (int i = 0; i < k; i++) {
+    if (lanes[i].reading)
+      pa_store_read_end(lanes[i].own);
+    lane_cleanup(&lanes[i]);
+    pa_store_close(lanes[i].own);
+  }
+  free(lanes);
+  free(order);
+  pthread_mutex_destroy(&u.mu);
+  pthread_cond_destroy(&u.cv);
+  lane_cleanup(&me);
   merge_close(&m);
   if (in_read)
     pa_store_read_end(s);

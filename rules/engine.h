@@ -22,6 +22,8 @@
 #include "analyzer/store.h"
 
 #include <sqlite3.h>
+
+struct pa_policy;
 #include <stdint.h>
 
 struct pa_engine_opts {
@@ -35,6 +37,15 @@ struct pa_engine_opts {
   /* When set, called before each rule runs: i of n (progress on long runs). */
   void (*progress)(void *ctx, size_t i, size_t n, const struct pa_rule *r);
   void *progress_ctx;
+  /* Lanes: rules run on this many connections at once (0 or 1: the
+   * caller's alone; at most PA_ENGINE_LANES_MAX). Each further lane opens
+   * the store's file read-only, attached to policy (give the one given to
+   * pa_engine_attach; NULL is the empty policy), and all lanes read one
+   * snapshot. Findings are the same whatever the number: only the time
+   * changes. progress is then called from any lane, one call at a time;
+   * with plan set there is one lane. */
+  int threads;
+  const struct pa_policy *policy;
 };
 
 /* What one rule did in one run. */

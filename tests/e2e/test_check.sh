@@ -65,6 +65,22 @@ check "a period check runs" test "$rc" -eq 1
 check "no finding starts before the period" test \
   "$(sqlite3 "$DB2" "SELECT count(*) FROM findings WHERE last_ts < strftime('%s','2026-11-19T15:00:00Z') * 1000000")" -eq 0
 
+# --- lanes: rules on three connections find what one finds, to the byte
+dump() {
+  sqlite3 "$1" "SELECT rule_id, subject, first_ts, last_ts, count, evidence, fingerprint,
+    status, reason, assoc_evidence, detail FROM findings ORDER BY id;
+    SELECT rule_id, decided, why, new, known, excepted FROM rule_runs ORDER BY rule_id"
+}
+for t in 1 3; do
+  "$PACSAUDIT" ingest --db "$WORK/lanes-$t.db" "$S"/*.log "$S"/*.ndjson "$S"/*.pcap >/dev/null 2>&1
+done
+"$PACSAUDIT" check --db "$WORK/lanes-1.db" --policy "$S/policy.json" --threads 1 -q >/dev/null || true
+"$PACSAUDIT" check --db "$WORK/lanes-3.db" --policy "$S/policy.json" --threads 3 -q -v \
+  >/dev/null 2>"$WORK/lanes.err" || true
+check "check --threads 3 runs three lanes" grep -q "rules: 3 lanes on one snapshot" "$WORK/lanes.err"
+check "three lanes keep the findings of one" \
+  cmp <(dump "$WORK/lanes-1.db") <(dump "$WORK/lanes-3.db")
+
 # --- disable: the rule is shown as disabled by the site, never as compliant
 sed 's/"thresholds"/"disable": ["NW-04"], "thresholds"/' "$S/policy.json" >"$WORK/policy-disable.json"
 cp "$S/roster.csv" "$WORK/"
