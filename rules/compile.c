@@ -742,7 +742,14 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
       app(c, " AND %s.op IS NOT NULL", alias);
   } else if (!strcmp(name, "ae_registered")) {
     FIELD("src_ae", f);
-    app(c, "(%sEXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s))", want ? "" : "NOT ", f);
+    if (!want && b == &bases[BASE_EVENTS] && !strcmp(f + strlen(alias), ".src_ae"))
+      /* as the roster's unknown ids: the titles the events know and the
+       * registry does not, from the src_ae index, then their rows */
+      app(c, "(%s IN (SELECT d.t FROM (SELECT DISTINCT src_ae AS t FROM events WHERE"
+             " src_ae IS NOT NULL) d WHERE NOT EXISTS (SELECT 1 FROM pol_aes a WHERE"
+             " a.title = d.t)))", f);
+    else
+      app(c, "(%sEXISTS (SELECT 1 FROM pol_aes a WHERE a.title = %s))", want ? "" : "NOT ", f);
   } else if (!strcmp(name, "ae_ip")) {
     struct pa_buf t;
     if (two_fields(c, b, alias, p, "ae", "src_ae", "ip", "src_ip", path, f, g))
