@@ -675,9 +675,8 @@ out:
   return PA_DB;
 }
 
-/* Makes every index in deferred_indexes that does not exist, and empties
- * it, in one transaction. */
-static pa_rc deferred_build(pa_store *s)
+/* deferred_build's transaction. */
+static pa_rc deferred_build_txn(pa_store *s)
 {
   struct deferred d = {{0}, {0}, 0};
   pa_rc rc = PA_DB;
@@ -697,6 +696,23 @@ out:
   snprintf(s->err, sizeof s->err, "deferred indexes: %s", sqlite3_errmsg(s->db));
   pa__store_exec(s, "ROLLBACK");
   return PA_DB;
+}
+
+/* Makes every index in deferred_indexes that does not exist, and empties
+ * it, in one transaction. The sorts of the build spill to files beyond the
+ * cache, not to memory, so memory stays flat in the number of rows; then
+ * temp_store is set back (the store's own connection holds no temp table
+ * for the switch to drop). */
+static pa_rc deferred_build(pa_store *s)
+{
+  pa_rc rc;
+
+  if (pa__store_exec(s, "PRAGMA temp_store=FILE"))
+    return PA_DB;
+  rc = deferred_build_txn(s);
+  if (pa__store_exec(s, "PRAGMA temp_store=MEMORY") && rc == PA_OK)
+    rc = PA_DB;
+  return rc;
 }
 
 pa_rc pa_store_bulk_end(pa_store *s)
