@@ -248,9 +248,10 @@ struct pa_raw_zc {
 };
 void pa_raw_zc_cleanup(struct pa_raw_zc *zc);
 
-/* Fills out for p[0..len) with dictionary dict (NULL none): the sha and
- * the very frame the store's writer would make with that dictionary
- * (out->z points into zc->buf until zc's next use). Pure CPU, thread-safe
+/* Fills out's frame for p[0..len) with dictionary dict (NULL none): the
+ * very frame the store's writer would make with that dictionary (out->z
+ * points into zc->buf until zc's next use). out->sha is the caller's to
+ * fill (pa_sha256), so that each stage can be timed on its own. Pure CPU, thread-safe
  * with one zc per thread; the caller keeps a reference on dict while out
  * is used. */
 void pa_raw_precompute(struct pa_raw_zc *zc, const pa_raw_zdict *dict, const void *p,

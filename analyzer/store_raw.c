@@ -475,7 +475,6 @@ void pa_raw_precompute(struct pa_raw_zc *zc, const pa_raw_zdict *dict, const voi
 {
   size_t bound;
 
-  pa_sha256(p, len, out->sha);
   out->dict = dict;
   out->z = NULL;
   out->zlen = 0;

@@ -142,6 +142,7 @@ struct pa_feed_pre {
   struct pa_object *objs;     /* owned */
   size_t n_objs, cap_objs;
   struct pa_arena arena;      /* the records' strings */
+  uint64_t ns_hash, ns_zstd, ns_parse; /* what each stage took for this message */
 };
 /* Both leave pre empty (reused message after message). */
 void pa_feed_pre_init(struct pa_feed_pre *pre);

@@ -4,11 +4,20 @@
  * records that the writer replays in order. */
 #include "ingest/feed.h"
 
+#include "analyzer/hash.h"
 #include "collectors/fhir_audit.h"
 #include "collectors/msg_ctx.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The records of one message may not take more than this (a FHIR Bundle
  * of PA_MAX_FHIR_MSG bytes fits many times over); past it the writer
@@ -38,6 +47,7 @@ static void pre_reset(struct pa_feed_pre *pre)
   pre->rc = PA_OK;
   pa_err_clear(&pre->e);
   pre->n_recs = pre->n_parts = pre->n_objs = 0;
+  pre->ns_hash = pre->ns_zstd = pre->ns_parse = 0;
   pa_arena_reset(&pre->arena);
   memset(&pre->raw, 0, sizeof pre->raw);
 }
@@ -174,6 +184,7 @@ static void parse_ahead(struct pa_feed_prep *w, enum pa_syslog_body kind, const 
                         size_t len, const struct pa_msg_ctx *ctx, struct pa_feed_pre *pre)
 {
   struct pa_sink sink = {.ctx = pre, .audit = rec_audit};
+  uint64_t t0 = now_ns();
   size_t n = 0;
 
   if (kind == PA_SYSLOG_BODY_ATNA_XML || kind == PA_SYSLOG_BODY_XML_OTHER)
@@ -182,6 +193,7 @@ static void parse_ahead(struct pa_feed_prep *w, enum pa_syslog_body kind, const 
     pre->rc = pa_fhir_parse(p, len, ctx, &sink, &n, &pre->e);
   else
     return;
+  pre->ns_parse = now_ns() - t0;
   pre->parsed = pre->rc != PA_NOMEM && pre->rc != PA_DB && pre->rc != PA_IO;
 }
 
@@ -189,7 +201,13 @@ static void parse_ahead(struct pa_feed_prep *w, enum pa_syslog_body kind, const 
 static void keep_frame(struct pa_feed_prep *w, const pa_raw_zdict *dict, const uint8_t *p,
                        size_t len, struct pa_feed_pre *pre)
 {
+  uint64_t t0 = now_ns(), t1;
+
+  pa_sha256(p, len, pre->raw.sha);
+  t1 = now_ns();
   pa_raw_precompute(&w->zc, dict, p, len, &pre->raw);
+  pre->ns_hash = t1 - t0;
+  pre->ns_zstd = now_ns() - t1;
   if (!pre->raw.zlen)
     return;
   if (pre->raw.zlen > pre->zcap) {
