@@ -54,6 +54,8 @@ struct pa_pipe {
   uint64_t head, next, tail;   /* sequence numbers (see above) */
   size_t bytes;                /* bytes of the messages in slots not yet written */
   int stop;
+  int idle;                    /* workers waiting for work: signalled only then */
+  int writer_waits;            /* the writer waits for head: broadcast only then */
   pa_rc err;                   /* the first store error of a write */
   const pa_raw_zdict *dict;    /* a reference to the store's dictionary as last seen */
   struct worker *w;            /* owned, nw of them */
@@ -78,8 +80,11 @@ static void *worker_main(void *arg)
   pthread_mutex_lock(&p->mu);
   for (;;) {
     struct slot *s;
-    while (!p->stop && p->next == p->tail)
+    while (!p->stop && p->next == p->tail) {
+      p->idle++;
       pthread_cond_wait(&p->work, &p->mu);
+      p->idle--;
+    }
     if (p->stop)
       break;
     s = at(p, p->next++);
@@ -93,7 +98,8 @@ static void *worker_main(void *arg)
                         s->has_origin ? s->origin : NULL, s->received_ts, &s->pre);
     pthread_mutex_lock(&p->mu);
     s->state = SLOT_DONE;
-    pthread_cond_broadcast(&p->done);
+    if (p->writer_waits)
+      pthread_cond_signal(&p->done);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -162,8 +168,11 @@ static void write_ready(pa_pipe *p)
 static void write_one(pa_pipe *p)
 {
   pthread_mutex_lock(&p->mu);
-  while (at(p, p->head)->state != SLOT_DONE)
+  while (at(p, p->head)->state != SLOT_DONE) {
+    p->writer_waits = 1;
     pthread_cond_wait(&p->done, &p->mu);
+    p->writer_waits = 0;
+  }
   pthread_mutex_unlock(&p->mu);
   write_head(p);
 }
@@ -236,7 +245,8 @@ static pa_rc enqueue(pa_pipe *p, enum slot_what what, enum pa_syslog_body kind, 
   s->state = SLOT_QUEUED;
   p->bytes += len;
   p->tail++;
-  pthread_cond_signal(&p->work);
+  if (p->idle)
+    pthread_cond_signal(&p->work);
   pthread_mutex_unlock(&p->mu);
   write_ready(p);
   return p->err;
