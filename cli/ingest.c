@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,51 @@ struct ingest {
   struct pa_run_counts counts;
   uint64_t passed_over; /* files of no known kind met in folders */
 };
+
+/* SIGINT and SIGTERM while a syslog, ATNA or FHIR file is read: the read
+ * stops at the next message, what was read (queued to the workers too) is
+ * written and committed, and the file is read again by the next ingest
+ * (what is stored is not added twice). At any other moment (a capture, the
+ * indexes made at the end) the signal does what it does by default: the
+ * open batch is lost as with kill -9, and the next run recovers it. */
+static volatile sig_atomic_t stoppable, stop_sig;
+
+static void on_stop(int sig)
+{
+  if (!stoppable) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_sig = sig;
+}
+
+/* The file sink, stopped when a signal came (stop_sig): PA_USAGE, which
+ * the driver passes back. */
+struct stop_sink {
+  struct pa_file_sink in;
+};
+
+static pa_rc stop_syslog(void *ctx, const uint8_t *p, size_t len, const char *origin,
+                         int64_t offset, const struct pa_syslog_opts *o)
+{
+  struct stop_sink *s = ctx;
+  return stop_sig ? PA_USAGE : s->in.syslog(s->in.ctx, p, len, origin, offset, o);
+}
+
+static pa_rc stop_body(void *ctx, enum pa_syslog_body kind, const uint8_t *p, size_t len,
+                       const char *origin, int64_t offset)
+{
+  struct stop_sink *s = ctx;
+  return stop_sig ? PA_USAGE : s->in.body(s->in.ctx, kind, p, len, origin, offset);
+}
+
+static pa_rc stop_bad(void *ctx, const uint8_t *p, size_t len, const char *origin, int64_t offset,
+                      const char *why)
+{
+  struct stop_sink *s = ctx;
+  return stop_sig ? PA_USAGE : s->in.bad(s->in.ctx, p, len, origin, offset, why);
+}
 
 static void help(FILE *f)
 {
@@ -85,6 +131,9 @@ static void help(FILE *f)
              "                   (hash, compress, parse on the workers; write)\n"
              "  -q, --quiet      no progress and no summary\n"
              "  -h, --help       this text\n"
+             "\n"
+             "SIGINT or SIGTERM while a syslog, ATNA or FHIR file is read: what was read\n"
+             "is stored and the run ends (status 2); the next ingest reads the file again.\n"
              "\n"
              "exit status: 0 ok, 2 some input could not be read (the rest is stored),\n"
              "3 internal error\n");
@@ -226,14 +275,21 @@ static int ingest_file(struct ingest *in, const char *path, int named)
     }
   } else {
     struct pa_file_sink sink;
+    struct stop_sink ss;
     if (in->pipe)
-      pa_pipe_file_sink(in->pipe, &sink);
+      pa_pipe_file_sink(in->pipe, &ss.in);
     else
-      pa_feed_file_sink(&in->feed, &sink);
+      pa_feed_file_sink(&in->feed, &ss.in);
+    memset(&sink, 0, sizeof sink);
+    sink.ctx = &ss;
+    sink.syslog = stop_syslog;
+    sink.body = stop_body;
+    sink.bad = stop_bad;
     if (in->progress) {
       sink.progress = progress;
       sink.progress_ctx = in;
     }
+    stoppable = 1;
     rc = pa_file_read(fs, start, in->feed.tz, &sink, &resume);
     int read_errno = errno;
     if (in->pipe) {
@@ -241,6 +297,20 @@ static int ingest_file(struct ingest *in, const char *path, int named)
       pa_rc frc = pa_pipe_flush(in->pipe);
       if (frc)
         rc = frc; /* a store error outranks the read's */
+    }
+    stoppable = 0;
+    if (stop_sig && rc != PA_DB && rc != PA_NOMEM) {
+      if (in->progress)
+        fputs("\r\033[K", stderr);
+      pa_log(PA_LOG_ERROR,
+             "%s: interrupted (signal %d): the messages read so far are stored; the file is"
+             " read again by the next ingest", path, (int)stop_sig);
+      pa_store_counts(in->store, &sc1);
+      add_feed_counts(in, &fc0);
+      add_store_counts(in, &sc0, &sc1);
+      in->counts.errors++;
+      ret = -1;
+      goto out;
     }
     pa_file_close(fs);
     if (in->progress)
@@ -325,7 +395,7 @@ static int ingest_path(struct ingest *in, const char *path, int depth)
   for (int i = 0; i < n; i++) {
     char sub[4096];
     int r = 0;
-    if (ents[i]->d_name[0] != '.' && worst > -2) {
+    if (ents[i]->d_name[0] != '.' && worst > -2 && !stop_sig) {
       if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, ents[i]->d_name) >= sizeof sub) {
         pa_log(PA_LOG_ERROR, "%s/%s: path too long", path, ents[i]->d_name);
         in->counts.errors++;
@@ -397,6 +467,14 @@ int pa_cmd_ingest(int argc, char **argv)
     return PA_EXIT_INPUT;
   }
   in.progress = !in.quiet && isatty(STDERR_FILENO);
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+  }
 
   pa_err_clear(&err);
   if ((r = pa_cli_open_store(db, &in.store)))
@@ -418,7 +496,7 @@ int pa_cmd_ingest(int argc, char **argv)
     pa_log(PA_LOG_ERROR, "cannot start %d worker threads", workers);
     worst = -2;
   }
-  for (int i = optind; i < argc && worst > -2; i++) {
+  for (int i = optind; i < argc && worst > -2 && !stop_sig; i++) {
     r = ingest_path(&in, argv[i], 0);
     if (r < worst)
       worst = r;
@@ -459,6 +537,7 @@ int pa_cmd_ingest(int argc, char **argv)
   }
   if (in.run_id && pa_store_run_end(in.store, in.run_id,
                                     worst <= -2 ? "error"
+                                    : stop_sig  ? "interrupted"
                                     : worst     ? "input-error"
                                                 : "ok",
                                     &in.counts, NULL))

@@ -68,4 +68,33 @@ check "--workers $workers: ...which are all the input's (31423 events)" \
 check "--workers $workers: the raw store's hash chain verifies after the kills" \
   "$PACSAUDIT" verify --db "$db"
 done
+
+# SIGTERM (as SIGINT) with workers: the run stops at the next message, stores
+# what it read, ends its run row 'interrupted' with status 2; the next run
+# reads the file again and the store is the uninterrupted run's
+db="$WORK/term.db"
+stopped=0
+for k in 1 2 3 4; do
+  [ "$stopped" -eq 0 ] || break
+  rm -f "$db" "$db-wal" "$db-shm"
+  at=$((took * (10 + RANDOM % 30) / 100))
+  "$PACSAUDIT" ingest --quiet --workers 1 --db "$db" "$in" >/dev/null 2>"$WORK/term.err" &
+  p=$!
+  sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
+  kill -TERM "$p" 2>/dev/null || true
+  rc=0
+  wait "$p" || rc=$?
+  if [ "$rc" -eq 2 ] && grep -q 'interrupted (signal 15)' "$WORK/term.err"; then
+    stopped=1
+    check "SIGTERM: the run row says interrupted" \
+      test "$(sqlite3 "$db" "select status from runs order by id desc limit 1")" = interrupted
+    check "SIGTERM: what was read is stored (some, not all)" \
+      test "$(sqlite3 "$db" "select count(*) > 0 and count(*) < 25000 from raw")" = 1
+  fi
+done
+check "SIGTERM stopped one run mid-way" test "$stopped" -eq 1
+timeout 40 "$PACSAUDIT" ingest --quiet --workers 1 --db "$db" "$in"
+dump_audit "$db" >"$WORK/term.txt"
+check "SIGTERM, then a run to the end: the uninterrupted run's rows" cmp -s "$WORK/whole.txt" "$WORK/term.txt"
+check "SIGTERM: the chain verifies" "$PACSAUDIT" verify --db "$db"
 finish
