@@ -84,6 +84,7 @@ for k in 1 2 3 4; do
   kill -TERM "$p" 2>/dev/null || true
   rc=0
   wait "$p" || rc=$?
+  echo "SIGTERM after ${at} ms of ${took}: exit $rc"
   if [ "$rc" -eq 2 ] && grep -q 'interrupted (signal 15)' "$WORK/term.err"; then
     stopped=1
     check "SIGTERM: the run row says interrupted" \
