@@ -74,10 +74,12 @@ done
 # reads the file again and the store is the uninterrupted run's
 db="$WORK/term.db"
 stopped=0
-for k in 1 2 3 4; do
+# (a signal before the file is opened or after it is read ends the process
+# as by default: exit 143, tried again at another moment)
+for k in 1 2 3 4 5 6 7 8; do
   [ "$stopped" -eq 0 ] || break
   rm -f "$db" "$db-wal" "$db-shm"
-  at=$((took * (10 + RANDOM % 30) / 100))
+  at=$((took * (10 + 5 * k + RANDOM % 30) / 100))
   "$PACSAUDIT" ingest --quiet --workers 1 --db "$db" "$in" >/dev/null 2>"$WORK/term.err" &
   p=$!
   sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
