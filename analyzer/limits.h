@@ -55,6 +55,14 @@
                                               times PA_RAW_DICT_SAMPLES messages */
 #define PA_RAW_DICT_CACHE     8            /* dictionaries kept loaded for reading */
 
+/* Ingest's worker threads (ingest/pipe.c): messages read but not yet
+ * written wait in one bounded queue, at most this many and this many bytes
+ * of them (a message longer than the byte bound waits alone); the reader
+ * blocks while it is full. */
+#define PA_PIPE_SLOTS         256
+#define PA_PIPE_BYTES         (32u * 1024 * 1024)
+#define PA_PIPE_MAX_WORKERS   16           /* --workers N, at most */
+
 /* ATNA / FHIR */
 #define PA_MAX_ATNA_MSG       (1024u * 1024)     /* one ATNA XML message */
 #define PA_MAX_XML_DEPTH      32                 /* element nesting in an ATNA message */

@@ -211,6 +211,61 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
                        int64_t offset, int64_t received_ts, int64_t *id_out,
                        int *dup_out);
 
+/* A dictionary of the store digested for compression (zstd CDict), shared
+ * read-only with threads that compress ahead of the writer (ingest/pipe.c).
+ * Reference-counted: the store holds one reference while it writes with it;
+ * pa_raw_zdict_ref takes another (any thread), pa_raw_zdict_unref drops
+ * one and frees it with the last. */
+typedef struct pa_raw_zdict pa_raw_zdict;
+
+/* The dictionary the store compresses with now, borrowed (NULL: none, or
+ * not loaded yet: the first raw row of a batch loads it). Only the
+ * writer's thread calls it; take a reference to keep it past the next
+ * store call. */
+const pa_raw_zdict *pa_store_raw_zdict(pa_store *s);
+void pa_raw_zdict_ref(const pa_raw_zdict *d);
+void pa_raw_zdict_unref(const pa_raw_zdict *d); /* accepts NULL */
+
+/* What pa_store_put_raw computes from the message's bytes alone, made
+ * ahead of the writer on any thread (pa_raw_precompute): the SHA-256 and
+ * the zstd frame with dictionary dict (NULL none). */
+struct pa_raw_pre {
+  uint8_t sha[32];           /* SHA-256 of the bytes */
+  const pa_raw_zdict *dict;  /* the dictionary z was made with (a reference held by
+                                the caller), NULL none */
+  const uint8_t *z;          /* the frame, borrowed; NULL when zlen is 0 */
+  size_t zlen;               /* 0: compression does not pay, kept verbatim */
+  int framed;                /* 0: z could not be made (no memory): the writer makes it */
+};
+
+/* A compressor for pa_raw_precompute, one per thread: NULL-initialised,
+ * freed by pa_raw_zc_cleanup. */
+struct pa_raw_zc {
+  void *cctx;                /* ZSTD_CCtx, owned */
+  const pa_raw_zdict *dict;  /* the dictionary cctx refers to, borrowed */
+  uint8_t *buf;              /* the last frame, owned */
+  size_t cap;
+};
+void pa_raw_zc_cleanup(struct pa_raw_zc *zc);
+
+/* Fills out's frame for p[0..len) with dictionary dict (NULL none): the
+ * very frame the store's writer would make with that dictionary (out->z
+ * points into zc->buf until zc's next use). out->sha is the caller's to
+ * fill (pa_sha256), so that each stage can be timed on its own. Pure CPU, thread-safe
+ * with one zc per thread; the caller keeps a reference on dict while out
+ * is used. */
+void pa_raw_precompute(struct pa_raw_zc *zc, const pa_raw_zdict *dict, const void *p,
+                       size_t len, struct pa_raw_pre *out);
+
+/* pa_store_put_raw with the work of pa_raw_precompute done: the dedup
+ * lookup, the dictionary sample and the chain as pa_store_put_raw, in the
+ * writer's order. When the store's dictionary is no longer pre->dict (it
+ * was retrained meanwhile) the bytes are compressed again here, so the row
+ * is the one pa_store_put_raw writes. pre NULL: pa_store_put_raw. */
+pa_rc pa_store_put_raw_pre(pa_store *s, const void *p, size_t len, const struct pa_raw_pre *pre,
+                           const char *origin, int64_t offset, int64_t received_ts,
+                           int64_t *id_out, int *dup_out);
+
 /* The message of raw row id, as received, whatever its compression (none,
  * zlib, zstd with or without a dictionary): *out (owned by the caller,
  * free()) holds *len_out bytes. PA_USAGE when there is no such row or

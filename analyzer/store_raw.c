@@ -8,6 +8,7 @@
 #include "tm.h"
 #include "utf8.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zdict.h>
@@ -91,6 +92,42 @@ static pa_rc load_chain_tip(pa_store *s)
   return PA_OK;
 }
 
+/* A dictionary digested for compression, shared with the threads that
+ * compress ahead of the writer (store.h). */
+struct pa_raw_zdict {
+  atomic_int refs;
+  ZSTD_CDict *cd; /* owned */
+};
+
+static pa_raw_zdict *zdict_new(const void *bytes, size_t len)
+{
+  pa_raw_zdict *d = malloc(sizeof *d);
+
+  if (!d)
+    return NULL;
+  if (!(d->cd = ZSTD_createCDict(bytes, len, 1))) {
+    free(d);
+    return NULL;
+  }
+  atomic_init(&d->refs, 1);
+  return d;
+}
+
+void pa_raw_zdict_ref(const pa_raw_zdict *d)
+{
+  atomic_fetch_add(&((pa_raw_zdict *)d)->refs, 1);
+}
+
+void pa_raw_zdict_unref(const pa_raw_zdict *d)
+{
+  pa_raw_zdict *w = (pa_raw_zdict *)d;
+
+  if (w && atomic_fetch_sub(&w->refs, 1) == 1) {
+    ZSTD_freeCDict(w->cd);
+    free(w);
+  }
+}
+
 /* raw.compressed */
 enum { RAW_PLAIN = 0, RAW_ZLIB = 1, RAW_ZSTD = 2 };
 
@@ -119,7 +156,7 @@ struct pa__raw_z {
   ZSTD_CCtx *cctx;
   int64_t dict_id;                  /* the current dictionary, 0 none */
   uint8_t dict_sha[PA_SHA256_LEN];  /* its sha256, to see it replaced */
-  ZSTD_CDict *cdict;                /* it, digested; NULL none */
+  pa_raw_zdict *cdict;              /* it, digested (one reference); NULL none */
   int sampling;                     /* gathering samples for a new dictionary */
   uint64_t skip;                    /* messages to let pass before sampling again */
   unsigned fails;                   /* trainings failed in a row */
@@ -153,7 +190,7 @@ void pa__store_raw_free(pa_store *s)
   if (!z)
     return;
   ZSTD_freeCCtx(z->cctx);
-  ZSTD_freeCDict(z->cdict);
+  pa_raw_zdict_unref(z->cdict);
   ZSTD_freeDCtx(z->dctx);
   ddict_clear(z);
   free(z->samp);
@@ -192,16 +229,16 @@ static void samples_drop(struct pa__raw_z *z)
 static pa_rc use_dict(struct pa__raw_z *z, int64_t id, const void *bytes, size_t len,
                       const uint8_t sha[PA_SHA256_LEN])
 {
-  ZSTD_CDict *cd = ZSTD_createCDict(bytes, len, 1);
+  pa_raw_zdict *cd = zdict_new(bytes, len);
 
   if (!cd)
     return PA_NOMEM;
-  ZSTD_freeCDict(z->cdict);
+  if (z->cctx)
+    ZSTD_CCtx_refCDict(z->cctx, cd->cd);
+  pa_raw_zdict_unref(z->cdict);
   z->cdict = cd;
   z->dict_id = id;
   memcpy(z->dict_sha, sha, PA_SHA256_LEN);
-  if (z->cctx)
-    ZSTD_CCtx_refCDict(z->cctx, cd);
   z->sampling = 0;
   z->skip = 0;
   z->fails = 0;
@@ -229,11 +266,11 @@ static pa_rc load_dict(pa_store *s)
   r = sqlite3_step(q);
   if (r == SQLITE_DONE) {
     if (z->dict_id) { /* ours was rolled back: none any more */
-      ZSTD_freeCDict(z->cdict);
-      z->cdict = NULL;
-      z->dict_id = 0;
       if (z->cctx)
         ZSTD_CCtx_refCDict(z->cctx, NULL);
+      pa_raw_zdict_unref(z->cdict);
+      z->cdict = NULL;
+      z->dict_id = 0;
       z->sampling = 1;
       samples_drop(z);
       window_reset(z);
@@ -364,51 +401,123 @@ static void window_add(struct pa__raw_z *z, size_t len, size_t out)
   z->win_n = z->win_in = z->win_out = 0;
 }
 
-/* Compresses p into s->zbuf as one zstd frame, with the current dictionary
- * if there is one; returns the compressed size, or 0 when it does not pay
- * (short or incompressible input) or cannot be done. The frame has neither
- * checksum (the row's sha256 covers the bytes) nor dictionary id (the row
- * names its dictionary). */
-static size_t compress_raw(pa_store *s, const void *p, size_t len)
+/* A compression context set up as every raw frame is made: level 1, no
+ * checksum (the row's sha256 covers the bytes), no dictionary id (the row
+ * names its dictionary), dictionary d (NULL none). NULL when out of
+ * memory. */
+static ZSTD_CCtx *zc_new(const pa_raw_zdict *d)
 {
-  struct pa__raw_z *z = s->rz;
+  ZSTD_CCtx *c = ZSTD_createCCtx();
+
+  if (!c)
+    return NULL;
+  if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1)) ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0)) ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0)) ||
+      ZSTD_isError(ZSTD_CCtx_refCDict(c, d ? d->cd : NULL))) {
+    ZSTD_freeCCtx(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* p as one frame with c into *buf (grown as needed, owned by the caller);
+ * the frame's size, or 0 when it does not pay (short or incompressible
+ * input) or cannot be done. */
+static size_t zc_frame(ZSTD_CCtx *c, const void *p, size_t len, uint8_t **buf, size_t *cap)
+{
   size_t bound, n;
 
   if (len < PA_RAW_MIN_COMPRESS || len > PA_RAW_MAX_SIZE)
     return 0;
-  if (!z->cctx) {
-    if (!(z->cctx = ZSTD_createCCtx()))
-      return 0;
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, 1)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 0)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_dictIDFlag, 0)) ||
-        ZSTD_isError(ZSTD_CCtx_refCDict(z->cctx, z->cdict))) {
-      ZSTD_freeCCtx(z->cctx);
-      z->cctx = NULL;
-      return 0;
-    }
-  }
   bound = ZSTD_compressBound(len);
-  if (bound > s->zbuf_size) {
-    uint8_t *nb = realloc(s->zbuf, bound);
+  if (bound > *cap) {
+    uint8_t *nb = realloc(*buf, bound);
     if (!nb)
       return 0;
-    s->zbuf = nb;
-    s->zbuf_size = bound;
+    *buf = nb;
+    *cap = bound;
   }
-  n = ZSTD_compress2(z->cctx, s->zbuf, bound, p, len);
+  n = ZSTD_compress2(c, *buf, bound, p, len);
   if (ZSTD_isError(n) || n >= len)
     return 0;
   return n;
+}
+
+/* Compresses p into s->zbuf as one zstd frame, with the current dictionary
+ * if there is one; returns the compressed size, or 0 when it does not pay
+ * or cannot be done. */
+static size_t compress_raw(pa_store *s, const void *p, size_t len)
+{
+  struct pa__raw_z *z = s->rz;
+
+  if (len < PA_RAW_MIN_COMPRESS || len > PA_RAW_MAX_SIZE)
+    return 0;
+  if (!z->cctx && !(z->cctx = zc_new(z->cdict)))
+    return 0;
+  return zc_frame(z->cctx, p, len, &s->zbuf, &s->zbuf_size);
+}
+
+const pa_raw_zdict *pa_store_raw_zdict(pa_store *s)
+{
+  return s->rz ? s->rz->cdict : NULL;
+}
+
+void pa_raw_zc_cleanup(struct pa_raw_zc *zc)
+{
+  ZSTD_freeCCtx(zc->cctx);
+  free(zc->buf);
+  memset(zc, 0, sizeof *zc);
+}
+
+void pa_raw_precompute(struct pa_raw_zc *zc, const pa_raw_zdict *dict, const void *p,
+                       size_t len, struct pa_raw_pre *out)
+{
+  size_t bound;
+
+  out->dict = dict;
+  out->z = NULL;
+  out->zlen = 0;
+  out->framed = 1;
+  if (len < PA_RAW_MIN_COMPRESS || len > PA_RAW_MAX_SIZE)
+    return; /* kept verbatim, as the writer would */
+  out->framed = 0; /* until it is made: the writer compresses itself */
+  if (zc->cctx && zc->dict != dict &&
+      ZSTD_isError(ZSTD_CCtx_refCDict(zc->cctx, dict ? dict->cd : NULL))) {
+    ZSTD_freeCCtx(zc->cctx);
+    zc->cctx = NULL;
+  }
+  if (!zc->cctx && !(zc->cctx = zc_new(dict)))
+    return;
+  zc->dict = dict;
+  bound = ZSTD_compressBound(len);
+  if (bound > zc->cap) {
+    uint8_t *nb = realloc(zc->buf, bound);
+    if (!nb)
+      return;
+    zc->buf = nb;
+    zc->cap = bound;
+  }
+  out->zlen = zc_frame(zc->cctx, p, len, &zc->buf, &zc->cap);
+  out->z = out->zlen ? zc->buf : NULL;
+  out->framed = 1;
 }
 
 pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origin,
                        int64_t offset, int64_t received_ts, int64_t *id_out,
                        int *dup_out)
 {
+  return pa_store_put_raw_pre(s, p, len, NULL, origin, offset, received_ts, id_out, dup_out);
+}
+
+pa_rc pa_store_put_raw_pre(pa_store *s, const void *p, size_t len, const struct pa_raw_pre *pre,
+                           const char *origin, int64_t offset, int64_t received_ts,
+                           int64_t *id_out, int *dup_out)
+{
   uint8_t sha[PA_SHA256_LEN], chain[PA_SHA256_LEN];
   struct chain_meta meta;
   char *fixed = NULL;
+  const uint8_t *zbytes;
   sqlite3_stmt *q;
   size_t zlen;
   pa_rc rc;
@@ -416,12 +525,15 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
 
   *id_out = 0;
   *dup_out = 0;
-  pa_sha256(p, len, sha);
+  if (pre)
+    memcpy(sha, pre->sha, sizeof sha);
+  else
+    pa_sha256(p, len, sha);
   if (!s->in_batch) {
     /* one message on its own: the same lock discipline as a batch */
     if ((rc = pa_store_batch_begin(s)) || (rc = pa__store_write_begin(s)))
       return rc;
-    rc = pa_store_put_raw(s, p, len, origin, offset, received_ts, id_out, dup_out);
+    rc = pa_store_put_raw_pre(s, p, len, pre, origin, offset, received_ts, id_out, dup_out);
     if (rc)
       pa__store_txn_fail(s); /* the commit below rolls back */
     if (pa_store_batch_commit(s) && !rc)
@@ -469,7 +581,13 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
     free(fixed);
     return rc;
   }
-  zlen = compress_raw(s, p, len);
+  if (pre && pre->framed && pre->dict == s->rz->cdict) {
+    zlen = pre->zlen; /* made ahead with the dictionary the store writes with */
+    zbytes = pre->z;
+  } else {
+    zlen = compress_raw(s, p, len);
+    zbytes = s->zbuf;
+  }
   window_add(s->rz, len, zlen ? zlen : len);
   if (!(q = pa__store_stmt(s, PA__ST_RAW_INS))) {
     free(fixed);
@@ -484,7 +602,7 @@ pa_rc pa_store_put_raw(pa_store *s, const void *p, size_t len, const char *origi
   sqlite3_bind_int64(q, 4, (int64_t)len);
   sqlite3_bind_int(q, 5, zlen ? RAW_ZSTD : RAW_PLAIN);
   if (zlen)
-    sqlite3_bind_blob(q, 6, s->zbuf, (int)zlen, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 6, zbytes, (int)zlen, SQLITE_STATIC);
   else
     sqlite3_bind_blob(q, 6, len ? p : "", (int)len, SQLITE_STATIC);
   sqlite3_bind_blob(q, 7, sha, sizeof sha, SQLITE_STATIC);

@@ -1,6 +1,7 @@
 /* tm.c — time parsing and zones (see tm.h). */
 #include "tm.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,11 @@ pa_rc pa_time_from_utc(int year, int mon, int day, int hour, int min, int sec,
   return PA_OK;
 }
 
-/* The zone TZ is set to, so switching back and forth costs nothing. */
+/* The zone TZ is set to, so switching back and forth costs nothing. TZ is
+ * process-wide: the lock keeps threads that parse at once (ingest's
+ * workers) from switching it under each other's mktime. */
 static char cur_tz[128];
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void use_tz(const char *tz)
 {
@@ -70,7 +74,6 @@ pa_rc pa_time_from_local(int year, int mon, int day, int hour, int min, int sec,
     return PA_MALFORMED;
   if (sec == 60)
     sec = 59;
-  use_tz(tz ? tz : PA_DEFAULT_TZ);
   memset(&t, 0, sizeof t);
   t.tm_year = year - 1900;
   t.tm_mon = mon - 1;
@@ -79,7 +82,10 @@ pa_rc pa_time_from_local(int year, int mon, int day, int hour, int min, int sec,
   t.tm_min = min;
   t.tm_sec = sec;
   t.tm_isdst = -1;
+  pthread_mutex_lock(&tz_lock);
+  use_tz(tz ? tz : PA_DEFAULT_TZ);
   tt = mktime(&t);
+  pthread_mutex_unlock(&tz_lock);
   if (tt == (time_t)-1 && !(year == 1969 || year == 1970))
     return PA_MALFORMED;
   *us_out = (int64_t)tt * 1000000 + usec;
@@ -184,8 +190,10 @@ void pa_time_format(int64_t us, const char *tz, char out[40])
   char date[24], zone[8];
 
   if (tz) {
+    pthread_mutex_lock(&tz_lock);
     use_tz(tz);
     localtime_r(&secs, &t);
+    pthread_mutex_unlock(&tz_lock);
     int off = (int)(t.tm_gmtoff % 86400);
     int a = off < 0 ? -off : off;
     snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600 % 24,

@@ -829,8 +829,13 @@ static int new_ctxt(pa_atna *x)
 
 pa_rc pa_atna_new(pa_atna **out)
 {
-  pa_atna *x = calloc(1, sizeof *x);
+  pa_atna *x;
 
+  /* libxml2's globals (its mutexes, per-thread state) are made on first
+   * use; made here, in the thread that makes the parsers, two threads that
+   * parse at once (ingest's workers) never race to make them. Idempotent. */
+  xmlInitParser();
+  x = calloc(1, sizeof *x);
   *out = NULL;
   if (!x)
     return PA_NOMEM;

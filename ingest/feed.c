@@ -181,12 +181,15 @@ pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *o
   return message_done(f, quarantine(f, p, len, origin, offset, &e, PA_MALFORMED));
 }
 
-/* Keeps the bytes once; *dup_out when they were kept before. */
-static pa_rc keep_raw(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
-                      int64_t offset, int64_t received_ts, int64_t *raw_id, int *dup_out)
+/* Keeps the bytes once; *dup_out when they were kept before. pre: the sha
+ * and frame made ahead (NULL none). */
+static pa_rc keep_raw(struct pa_feed *f, const uint8_t *p, size_t len, const struct pa_feed_pre *pre,
+                      const char *origin, int64_t offset, int64_t received_ts, int64_t *raw_id,
+                      int *dup_out)
 {
   f->n.messages++;
-  return pa_store_put_raw(f->store, p, len, origin, offset, received_ts, raw_id, dup_out);
+  return pa_store_put_raw_pre(f->store, p, len, pre ? &pre->raw : NULL, origin, offset,
+                              received_ts, raw_id, dup_out);
 }
 
 /* A syslog message whose bytes are stored already: is it a repeat, a new
@@ -235,8 +238,36 @@ static pa_rc parse_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8
   return rc;
 }
 
+/* parse_body with the records a worker parsed (pre->parsed): each into the
+ * store's sink in order, with the raw row now known; then what the parser
+ * returned. The counts as parse_body keeps them. */
+static pa_rc replay_body(struct pa_feed *f, enum pa_syslog_body kind, const struct pa_feed_pre *pre,
+                         int64_t raw_id, struct pa_err *e)
+{
+  pa_rc rc = PA_OK;
+  size_t n = 0;
+
+  for (size_t i = 0; i < pre->n_recs && rc == PA_OK; i++) {
+    struct pa_audit a = pre->recs[i].a;
+    a.ev.raw_id = raw_id;
+    a.participants = a.n_participants ? pre->parts + pre->recs[i].p0 : NULL;
+    a.objects = a.n_objects ? pre->objs + pre->recs[i].o0 : NULL;
+    if ((rc = f->msg_sink.audit(f->msg_sink.ctx, &a)) == PA_OK)
+      n++;
+  }
+  if (kind == PA_SYSLOG_BODY_FHIR_JSON)
+    f->n.fhir += n;
+  if (rc)
+    return rc;
+  *e = pre->e;
+  if (pre->rc == PA_OK && kind != PA_SYSLOG_BODY_FHIR_JSON)
+    f->n.atna++;
+  return pre->rc;
+}
+
 static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
-                         int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o)
+                         int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o,
+                         const struct pa_feed_pre *pre)
 {
   struct pa_syslog_msg m;
   struct pa_msg_ctx ctx;
@@ -247,7 +278,7 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
   int dup;
   pa_rc rc;
 
-  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)))
+  if ((rc = keep_raw(f, p, len, pre, origin, offset, received_ts, &raw_id, &dup)))
     return rc;
   pa_err_clear(&e);
   rc = pa_syslog_parse(p, len, o, &m, &e);
@@ -274,7 +305,8 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
   case PA_SYSLOG_BODY_ATNA_XML:
   case PA_SYSLOG_BODY_FHIR_JSON:
   case PA_SYSLOG_BODY_IHE_YR4:
-    rc = parse_body(f, kind, m.msg.p, m.msg.len, &ctx, &e);
+    rc = pre && pre->parsed ? replay_body(f, kind, pre, raw_id, &e)
+                            : parse_body(f, kind, m.msg.p, m.msg.len, &ctx, &e);
     break;
   default: {
     struct pa_event ev;
@@ -313,11 +345,19 @@ static pa_rc feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const 
 pa_rc pa_feed_syslog(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                      int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o)
 {
-  return message_done(f, feed_syslog(f, p, len, origin, offset, received_ts, o));
+  return message_done(f, feed_syslog(f, p, len, origin, offset, received_ts, o, NULL));
+}
+
+pa_rc pa_feed_syslog_pre(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                         int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o,
+                         const struct pa_feed_pre *pre)
+{
+  return message_done(f, feed_syslog(f, p, len, origin, offset, received_ts, o, pre));
 }
 
 static pa_rc feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p, size_t len,
-                       const char *origin, int64_t offset, int64_t received_ts)
+                       const char *origin, int64_t offset, int64_t received_ts,
+                       const struct pa_feed_pre *pre)
 {
   struct pa_msg_ctx ctx;
   struct pa_err e;
@@ -325,7 +365,7 @@ static pa_rc feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_
   int dup;
   pa_rc rc;
 
-  if ((rc = keep_raw(f, p, len, origin, offset, received_ts, &raw_id, &dup)))
+  if ((rc = keep_raw(f, p, len, pre, origin, offset, received_ts, &raw_id, &dup)))
     return rc;
   if (dup) { /* an audit message again: the same event (is_repeat) */
     f->n.duplicates++;
@@ -338,7 +378,8 @@ static pa_rc feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_
   ctx.received_via = f->live ? "receipt" : "file";
   ctx.tz = f->tz;
   pa_err_clear(&e);
-  rc = parse_body(f, kind, p, len, &ctx, &e);
+  rc = pre && pre->parsed ? replay_body(f, kind, pre, raw_id, &e)
+                          : parse_body(f, kind, p, len, &ctx, &e);
   if (rc == PA_OK || fatal(rc))
     return rc;
   return quarantine(f, p, len, origin, offset, &e, rc);
@@ -347,7 +388,14 @@ static pa_rc feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_
 pa_rc pa_feed_body(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p, size_t len,
                    const char *origin, int64_t offset, int64_t received_ts)
 {
-  return message_done(f, feed_body(f, kind, p, len, origin, offset, received_ts));
+  return message_done(f, feed_body(f, kind, p, len, origin, offset, received_ts, NULL));
+}
+
+pa_rc pa_feed_body_pre(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p,
+                       size_t len, const char *origin, int64_t offset, int64_t received_ts,
+                       const struct pa_feed_pre *pre)
+{
+  return message_done(f, feed_body(f, kind, p, len, origin, offset, received_ts, pre));
 }
 
 /* ---- the file driver's sink ---------------------------------------------- */

@@ -33,6 +33,7 @@
 #include "analyzer/limits.h"
 #include "analyzer/store.h"
 #include "collectors/atna_xml.h"
+#include "collectors/audit_map.h"
 #include "collectors/decoders.h"
 #include "collectors/file_src.h"
 #include "collectors/syslog.h"
@@ -105,5 +106,78 @@ void pa_feed_file_sink(struct pa_feed *f, struct pa_file_sink *out);
 /* Input that could not even be framed (garbage, a cut frame): quarantine. */
 pa_rc pa_feed_bad(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
                   int64_t offset, const char *why);
+
+/* ---- work done ahead of the writer (ingest/pipe.c) -------------------------
+ *
+ * What a message needs before the store sees it is pure CPU: the SHA-256 and
+ * the zstd frame of its bytes (pa_raw_precompute), and the parse of an audit
+ * body (ATNA XML, FHIR JSON) into records. A worker thread does it into a
+ * pa_feed_pre with its own pa_feed_prep; the writer then feeds the message
+ * with pa_feed_syslog_pre / pa_feed_body_pre, which do exactly what
+ * pa_feed_syslog / pa_feed_body do (raw row, dedup, repeats, quarantine,
+ * tries, the all-or-nothing message, the counts) with the records replayed
+ * into the store's sink in their order instead of parsed again. A message
+ * found already in raw drops its records unused. Plain text lines are
+ * decoded on the writer, as sshd tries join there. */
+
+/* One audit record made ahead: the pa_audit as the parser gave it, its
+ * participants and objects at p0 / o0 of the pre's arrays. */
+struct pa_feed_rec {
+  struct pa_audit a; /* strings in the pre's arena; participants/objects NULL */
+  size_t p0, o0;
+};
+
+struct pa_feed_pre {
+  struct pa_raw_pre raw;      /* sha and frame (raw.z borrowed from the worker's zc
+                                 until it moves on: the pipe copies it into zbuf) */
+  uint8_t *zbuf;              /* owned copy of the frame */
+  size_t zcap;
+  int parsed;                 /* 1: the body was parsed: rc, e and recs stand for it */
+  pa_rc rc;                   /* the parser's return */
+  struct pa_err e;
+  struct pa_feed_rec *recs;   /* owned, n_recs of them */
+  size_t n_recs, cap_recs;
+  struct pa_participant *parts; /* owned */
+  size_t n_parts, cap_parts;
+  struct pa_object *objs;     /* owned */
+  size_t n_objs, cap_objs;
+  struct pa_arena arena;      /* the records' strings */
+  uint64_t ns_hash, ns_zstd, ns_parse; /* what each stage took for this message */
+};
+/* Both leave pre empty (reused message after message). */
+void pa_feed_pre_init(struct pa_feed_pre *pre);
+void pa_feed_pre_cleanup(struct pa_feed_pre *pre);
+
+/* A worker's parsers, one per thread. tz and live as the feed's
+ * (pa_feed.tz, .live). Clean up with pa_feed_prep_cleanup, also on
+ * failure. */
+struct pa_feed_prep {
+  pa_atna *atna;              /* owned */
+  struct pa_raw_zc zc;        /* owned */
+  const char *tz;             /* borrowed */
+  int live;
+};
+pa_rc pa_feed_prep_init(struct pa_feed_prep *w, const char *tz, int live);
+void pa_feed_prep_cleanup(struct pa_feed_prep *w);
+
+/* The work of pa_feed_syslog / pa_feed_body on p[0..len) that needs no
+ * store, into pre (reset first), compressing with dict (a reference the
+ * caller holds while pre is used). origin and o are what the writer will
+ * be given. */
+void pa_feed_prep_syslog(struct pa_feed_prep *w, const pa_raw_zdict *dict, const uint8_t *p,
+                         size_t len, const char *origin, int64_t received_ts,
+                         const struct pa_syslog_opts *o, struct pa_feed_pre *pre);
+void pa_feed_prep_body(struct pa_feed_prep *w, const pa_raw_zdict *dict,
+                       enum pa_syslog_body kind, const uint8_t *p, size_t len,
+                       const char *origin, int64_t received_ts, struct pa_feed_pre *pre);
+
+/* pa_feed_syslog and pa_feed_body with pre (NULL: none) made for the same
+ * message by pa_feed_prep_*. */
+pa_rc pa_feed_syslog_pre(struct pa_feed *f, const uint8_t *p, size_t len, const char *origin,
+                         int64_t offset, int64_t received_ts, const struct pa_syslog_opts *o,
+                         const struct pa_feed_pre *pre);
+pa_rc pa_feed_body_pre(struct pa_feed *f, enum pa_syslog_body kind, const uint8_t *p,
+                       size_t len, const char *origin, int64_t offset, int64_t received_ts,
+                       const struct pa_feed_pre *pre);
 
 #endif

@@ -32,34 +32,72 @@ took=$(($(ms) - t0))
 # runs killed at random moments of a run's length (up to four kills, at
 # most eight tries), each going on from what the one before it committed;
 # then one run to the end. Run times vary on a loaded machine or under a
-# sanitizer, so until one is killed the moment is early in the run.
+# sanitizer, so until one is killed the moment is early in the run. Once
+# single-threaded (--workers 0), once with worker threads in front of the
+# writer (--workers 2): messages queued or parsed ahead but not written die
+# with the process, and are read again.
+for workers in 0 2; do
+db="$WORK/killed-w$workers.db"
 killed=0
 k=0
 while [ "$k" -lt 8 ] && [ "$killed" -lt 4 ]; do
   k=$((k + 1))
   if [ "$killed" -eq 0 ]; then pct=$((5 + RANDOM % 20)); else pct=$((5 + RANDOM % 90)); fi
   at=$((took * pct / 100))
-  "$PACSAUDIT" ingest --quiet --db "$WORK/killed.db" "$in" >/dev/null 2>&1 &
+  "$PACSAUDIT" ingest --quiet --workers "$workers" --db "$db" "$in" >/dev/null 2>&1 &
   p=$!
   sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
   if kill -0 "$p" 2>/dev/null; then
     kill -KILL "$p" 2>/dev/null && killed=$((killed + 1))
   fi
   wait "$p" 2>/dev/null || true
-  echo "run $k: killed after ${at} ms of a ${took} ms run (kills so far: $killed)"
+  echo "--workers $workers, run $k: killed after ${at} ms of a ${took} ms run (kills so far: $killed)"
 done
-check "at least one run was killed mid-way" test "$killed" -ge 1
+check "--workers $workers: at least one run was killed mid-way" test "$killed" -ge 1
 rc=0
-timeout 40 "$PACSAUDIT" ingest --quiet --db "$WORK/killed.db" "$in" || rc=$?
-check "the run after the kills ends ok" test "$rc" -eq 0
+timeout 40 "$PACSAUDIT" ingest --quiet --workers "$workers" --db "$db" "$in" || rc=$?
+check "--workers $workers: the run after the kills ends ok" test "$rc" -eq 0
 
 dump_audit "$WORK/whole.db" >"$WORK/whole.txt"
-dump_audit "$WORK/killed.db" >"$WORK/killed.txt"
-check "the killed and re-run store holds exactly the uninterrupted run's rows" \
+dump_audit "$db" >"$WORK/killed.txt"
+check "--workers $workers: the killed and re-run store holds exactly the uninterrupted run's rows" \
   cmp -s "$WORK/whole.txt" "$WORK/killed.txt"
 cmp -s "$WORK/whole.txt" "$WORK/killed.txt" || diff "$WORK/whole.txt" "$WORK/killed.txt" | head -20
-check "...which are all the input's (31423 events)" \
-  test "$(sqlite3 "$WORK/killed.db" "select count(*) from events")" = 31423
-check "the raw store's hash chain verifies after the kills" \
-  "$PACSAUDIT" verify --db "$WORK/killed.db"
+check "--workers $workers: ...which are all the input's (31423 events)" \
+  test "$(sqlite3 "$db" "select count(*) from events")" = 31423
+check "--workers $workers: the raw store's hash chain verifies after the kills" \
+  "$PACSAUDIT" verify --db "$db"
+done
+
+# SIGTERM (as SIGINT) with workers: the run stops at the next message, stores
+# what it read, ends its run row 'interrupted' with status 2; the next run
+# reads the file again and the store is the uninterrupted run's
+db="$WORK/term.db"
+stopped=0
+# (a signal before the file is opened or after it is read ends the process
+# as by default: exit 143, tried again at another moment)
+for k in 1 2 3 4 5 6 7 8; do
+  [ "$stopped" -eq 0 ] || break
+  rm -f "$db" "$db-wal" "$db-shm"
+  at=$((took * (10 + 5 * k + RANDOM % 30) / 100))
+  "$PACSAUDIT" ingest --quiet --workers 1 --db "$db" "$in" >/dev/null 2>"$WORK/term.err" &
+  p=$!
+  sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
+  kill -TERM "$p" 2>/dev/null || true
+  rc=0
+  wait "$p" || rc=$?
+  echo "SIGTERM after ${at} ms of ${took}: exit $rc"
+  if [ "$rc" -eq 2 ] && grep -q 'interrupted (signal 15)' "$WORK/term.err"; then
+    stopped=1
+    check "SIGTERM: the run row says interrupted" \
+      test "$(sqlite3 "$db" "select status from runs order by id desc limit 1")" = interrupted
+    check "SIGTERM: what was read is stored (some, not all)" \
+      test "$(sqlite3 "$db" "select count(*) > 0 and count(*) < 25000 from raw")" = 1
+  fi
+done
+check "SIGTERM stopped one run mid-way" test "$stopped" -eq 1
+timeout 40 "$PACSAUDIT" ingest --quiet --workers 1 --db "$db" "$in"
+dump_audit "$db" >"$WORK/term.txt"
+check "SIGTERM, then a run to the end: the uninterrupted run's rows" cmp -s "$WORK/whole.txt" "$WORK/term.txt"
+check "SIGTERM: the chain verifies" "$PACSAUDIT" verify --db "$db"
 finish
