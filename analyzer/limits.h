@@ -37,6 +37,15 @@
 #define PA_STORE_BATCH_ROWS   100000       /* rows per bulk-ingest commit */
 #define PA_STORE_BATCH_US     (1000000LL)  /* or this long, whichever first */
 #define PA_STORE_BUSY_MAX_MS  (10 * 60 * 1000) /* wait this long for another writer's lock */
+/* A writer checkpoints its WAL into the database when the WAL holds this
+ * many pages (80 MB of 4 KB pages; SQLite's default is 1000). A random-key
+ * index page dirtied by many small commits is then copied to the database
+ * once a checkpoint, not once a commit: the listener's 1000-row batches
+ * store 1.6x the messages a second (docs/performance.md). The WAL file
+ * keeps its largest size between checkpoints. */
+#define PA_STORE_WAL_PAGES    20000
+#define PA_STR_(x) #x
+#define PA_STR(x) PA_STR_(x)              /* a number of this file, as a string */
 #define PA_STORE_BUSY_STOP_MS (30 * 1000)      /* or this long once asked to stop */
 #define PA_RAW_MAX_SIZE       (64u * 1024 * 1024) /* one raw message read back (verify) */
 

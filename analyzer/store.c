@@ -485,7 +485,9 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
    * A reader leaves the journal mode alone: changing it is a write, and
    * the writer that made the file set WAL already. */
   if ((!(flags & PA_STORE_RDONLY) && (set_wal(s) ||
-                                      pa__store_exec(s, "PRAGMA synchronous=NORMAL"))) ||
+                                      pa__store_exec(s, "PRAGMA synchronous=NORMAL") ||
+                                      pa__store_exec(s, "PRAGMA wal_autocheckpoint="
+                                                        PA_STR(PA_STORE_WAL_PAGES)))) ||
       pa__store_exec(s, "PRAGMA foreign_keys=OFF") ||
       pa__store_exec(s, "PRAGMA cache_size=-131072") ||
       pa__store_exec(s, "PRAGMA temp_store=MEMORY")) {

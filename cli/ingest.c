@@ -431,8 +431,7 @@ int pa_cmd_ingest(int argc, char **argv)
   };
   struct ingest in = {0};
   const char *db = pa_cli_default_db(), *decoders = NULL, *tz = NULL;
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  int workers = ncpu > 1 ? (int)(ncpu - 1 < PA_PIPE_MAX_WORKERS ? ncpu - 1 : PA_PIPE_MAX_WORKERS) : 0;
+  int workers = pa_pipe_default_workers();
   int stages = 0;
   struct pa_buf args;
   struct pa_err err;
@@ -445,11 +444,8 @@ int pa_cmd_ingest(int argc, char **argv)
     case 'z': tz = optarg; break;
     case 'q': in.quiet = 1; break;
     case 'w': {
-      char *end;
-      long v;
-      errno = 0;
-      v = strtol(optarg, &end, 10);
-      if (errno || end == optarg || *end || v < 0 || v > PA_PIPE_MAX_WORKERS) {
+      long long v;
+      if (pa_cli_parse_count(optarg, 0, PA_PIPE_MAX_WORKERS, &v)) {
         pa_cli_line(stderr, "pacsaudit ingest: --workers: a number from 0 to %d", PA_PIPE_MAX_WORKERS);
         return PA_EXIT_INPUT;
       }

@@ -8,6 +8,7 @@
  * runs in its own thread with its own connection to the database. */
 #include "cli.h"
 #include "ingest/feed.h"
+#include "ingest/pipe.h"
 
 #include "analyzer/buf.h"
 #include "analyzer/log.h"
@@ -87,6 +88,7 @@ struct listen {
   int64_t run_id;
   pa_store *store;
   struct pa_feed feed;
+  pa_pipe *pipe;              /* workers in front of the writer (tcp, tls, udp); NULL: none */
   pa_listen *l;
   struct source src[MAX_SOURCES];
   int n_src;
@@ -127,6 +129,9 @@ static void help(FILE *f)
              "  --tz ZONE        zone of times that carry none (default Asia/Tokyo)\n"
              "  --batch N        commit after N rows (default 1000)\n"
              "  --batch-ms MS    or after MS milliseconds (default 200)\n"
+             "  --workers N      threads that hash, compress and parse what tcp, tls and\n"
+             "                   udp endpoints receive, in front of the one writer\n"
+             "                   (default: the CPUs less one; 0: none)\n"
              "  -q, --quiet      do not print the bound endpoints and the final counts\n"
              "  -h, --help       this text\n"
              "\n"
@@ -243,6 +248,15 @@ static void on_message(void *ctx, const struct pa_listen_msg *m)
   }
   peer_origin(m, origin, sizeof origin);
   /* a datagram has no place in a stream (offset NULL): each is received once */
+  if (L->pipe) { /* accounted once written (on_written) */
+    if ((rc = pa_pipe_syslog(L->pipe, m->p, m->len, origin,
+                             m->transport == PA_LISTEN_UDP ? -1 : (int64_t)m->offset,
+                             m->received_ts, &L->opts, m->endpoint_index))) {
+      L->fatal = rc;
+      stop_flag = 1;
+    }
+    return;
+  }
   rc = pa_feed_syslog(&L->feed, m->p, m->len, origin,
                       m->transport == PA_LISTEN_UDP ? -1 : (int64_t)m->offset, m->received_ts,
                       &L->opts);
@@ -265,6 +279,14 @@ static void on_bad(void *ctx, const struct pa_listen_msg *m, const char *why)
     return;
   }
   peer_origin(m, origin, sizeof origin);
+  if (L->pipe) {
+    if ((rc = pa_pipe_bad(L->pipe, m->p, m->len, origin, (int64_t)m->offset, why,
+                          m->endpoint_index))) {
+      L->fatal = rc;
+      stop_flag = 1;
+    }
+    return;
+  }
   rc = pa_feed_bad(&L->feed, m->p, m->len, origin, (int64_t)m->offset, why);
   if (rc) {
     L->fatal = rc;
@@ -273,12 +295,30 @@ static void on_bad(void *ctx, const struct pa_listen_msg *m, const char *why)
   account(L, m->endpoint_index, &before);
 }
 
+/* A message the workers prepared went through the feed (or was dropped
+ * after a store error): its place in the ledger, as on_message says it
+ * without workers. */
+static void on_written(void *ctx, long tag, pa_rc rc, const struct pa_feed_counts *before)
+{
+  struct listen *L = ctx;
+  if (rc && !L->fatal) {
+    L->fatal = rc;
+    stop_flag = 1;
+  }
+  account(L, (int)tag, before);
+}
+
 static void on_tick(void *ctx)
 {
   struct listen *L = ctx;
+  pa_rc rc;
   /* the reference year of RFC 3164 lines: formatting it per message would
    * cost a zone lookup each; a tick late is nothing against 31 days */
   pa_syslog_opts_init(&L->opts, 0, L->feed.tz);
+  /* what the workers hold is written before the counters and the
+   * time-bound commit, so a message waits no longer than without them */
+  if (L->pipe && !L->fatal && (rc = pa_pipe_flush(L->pipe)) && !L->fatal)
+    L->fatal = rc;
   if (usr1_flag) {
     usr1_flag = 0;
     print_counters(L, stderr);
@@ -576,6 +616,7 @@ int pa_cmd_listen(int argc, char **argv)
     {"bpf", required_argument, NULL, 'b'},      {"decoders", required_argument, NULL, 'D'},
     {"tz", required_argument, NULL, 'z'},       {"batch", required_argument, NULL, 'n'},
     {"batch-ms", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+    {"workers", required_argument, NULL, 'w'},
     {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
   };
   static struct listen L;
@@ -590,6 +631,8 @@ int pa_cmd_listen(int argc, char **argv)
   pthread_t cap_thread;
   int n_urls = 0, c, r, quiet = 0, have_thread = 0, code = PA_EXIT_OK;
   long long v;
+  int workers = pa_pipe_default_workers();
+  pa_rc prc;
   int64_t run_id = 0;
 
   memset(&L, 0, sizeof L);
@@ -628,6 +671,14 @@ int pa_cmd_listen(int argc, char **argv)
       }
       L.batch_us = v * 1000;
       break;
+    case 'w':
+      if (pa_cli_parse_count(optarg, 0, PA_PIPE_MAX_WORKERS, &v)) {
+        pa_cli_line(stderr, "pacsaudit listen: --workers: a number from 0 to %d",
+                    PA_PIPE_MAX_WORKERS);
+        return PA_EXIT_INPUT;
+      }
+      workers = (int)v;
+      break;
     case 'q': quiet = 1; break;
     case 'h': help(stdout); return PA_EXIT_OK;
     default: help(stderr); return PA_EXIT_INPUT;
@@ -656,6 +707,13 @@ int pa_cmd_listen(int argc, char **argv)
   }
   pa_store_run_track(L.store, run_id);
   L.feed.live = 1;
+  if (workers > 0 && pa_pipe_new(&L.feed, workers, &L.pipe)) {
+    pa_log(PA_LOG_ERROR, "cannot start %d worker threads", workers);
+    code = PA_EXIT_INTERNAL;
+    goto out;
+  }
+  if (L.pipe)
+    pa_pipe_on_written(L.pipe, on_written, &L);
   pa_syslog_opts_init(&L.opts, 0, L.feed.tz);
   if (cert && pa_listen_tls(L.l, cert, key, ca, &err)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg);
@@ -741,6 +799,10 @@ out:
   refresh_dropped(&L);
   pa_listen_free(L.l);
   L.l = NULL;
+  if (L.pipe && !L.fatal && (prc = pa_pipe_flush(L.pipe)))
+    L.fatal = prc; /* what the workers still held is written, or counted lost */
+  pa_pipe_free(L.pipe);
+  L.pipe = NULL;
   pa_feed_cleanup(&L.feed);
   if (pa_store_batch_commit(L.store) && !L.fatal)
     L.fatal = PA_DB;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 enum slot_what { WHAT_SYSLOG, WHAT_BODY, WHAT_BAD };
@@ -34,6 +35,7 @@ struct slot {
   struct pa_syslog_opts o;     /* o.tz borrowed from the feed's caller */
   enum pa_syslog_body kind;
   char why[256];               /* a bad frame's reason */
+  long tag;                    /* the caller's, handed to the written hook */
   const pa_raw_zdict *dict;    /* a reference: what the worker compresses with */
   struct pa_feed_pre pre;      /* the worker's results */
 };
@@ -61,6 +63,8 @@ struct pa_pipe {
   struct worker *w;            /* owned, nw of them */
   int nw;
   struct pa_pipe_stats st;
+  void (*written)(void *ctx, long tag, pa_rc rc, const struct pa_feed_counts *before);
+  void *written_ctx;
 };
 
 static uint64_t now_ns(void)
@@ -112,6 +116,7 @@ static void write_head(pa_pipe *p)
   struct slot *s = at(p, p->head);
   const char *origin = s->has_origin ? s->origin : NULL;
   const pa_raw_zdict *d;
+  struct pa_feed_counts before = p->f->n;
   uint64_t t0 = now_ns();
   pa_rc rc = PA_OK;
 
@@ -134,6 +139,8 @@ static void write_head(pa_pipe *p)
       p->st.ns_parse += s->pre.ns_parse;
     }
   }
+  if (p->written) /* after a store error too: the message is then lost */
+    p->written(p->written_ctx, s->tag, p->err, &before);
   /* the dictionary the next messages are compressed with: the store's now */
   if ((d = pa_store_raw_zdict(p->f->store)) != p->dict) {
     if (d)
@@ -211,8 +218,8 @@ static int copy_in(uint8_t **dst, size_t *cap, const void *src, size_t n)
 
 /* Queues one message; the first store error so far. */
 static pa_rc enqueue(pa_pipe *p, enum slot_what what, enum pa_syslog_body kind, const uint8_t *b,
-                     size_t len, const char *origin, int64_t offset,
-                     const struct pa_syslog_opts *o, const char *why)
+                     size_t len, const char *origin, int64_t offset, int64_t received_ts,
+                     const struct pa_syslog_opts *o, const char *why, long tag)
 {
   struct slot *s;
 
@@ -230,7 +237,8 @@ static pa_rc enqueue(pa_pipe *p, enum slot_what what, enum pa_syslog_body kind, 
   s->has_origin = origin != NULL;
   s->kind = kind;
   s->offset = offset;
-  s->received_ts = pa_time_now();
+  s->received_ts = received_ts;
+  s->tag = tag;
   if (o)
     s->o = *o;
   else
@@ -255,19 +263,44 @@ static pa_rc enqueue(pa_pipe *p, enum slot_what what, enum pa_syslog_body kind, 
 static pa_rc sink_syslog(void *ctx, const uint8_t *b, size_t len, const char *origin,
                          int64_t offset, const struct pa_syslog_opts *o)
 {
-  return enqueue(ctx, WHAT_SYSLOG, PA_SYSLOG_BODY_TEXT, b, len, origin, offset, o, NULL);
+  return enqueue(ctx, WHAT_SYSLOG, PA_SYSLOG_BODY_TEXT, b, len, origin, offset, pa_time_now(), o,
+                 NULL, 0);
 }
 
 static pa_rc sink_body(void *ctx, enum pa_syslog_body kind, const uint8_t *b, size_t len,
                        const char *origin, int64_t offset)
 {
-  return enqueue(ctx, WHAT_BODY, kind, b, len, origin, offset, NULL, NULL);
+  return enqueue(ctx, WHAT_BODY, kind, b, len, origin, offset, pa_time_now(), NULL, NULL, 0);
 }
 
 static pa_rc sink_bad(void *ctx, const uint8_t *b, size_t len, const char *origin, int64_t offset,
                       const char *why)
 {
-  return enqueue(ctx, WHAT_BAD, PA_SYSLOG_BODY_TEXT, b, len, origin, offset, NULL, why);
+  return enqueue(ctx, WHAT_BAD, PA_SYSLOG_BODY_TEXT, b, len, origin, offset, pa_time_now(), NULL,
+                 why, 0);
+}
+
+pa_rc pa_pipe_syslog(pa_pipe *p, const uint8_t *b, size_t len, const char *origin, int64_t offset,
+                     int64_t received_ts, const struct pa_syslog_opts *o, long tag)
+{
+  return enqueue(p, WHAT_SYSLOG, PA_SYSLOG_BODY_TEXT, b, len, origin, offset, received_ts, o,
+                 NULL, tag);
+}
+
+pa_rc pa_pipe_bad(pa_pipe *p, const uint8_t *b, size_t len, const char *origin, int64_t offset,
+                  const char *why, long tag)
+{
+  return enqueue(p, WHAT_BAD, PA_SYSLOG_BODY_TEXT, b, len, origin, offset, pa_time_now(), NULL,
+                 why, tag);
+}
+
+void pa_pipe_on_written(pa_pipe *p,
+                        void (*fn)(void *ctx, long tag, pa_rc rc,
+                                   const struct pa_feed_counts *before),
+                        void *ctx)
+{
+  p->written = fn;
+  p->written_ctx = ctx;
 }
 
 void pa_pipe_file_sink(pa_pipe *p, struct pa_file_sink *out)
@@ -294,6 +327,14 @@ pa_rc pa_pipe_flush(pa_pipe *p)
 }
 
 void pa_pipe_stats(const pa_pipe *p, struct pa_pipe_stats *out) { *out = p->st; }
+
+int pa_pipe_default_workers(void)
+{
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu <= 1)
+    return 0;
+  return ncpu - 1 < PA_PIPE_MAX_WORKERS ? (int)(ncpu - 1) : PA_PIPE_MAX_WORKERS;
+}
 
 pa_rc pa_pipe_new(struct pa_feed *f, int workers, pa_pipe **out)
 {

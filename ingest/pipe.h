@@ -38,6 +38,29 @@ pa_rc pa_pipe_new(struct pa_feed *f, int workers, pa_pipe **out);
  * error met by a write so far (the driver then stops). */
 void pa_pipe_file_sink(pa_pipe *p, struct pa_file_sink *out);
 
+/* A listener's message, queued as pa_feed_syslog takes it (received_ts
+ * is the time of receipt; offset -1 for a datagram); tag is the caller's,
+ * handed back by the written hook. The first store error so far. */
+pa_rc pa_pipe_syslog(pa_pipe *p, const uint8_t *b, size_t len, const char *origin, int64_t offset,
+                     int64_t received_ts, const struct pa_syslog_opts *o, long tag);
+
+/* Bytes that are no good frame, queued as pa_feed_bad takes them. */
+pa_rc pa_pipe_bad(pa_pipe *p, const uint8_t *b, size_t len, const char *origin, int64_t offset,
+                  const char *why, long tag);
+
+/* fn is called on the writer once each queued message went through the
+ * feed (or was dropped: rc is then the store error that stopped writes),
+ * with its tag and the feed's counts before it, so that a caller can say
+ * what became of each message (the listener's ledger). */
+void pa_pipe_on_written(pa_pipe *p,
+                        void (*fn)(void *ctx, long tag, pa_rc rc,
+                                   const struct pa_feed_counts *before),
+                        void *ctx);
+
+/* The default number of workers: the CPUs less one (the writer's), at
+ * most PA_PIPE_MAX_WORKERS; 0 on one CPU. */
+int pa_pipe_default_workers(void);
+
 /* Writes every message queued, in order; PA_OK or the first store error
  * (PA_DB, PA_NOMEM, PA_IO), after which queued messages are dropped
  * unwritten (their batch rolls back). */

@@ -91,15 +91,19 @@ check "dropped client is counted" \
 # are checked one by one; here every byte sent is fixed, and the rows the
 # listener stores are compared whole with expected/audit/listen.txt (made
 # by update-expected.sh): a lost row fails.
-main_db=$db; db="$WORK/exact.db"
+# The same with no worker thread, one, and two in front of the writer.
+main_db=$db
 n_endpoints=2
-start --syslog udp://127.0.0.1:0 --syslog tcp://127.0.0.1:0
-up=$(port udp); tp=$(port tcp)
-exact_send "$up" "$tp"
-sleep 0.5
-stop
-check "the listener stores every row of the fixed messages (expected/audit/listen.txt)" \
-  diff -u "$PA_SRC/tests/e2e/expected/audit/listen.txt" <(dump_audit "$db")
+for w in 0 1 2; do
+  db="$WORK/exact-$w.db"
+  start --syslog udp://127.0.0.1:0 --syslog tcp://127.0.0.1:0 --workers "$w"
+  up=$(port udp); tp=$(port tcp)
+  exact_send "$up" "$tp"
+  sleep 0.5
+  stop
+  check "with --workers $w the listener stores every row of the fixed messages (expected/audit/listen.txt)" \
+    diff -u "$PA_SRC/tests/e2e/expected/audit/listen.txt" <(dump_audit "$db")
+done
 db=$main_db
 
 # --- TLS, mutual --------------------------------------------------------
