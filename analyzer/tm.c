@@ -55,6 +55,9 @@ pa_rc pa_time_from_utc(int year, int mon, int day, int hour, int min, int sec,
 static char cur_tz[128];
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void pa_time_tz_lock(void) { pthread_mutex_lock(&tz_lock); }
+void pa_time_tz_unlock(void) { pthread_mutex_unlock(&tz_lock); }
+
 static void use_tz(const char *tz)
 {
   if (!strcmp(cur_tz, tz))

@@ -46,4 +46,10 @@ pa_rc pa_duration_parse(const char *s, int64_t *us_out);
 /* Now, µs UTC. */
 int64_t pa_time_now(void);
 
+/* TZ is process-wide: whoever sets it (this file's conversions, pa_tz_load)
+ * holds this lock meanwhile, so that threads (ingest's workers, check's
+ * lanes) do not switch it under each other. */
+void pa_time_tz_lock(void);
+void pa_time_tz_unlock(void);
+
 #endif

@@ -127,7 +127,9 @@ pa_rc pa_tz_load(const char *name, pa_tz **out, struct pa_err *err)
   if (!(z = calloc(1, sizeof *z)))
     return PA_NOMEM;
   snprintf(z->name, sizeof z->name, "%s", name);
+  pa_time_tz_lock();
   if ((env = getenv("TZ")) && !(old = strdup(env))) {
+    pa_time_tz_unlock();
     free(z);
     return PA_NOMEM;
   }
@@ -146,6 +148,7 @@ pa_rc pa_tz_load(const char *name, pa_tz **out, struct pa_err *err)
     unsetenv("TZ");
   tzset();
 out:
+  pa_time_tz_unlock();
   free(old);
   if (rc) {
     pa_tz_free(z);

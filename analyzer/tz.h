@@ -21,8 +21,9 @@ typedef struct pa_tz pa_tz;
  * under /usr/share/zoneinfo (package tzdata); a name with "..", a leading
  * '/', or characters outside [A-Za-z0-9/_+-] is rejected. On PA_OK *out is
  * the caller's, freed with pa_tz_free. PA_MALFORMED naming the zone when it
- * is unknown, PA_NOMEM. Not thread-safe itself (it sets TZ briefly): load
- * zones before starting threads. */
+ * is unknown, PA_NOMEM. It sets TZ briefly, under pa_time_tz_lock
+ * (analyzer/tm.h), so threads may load zones; other code of the process
+ * that reads TZ (localtime) must not run meanwhile. */
 pa_rc pa_tz_load(const char *name, pa_tz **out, struct pa_err *err);
 
 /* Accepts NULL. */
