@@ -59,8 +59,13 @@ pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *er
     p = empty;
   }
   /* the engine's temp tables can hold most of a year's events: on disk,
-   * behind a bounded cache, so memory stays flat in the store's size */
-  if (exec(db, "PRAGMA temp_store=FILE") || exec(db, "PRAGMA temp.cache_size=-65536")) {
+   * behind a bounded cache, so memory stays flat in the store's size. The
+   * store's own page cache is smaller than a writer's: SQLite also sizes
+   * each sorter's memory by it, and a sort of millions of rows (PR-01 at
+   * 10M events) filled 128 MiB more than at 1M; with 32 MiB the pack ran
+   * no slower at 10M (docs/performance.md). */
+  if (exec(db, "PRAGMA temp_store=FILE") || exec(db, "PRAGMA temp.cache_size=-65536") ||
+      exec(db, "PRAGMA main.cache_size=-32768")) {
     pa_policy_free(empty);
     return pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s", sqlite3_errmsg(db));
   }
