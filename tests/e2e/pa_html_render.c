@@ -2,6 +2,7 @@
  * and checks the page it wrote.
  *
  *   pa_html_render MODEL.json OUT.html
+ *   pa_html_render --check PAGE.html      (the checks alone, on any page)
  *
  * The browser test (test_html_browser.sh) uses it so that it depends on the
  * HTML renderer alone, not on a store or the `report` command. Before the
@@ -72,9 +73,13 @@ int main(int argc, char **argv)
   pa_rc rc;
 
   if (argc != 3) {
-    fprintf(stderr, "usage: pa_html_render MODEL.json OUT.html\n");
+    fprintf(stderr, "usage: pa_html_render MODEL.json OUT.html\n"
+                    "       pa_html_render --check PAGE.html\n");
     return 2;
   }
+  /* the test shows with it that each check can fail on a page that breaks it */
+  if (!strcmp(argv[1], "--check"))
+    return check_page(argv[2]) ? 1 : 0;
   m = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &je);
   if (!m) {
     fprintf(stderr, "pa_html_render: %s:%d: %s\n", argv[1], je.line, je.text);

@@ -15,13 +15,37 @@
 # Needs chromium and python3; without them it exits 77, which ctest reports
 # as skipped (SKIP_RETURN_CODE). PA_HTML_RENDER names the render tool.
 source "$(dirname "$0")/lib.sh"
+: "${PA_HTML_RENDER:?PA_HTML_RENDER must name the pa_html_render tool}"
+
+# --- the render tool's own checks can fail (with or without a browser) -----
+# A page that breaks each rule is refused, naming the rule; the rendered
+# sample passes the same checks.
+"$PA_HTML_RENDER" "$PA_SRC/fixtures/report/model-sample.json" "$WORK/page.html" ||
+  fail "the sample does not render"
+check "the rendered sample passes the page checks" "$PA_HTML_RENDER" --check "$WORK/page.html"
+refused() { # refused NAME WHAT SED-EXPR: the page edited by SED-EXPR fails, saying WHAT
+  sed "$3" "$WORK/page.html" >"$WORK/bad-$1.html"
+  if "$PA_HTML_RENDER" --check "$WORK/bad-$1.html" 2>"$WORK/bad-$1.err"; then
+    fail "a page with $1 passes the page checks"
+  elif ! grep -q "$2" "$WORK/bad-$1.err"; then
+    fail "a page with $1 is refused without saying \"$2\""
+  else
+    pass
+  fi
+}
+refused script '"<script"' 's|</body>|<SCRIPT>alert(1)</SCRIPT></body>|'
+refused image '"<img"' 's|</body>|<img src="x.png"></body>|'
+refused js-link 'javascript:' 's|</body>|<a href="javascript:go()">x</a></body>|'
+refused no-csp 'no Content-Security-Policy' 's|Content-Security-Policy|X-Nothing|'
+refused no-doctype 'DOCTYPE' '1s|<!DOCTYPE html>||'
+refused cut 'does not end' '$d'
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ] || ! command -v python3 >/dev/null; then
-  echo "SKIP: chromium or python3 is not installed"
+  [ "$failures" -eq 0 ] || { finish; exit 1; } # the page checks above still count
+  echo "SKIP: chromium or python3 is not installed ($checks page checks passed)"
   exit 77
 fi
-: "${PA_HTML_RENDER:?PA_HTML_RENDER must name the pa_html_render tool}"
 PROBE="$PA_SRC/tests/e2e/html_browser.py"
 
 # probe PAGE OUTDIR: the page's measures as JSON in OUTDIR/result.json
