@@ -1179,10 +1179,17 @@ static void cross(struct cc *c, const struct base *ba, const struct base *bb, js
   }
 }
 
+/* An index on tbl's time, for probes by a time span alone. */
+static void ts_index_of(struct cc *c, const char *tbl)
+{
+  app(c, "CREATE INDEX temp.%s_ts ON %s(ts)", tbl, tbl);
+  stmt_end(c);
+}
+
 /* A side of a pair ("a" or "b") into its temp table, indexed on its keys
  * and time. */
 static const struct base *side(struct cc *c, json_t *k, const char *name, int64_t lookback,
-                               int64_t anchor, const char *path)
+                               int64_t anchor, int ts_index, const char *path)
 {
   json_t *s = json_object_get(k, name);
   char sub[256], tbl[16];
@@ -1231,8 +1238,8 @@ static const struct base *side(struct cc *c, json_t *k, const char *name, int64_
   if (b != &bases[BASE_ROSTER])
     period(c, "x", lookback);
   stmt_end(c);
-  app(c, "CREATE INDEX temp.%s_ts ON %s(ts)", tbl, tbl);
-  stmt_end(c);
+  if (ts_index)
+    ts_index_of(c, tbl);
   return b;
 }
 
@@ -1245,10 +1252,10 @@ static void same_sides(struct cc *c)
   const char *pa, *pb;
   struct pa_buf t;
 
-  if (c->nomem || o->n_stmts < 4)
+  if (c->nomem || o->n_stmts < 2)
     return;
-  sa = &o->stmts[o->n_stmts - 4];
-  sb = &o->stmts[o->n_stmts - 2];
+  sa = &o->stmts[o->n_stmts - 2];
+  sb = &o->stmts[o->n_stmts - 1];
   if (!(pa = strstr(sa->sql, " AS SELECT x.* FROM ")) ||
       !(pb = strstr(sb->sql, " AS SELECT x.* FROM ")) || strcmp(pa, pb) ||
       sa->n_binds != sb->n_binds)
@@ -1279,8 +1286,9 @@ static void same_sides(struct cc *c)
  * that a probe on the key within a time span is a range of it, not every
  * row of the key: per user, the logins of a month against each login was
  * quadratic (AC-05: 23 s at 10M events). Only when every field of the key
- * is a plain column of the table; else there is only the time index. */
-static void key_index(struct cc *c, const char *tbl, const struct base *b, json_t *key, int side)
+ * is a plain column of the table: 1 when made, 0 when not (the caller then
+ * indexes time alone). */
+static int key_index(struct cc *c, const char *tbl, const struct base *b, json_t *key, int side)
 {
   json_t *pr;
   const char *g;
@@ -1289,20 +1297,21 @@ static void key_index(struct cc *c, const char *tbl, const struct base *b, json_
   if (json_is_string(key) && has_col(b, json_string_value(key))) {
     app(c, "CREATE INDEX temp.%s_key ON %s(%s, ts)", tbl, tbl, json_string_value(key));
     stmt_end(c);
-    return;
+    return 1;
   }
   if (!json_is_array(key) || !json_array_size(key))
-    return; /* none, or a bad key: reported where the pairs are written */
+    return 0; /* none, or a bad key: reported where the pairs are written */
   json_array_foreach(key, i, pr) {
     g = json_string_value(json_array_get(pr, (size_t)side));
     if (!g || !has_col(b, g))
-      return;
+      return 0;
   }
   app(c, "CREATE INDEX temp.%s_key ON %s(", tbl, tbl);
   json_array_foreach(key, i, pr)
     app(c, "%s%s", i ? ", " : "", json_string_value(json_array_get(pr, (size_t)side)));
   app(c, ", ts)");
   stmt_end(c);
+  return 1;
 }
 
 /* A sequence's "unless" rows (a logout), read once into r_unless and
@@ -1311,9 +1320,9 @@ static void key_index(struct cc *c, const char *tbl, const struct base *b, json_
  * took it. Rows within "window" before the period count, as for A. */
 static const struct base *unless_rows(struct cc *c, json_t *k, int64_t w, const char *path)
 {
-  const struct base *bc = side(c, k, "unless", w, c->data_end, path);
-  if (bc)
-    key_index(c, "r_unless", bc, json_object_get(json_object_get(k, "unless"), "key"), 1);
+  const struct base *bc = side(c, k, "unless", w, c->data_end, 0, path);
+  if (bc && !key_index(c, "r_unless", bc, json_object_get(json_object_get(k, "unless"), "key"), 1))
+    ts_index_of(c, "r_unless");
   return bc;
 }
 
@@ -1331,8 +1340,9 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
   snprintf(sub, sizeof sub, "%s.window", path);
   duration(c, json_object_get(k, "window"), sub, &w); /* reported; the rest is still checked */
   c->out->gap_us = w;
-  if (!(ba = side(c, k, "a", w, c->data_end, path)) ||
-      !(bb = side(c, k, "b", 0, c->data_end, path)))
+  /* the sides' indexes come once r_a is final (after latest_a_by) */
+  if (!(ba = side(c, k, "a", w, c->data_end, 0, path)) ||
+      !(bb = side(c, k, "b", 0, c->data_end, 0, path)))
     return;
   same_sides(c);
   if ((latest = json_object_get(k, "latest_a_by"))) {
@@ -1362,10 +1372,13 @@ static void k_sequence(struct cc *c, json_t *k, const char *path)
       stmt_end(c);
       stmt_plain(c, "DROP TABLE r_a");
       stmt_plain(c, "ALTER TABLE r_an RENAME TO r_a");
-      stmt_plain(c, "CREATE INDEX temp.r_a_ts ON r_a(ts)");
     }
   }
-  key_index(c, "r_a", ba, json_object_get(k, "key"), 0);
+  /* A probed by its key and time; with no plain key, both sides by time */
+  if (!key_index(c, "r_a", ba, json_object_get(k, "key"), 0)) {
+    ts_index_of(c, "r_a");
+    ts_index_of(c, "r_b");
+  }
   if (unless && !(bc = unless_rows(c, k, w, path)))
     return;
   subj_side = json_string_value(json_object_get(json_object_get(k, "subject"), "side"));
@@ -1497,7 +1510,7 @@ static void k_absence(struct cc *c, json_t *k, const char *path, int around)
     duration(c, skew, sub, &sk);
   }
   c->out->gap_us = around ? w : (w > 0 ? w : 1);
-  if (!(ba = side(c, k, "a", 0, c->data_end - w, path)))
+  if (!(ba = side(c, k, "a", 0, c->data_end - w, 1, path)))
     return;
   sb = json_object_get(k, "b");
   snprintf(sub, sizeof sub, "%s.b", path);
