@@ -36,6 +36,7 @@ struct pa_check_args {
   int quiet;                          /* only the summary line */
   int silent;                         /* nothing on stdout (nightly) */
   int threads;                        /* lanes of the engine; 0: one a CPU */
+  int index_only;                     /* --read index: never a full scan for a read */
 };
 struct pa_check_summary {
   long long run_id;

@@ -147,6 +147,20 @@ done:
 
 /* rules sql ID: the statements a rule compiles to, with their bound values,
  * for a reader who wants to see what the rule asks of the store. */
+/* The values of st's '?', one comment line each. */
+static void print_binds(const struct pa_sqlstmt *st)
+{
+  for (size_t b = 0; b < st->n_binds; b++) {
+    const struct pa_bind *v = &st->binds[b];
+    if (v->type == PA_BIND_TEXT)
+      pa_cli_line(stdout, "--   ?%zu = '%s'", b + 1, v->s);
+    else if (v->type == PA_BIND_INT)
+      pa_cli_line(stdout, "--   ?%zu = %lld", b + 1, (long long)v->i);
+    else
+      pa_cli_line(stdout, "--   ?%zu = %g", b + 1, v->d);
+  }
+}
+
 static int cmd_sql(int argc, char **argv)
 {
   struct pa_diag d = {emit_stderr, NULL, 0, 0};
@@ -173,15 +187,11 @@ static int cmd_sql(int argc, char **argv)
       const struct pa_sqlstmt *st = i < cp.n_decide ? &cp.decide[i] : &cp.stmts[i - cp.n_decide];
       printf("-- %s %zu\n%s;\n", i < cp.n_decide ? "decide" : "statement",
              i < cp.n_decide ? i + 1 : i - cp.n_decide + 1, st->sql);
-      for (size_t b = 0; b < st->n_binds; b++) {
-        const struct pa_bind *v = &st->binds[b];
-        if (v->type == PA_BIND_TEXT)
-          pa_cli_line(stdout, "--   ?%zu = '%s'", b + 1, v->s);
-        else if (v->type == PA_BIND_INT)
-          pa_cli_line(stdout, "--   ?%zu = %lld", b + 1, (long long)v->i);
-        else
-          pa_cli_line(stdout, "--   ?%zu = %g", b + 1, v->d);
-      }
+      print_binds(st);
+      if (st->read)
+        printf("-- (check reads events x NOT INDEXED instead when the index SQLite picks"
+               " leads to the table for %.0f%% of sampled rows or more; check -v logs it)\n",
+               PA_ENGINE_SCAN_PERMILLE / 10.0);
     }
     rc = PA_EXIT_OK;
   }

@@ -16,6 +16,7 @@
 
 #include "analyzer/limits.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -35,7 +36,7 @@ struct base {
   const char *evidence;       /* what its ids are */
 };
 
-static const char *const ev_cols[] = {
+const char *const pa_event_cols[] = {
   "id", "ts", "received_ts", "source", "origin", "event_code", "action", "outcome",
   "user_id", "user_name", "user_role", "src_ip", "src_ae", "dst_ip", "dst_ae", "host",
   "patient_id", "study_uid", "object_count", "secure", "assoc_id", "raw_id",
@@ -57,7 +58,7 @@ static const char *const roster_cols[] = {
   "mfa", NULL};
 
 static const struct base bases[] = {
-  {"events", "events", ev_cols, "events"},
+  {"events", "events", pa_event_cols, "events"},
   {"dimse",
    "(SELECT d.id AS id, d.ts AS ts, d.assoc_id AS assoc_id, d.message_id AS message_id,"
    " d.command AS command, d.sop_class_uid AS sop_class_uid,"
@@ -78,7 +79,7 @@ static const struct base bases[] = {
   /* the events and the reviewers' sign-offs (schema 7's view): a sign-off
    * is a row of op 'review', source 'pacsaudit', user_name the reviewer,
    * no id (it is not an event: no evidence row) */
-  {"events_and_reviews", "events_and_reviews", ev_cols, "events"},
+  {"events_and_reviews", "events_and_reviews", pa_event_cols, "events"},
   /* the roster: ts is bound to the anchor of an absence (see absence()) */
   {"roster",
    "(SELECT NULL AS id, CAST(? AS INTEGER) AS ts, id AS user_id, name, role, department,"
@@ -101,6 +102,12 @@ struct cc {
   int bad, nomem;
   int part;
   int64_t data_end;       /* the period's end: until, else the newest row */
+  /* the read of events being written (struct pa_read): rd.scan_at is 0
+   * when the statement has none; reading while its filter is written;
+   * read_done once it is whole, for stmt_end */
+  struct pa_read rd;
+  int reading, term_depth, terms_over;
+  struct pa_read *read_done;
 };
 
 static void bad(struct cc *c, const char *path, const char *fmt, ...)
@@ -200,10 +207,21 @@ static void stmt_end(struct cc *c)
   c->out->stmts = ns;
   ns[c->out->n_stmts].binds = c->b;
   ns[c->out->n_stmts].n_binds = c->nb;
+  ns[c->out->n_stmts].read = c->read_done;
   c->out->n_stmts++;
   c->b = NULL;
   c->nb = c->cap_b = 0;
+  c->read_done = NULL;
+  c->rd.scan_at = 0;
+  c->reading = 0;
   pa_buf_reset(&c->q);
+}
+
+static void stmt_free(struct pa_sqlstmt *st)
+{
+  free(st->sql);
+  binds_free(st->binds, st->n_binds);
+  free(st->read);
 }
 
 /* A statement with no binds, as is. */
@@ -426,15 +444,15 @@ static int field(struct cc *c, const struct base *b, const char *alias, const ch
   snprintf(ts, sizeof ts, "%s.ts", alias);
   if (has_col(b, name))
     n = snprintf(out, size, "%s.%s", alias, name);
-  else if (!strcmp(name, "dimse_cmd") && b->cols == ev_cols)
+  else if (!strcmp(name, "dimse_cmd") && b->cols == pa_event_cols)
     n = snprintf(out, size,
                  "(CASE WHEN %1$s.event_code GLOB 'DIMSE:*-RQ' THEN"
                  " substr(%1$s.event_code, 7, length(%1$s.event_code) - 9) END)", alias);
   else if (!strcmp(name, "dimse_cmd") && b == &bases[BASE_DIMSE])
     n = snprintf(out, size, "substr(%1$s.command, 1, length(%1$s.command) - 3)", alias);
-  else if (!strcmp(name, "skew_s") && b->cols == ev_cols)
+  else if (!strcmp(name, "skew_s") && b->cols == pa_event_cols)
     n = snprintf(out, size, "(abs(%1$s.ts - %1$s.received_ts) / 1000000.0)", alias);
-  else if (!strcmp(name, "skew_us") && b->cols == ev_cols)
+  else if (!strcmp(name, "skew_us") && b->cols == pa_event_cols)
     n = snprintf(out, size, "abs(%1$s.ts - %1$s.received_ts)", alias);
   else if (!strcmp(name, "local_minute") || !strcmp(name, "local_dow") ||
            !strcmp(name, "local_day")) {
@@ -459,6 +477,26 @@ static int field(struct cc *c, const struct base *b, const char *alias, const ch
 
 static void pred(struct cc *c, const struct base *b, const char *alias, json_t *p,
                  const char *path);
+
+/* A part of the filter of a read of events begins and ends: one of the
+ * parts ANDed at its top (struct pa_read's terms); a part inside another
+ * belongs to the outer one. */
+static void term_begin(struct cc *c)
+{
+  if (!c->reading || c->term_depth++)
+    return;
+  if (c->rd.n_terms == PA_RULE_MAX_READ_TERMS)
+    c->terms_over = 1;
+  else
+    c->rd.term[c->rd.n_terms].from = c->q.len;
+}
+
+static void term_end(struct cc *c)
+{
+  if (!c->reading || --c->term_depth || c->terms_over)
+    return;
+  c->rd.term[c->rd.n_terms++].to = c->q.len;
+}
 
 /* The keys of o must be among allowed (NULL-terminated). */
 static int only_keys(struct cc *c, json_t *o, const char *path, const char *const *allowed)
@@ -711,25 +749,36 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     app(c, "))");
   } else if (!strcmp(name, "user_valid")) {
     FIELD("user_id", f);
-    if (!want) /* only accounts with a limit can be outside it: reach them by index */
+    if (!want) { /* only accounts with a limit can be outside it: reach them by index */
+      term_begin(c);
       app(c, "%s IN (SELECT id FROM pol_users WHERE valid_from IS NOT NULL OR valid_to IS NOT"
-             " NULL) AND ", f);
+             " NULL)", f);
+      term_end(c);
+      app(c, " AND ");
+    }
+    term_begin(c);
     app(c, "EXISTS (SELECT 1 FROM pol_users u WHERE u.id = %s AND %s((u.valid_from IS NULL"
            " OR %s >= u.valid_from) AND (u.valid_to IS NULL OR %s < u.valid_to)))",
         f, want ? "" : "NOT ", ts, ts);
+    term_end(c);
   } else if (!strcmp(name, "role_may")) {
     json_t *op = json_object_get(p, "op");
     FIELD("user_id", f);
     if (op && !json_is_string(op))
       bad(c, path, "\"op\" is an operation (\"audit-read\") or omitted for the event's op");
-    if (!want && !op && b == &bases[BASE_EVENTS] && !strcmp(f + strlen(alias), ".user_id"))
+    if (!want && !op && b == &bases[BASE_EVENTS] && !strcmp(f + strlen(alias), ".user_id")) {
       /* the (operation, user) pairs the policy forbids, few, probed
        * through the (op, user_id, ts) index instead of judging every row */
+      term_begin(c);
       app(c, "(%s.op, %s) IN (SELECT v.column1, u.id FROM pol_users u JOIN pol_roles r ON"
              " r.role = u.role, (VALUES ('login'), ('logout'), ('query'), ('retrieve'),"
              " ('store'), ('view'), ('report'), ('export'), ('import'), ('delete'),"
              " ('modify'), ('admin'), ('audit-read')) v WHERE NOT EXISTS (SELECT 1 FROM"
-             " pol_role_ops o WHERE o.role = u.role AND o.op = v.column1)) AND ", alias, f);
+             " pol_role_ops o WHERE o.role = u.role AND o.op = v.column1))", alias, f);
+      term_end(c);
+      app(c, " AND ");
+    }
+    term_begin(c);
     app(c, "EXISTS (SELECT 1 FROM pol_users u JOIN pol_roles r ON r.role = u.role"
            " WHERE u.id = %s AND %sEXISTS (SELECT 1 FROM pol_role_ops o WHERE o.role = u.role"
            " AND o.op = ", f, want ? "" : "NOT ");
@@ -740,6 +789,7 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     app(c, "))");
     if (!op) /* no operation is nothing the role may or may not do */
       app(c, " AND %s.op IS NOT NULL", alias);
+    term_end(c);
   } else if (!strcmp(name, "ae_registered")) {
     FIELD("src_ae", f);
     if (!want && b == &bases[BASE_EVENTS] && !strcmp(f + strlen(alias), ".src_ae"))
@@ -758,16 +808,34 @@ static void policy_pred(struct cc *c, const struct base *b, const char *alias, j
     if (c->dl->cidr(&t, g, "n.net"))
       c->nomem = 1;
     /* the guard as IN: the registered titles' rows, through the index */
-    app(c, "(%s IS NOT NULL AND %s IN (SELECT title FROM pol_ae_nets) AND"
-           " %sEXISTS (SELECT 1 FROM pol_ae_nets n WHERE n.title = %s AND %s))",
-        g, f, want ? "" : "NOT ", f, pa_buf_str(&t));
+    app(c, "(");
+    term_begin(c);
+    app(c, "%s IS NOT NULL", g);
+    term_end(c);
+    app(c, " AND ");
+    term_begin(c);
+    app(c, "%s IN (SELECT title FROM pol_ae_nets)", f);
+    term_end(c);
+    app(c, " AND ");
+    term_begin(c);
+    app(c, "%sEXISTS (SELECT 1 FROM pol_ae_nets n WHERE n.title = %s AND %s)",
+        want ? "" : "NOT ", f, pa_buf_str(&t));
+    term_end(c);
+    app(c, ")");
     pa_buf_cleanup(&t);
   } else if (!strcmp(name, "ae_may")) {
     if (two_fields(c, b, alias, p, "ae", "src_ae", "command", "dimse_cmd", path, f, g))
       return;
-    app(c, "(%s IN (SELECT title FROM pol_aes WHERE restricted = 1) AND"
-           " %sEXISTS (SELECT 1 FROM pol_ae_ops o WHERE o.title = %s AND o.op = %s))",
-        f, want ? "" : "NOT ", f, g);
+    app(c, "(");
+    term_begin(c);
+    app(c, "%s IN (SELECT title FROM pol_aes WHERE restricted = 1)", f);
+    term_end(c);
+    app(c, " AND ");
+    term_begin(c);
+    app(c, "%sEXISTS (SELECT 1 FROM pol_ae_ops o WHERE o.title = %s AND o.op = %s)",
+        want ? "" : "NOT ", f, g);
+    term_end(c);
+    app(c, ")");
   } else if (!strcmp(name, "move_dest")) {
     if (two_fields(c, b, alias, p, "ae", "calling_ae", "dest", "move_destination", path, f, g))
       return;
@@ -860,6 +928,21 @@ static void pred(struct cc *c, const struct base *b, const char *alias, json_t *
   }
 }
 
+/* Whether a where item marks its own parts: the policy lookups written
+ * as a guard that an index can serve AND a judgement of each row. */
+static int marks_parts(json_t *p)
+{
+  static const char *const split[] = {"user_valid", "role_may", "ae_ip", "ae_may", NULL};
+  const char *pol = json_string_value(json_object_get(p, "policy"));
+  const char *const *a;
+
+  if (!pol)
+    return 0;
+  for (a = split; *a && strcmp(*a, pol); a++)
+    ;
+  return *a != NULL;
+}
+
 /* AND of a "where" list (may be absent: true), leaving out item skip
  * (SIZE_MAX: none), which the caller wrote as a join. */
 static void where_but(struct cc *c, const struct base *b, const char *alias, json_t *w,
@@ -877,11 +960,16 @@ static void where_but(struct cc *c, const struct base *b, const char *alias, jso
   }
   app(c, "(1");
   for (size_t i = 0; i < json_array_size(w); i++) {
+    int whole = !marks_parts(json_array_get(w, i));
     if (i == skip)
       continue;
     snprintf(sub, sizeof sub, "%s[%zu]", path, i);
     app(c, " AND ");
+    if (whole)
+      term_begin(c);
     pred(c, b, alias, json_array_get(w, i), sub);
+    if (whole)
+      term_end(c);
   }
   app(c, ")");
 }
@@ -896,12 +984,18 @@ static void where(struct cc *c, const struct base *b, const char *alias, json_t 
 static void period(struct cc *c, const char *alias, int64_t lookback)
 {
   if (c->o->since_us) {
-    app(c, " AND %s.ts >= ", alias);
+    app(c, " AND ");
+    term_begin(c);
+    app(c, "%s.ts >= ", alias);
     bind_int(c, c->o->since_us - lookback);
+    term_end(c);
   }
   if (c->o->until_us) {
-    app(c, " AND %s.ts < ", alias);
+    app(c, " AND ");
+    term_begin(c);
+    app(c, "%s.ts < ", alias);
     bind_int(c, c->o->until_us);
+    term_end(c);
   }
 }
 
@@ -928,6 +1022,58 @@ static void from(struct cc *c, const struct base *b, const char *alias, int64_t 
     v->i = anchor;
   }
   app(c, "%s %s", b->from_sql, alias);
+  /* the rows of a rule (x) from events: a read that may be a scan */
+  c->rd.scan_at = b == &bases[BASE_EVENTS] && !strcmp(alias, "x") ? c->q.len : 0;
+}
+
+/* The filter of a read of events begins (right after its WHERE). */
+static void filter_begins(struct cc *c)
+{
+  if (!c->rd.scan_at)
+    return;
+  c->rd.filter_from = c->q.len;
+  c->rd.filter_bind = c->nb;
+  c->rd.n_terms = 0;
+  c->reading = 1;
+  c->term_depth = c->terms_over = 0;
+}
+
+/* The columns of events that SQL text reads as x.name: bit i for
+ * pa_event_cols[i], PA_READ_OTHER_COL for a name that is none of them. */
+static uint32_t cols_read(const char *q, size_t from, size_t to)
+{
+  uint32_t m = 0;
+  for (size_t i = from; i + 2 < to; i++) {
+    size_t n = 0, k;
+    if (q[i] != 'x' || q[i + 1] != '.' || (i > from && (isalnum((unsigned char)q[i - 1]) ||
+                                                        q[i - 1] == '_')))
+      continue;
+    while (i + 2 + n < to && (isalnum((unsigned char)q[i + 2 + n]) || q[i + 2 + n] == '_'))
+      n++;
+    for (k = 0; pa_event_cols[k]; k++)
+      if (strlen(pa_event_cols[k]) == n && !strncmp(pa_event_cols[k], q + i + 2, n))
+        break;
+    m |= pa_event_cols[k] ? 1u << k : 1u << PA_READ_OTHER_COL;
+  }
+  return m;
+}
+
+/* The filter ends: the read, whole, goes with the statement. */
+static void filter_ends(struct cc *c)
+{
+  if (!c->reading || c->nomem)
+    return;
+  c->reading = 0;
+  if (c->terms_over || c->term_depth)
+    return;
+  c->rd.filter_to = c->q.len;
+  for (size_t i = 0; i < c->rd.n_terms; i++)
+    c->rd.term[i].cols = cols_read(pa_buf_str(&c->q), c->rd.term[i].from, c->rd.term[i].to);
+  free(c->read_done);
+  if (!(c->read_done = malloc(sizeof *c->read_done)))
+    c->nomem = 1;
+  else
+    *c->read_done = c->rd;
 }
 
 /* The subject: a field, a list of fields (the first not NULL), or
@@ -1003,9 +1149,11 @@ static void k_match(struct cc *c, json_t *k, const char *path)
     from(c, b, "x", c->data_end);
   }
   app(c, " WHERE ");
+  filter_begins(c);
   snprintf(sub, sizeof sub, "%s.where", path);
   where_but(c, b, "x", w, sub, off);
   period(c, "x", 0);
+  filter_ends(c);
   /* not "subj IS NOT NULL": on a plain field SQLite 3.40 takes that for a
    * range on the field's index column (user_id > NULL) and drops an
    * equality the where has on it, e.g. AC-06's (op, user_id) IN (the
@@ -1066,9 +1214,11 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   app(c, " FROM ");
   from(c, b, "x", c->data_end);
   app(c, " WHERE ");
+  filter_begins(c);
   snprintf(sub, sizeof sub, "%s.where", path);
   where(c, b, "x", json_object_get(k, "where"), sub);
   period(c, "x", w);
+  filter_ends(c);
   app(c, " AND subj IS NOT NULL%s", dis ? " AND val IS NOT NULL" : "");
   stmt_end(c);
   stmt_plain(c, "CREATE INDEX temp.r_m_key ON r_m(subj, ts)");
@@ -1246,10 +1396,12 @@ static const struct base *side(struct cc *c, json_t *k, const char *name, int64_
     from(c, b, "x", anchor);
     app(c, " WHERE ");
   }
+  filter_begins(c);
   snprintf(sub, sizeof sub, "%s.%s.where", path, name);
   where(c, b, "x", json_object_get(s, "where"), sub);
   if (b != &bases[BASE_ROSTER])
     period(c, "x", lookback);
+  filter_ends(c);
   stmt_end(c);
   if (ts_index)
     ts_index_of(c, tbl);
@@ -1290,6 +1442,8 @@ static void same_sides(struct cc *c)
   binds_free(sb->binds, sb->n_binds);
   sb->binds = NULL;
   sb->n_binds = 0;
+  free(sb->read); /* a copy reads no events */
+  sb->read = NULL;
   if (!sb->sql)
     c->nomem = 1;
 }
@@ -1576,9 +1730,11 @@ static void k_gap(struct cc *c, json_t *k, const char *path)
   app(c, " AS subj, x.ts AS ts, x.id AS id FROM ");
   from(c, b, "x", c->data_end);
   app(c, " WHERE ");
+  filter_begins(c);
   snprintf(sub, sizeof sub, "%s.where", path);
   where(c, b, "x", json_object_get(k, "where"), sub);
   period(c, "x", w);
+  filter_ends(c);
   app(c, ") WHERE subj IS NOT NULL WINDOW win AS (PARTITION BY subj ORDER BY ts, id)");
   stmt_end(c);
   /* an inner gap: the row before it and the row after it, both at the
@@ -1653,9 +1809,11 @@ static void k_backwards(struct cc *c, json_t *k, const char *path)
   app(c, " AS subj, x.ts AS ts, x.id AS id, %s AS t, %s AS o FROM ", f, o);
   from(c, b, "x", c->data_end);
   app(c, " WHERE ");
+  filter_begins(c);
   snprintf(sub, sizeof sub, "%s.where", path);
   where(c, b, "x", json_object_get(k, "where"), sub);
   period(c, "x", 0);
+  filter_ends(c);
   app(c, " AND %s IS NOT NULL AND %s IS NOT NULL) WHERE subj IS NOT NULL"
          " WINDOW win AS (PARTITION BY subj ORDER BY o, id)", f, o);
   stmt_end(c);
@@ -1829,6 +1987,7 @@ static void compile_decide(struct cc *c)
     b = base_of(c, v, sub);
     app(c, "SELECT EXISTS (SELECT 1 FROM ");
     from(c, b, "x", c->data_end);
+    c->rd.scan_at = 0; /* it stops at the first row: an index serves it */
     app(c, " WHERE ");
     snprintf(sub, sizeof sub, "decide.data[%zu].where", i);
     where(c, b, "x", json_object_get(v, "where"), sub);
@@ -1927,6 +2086,7 @@ pa_rc pa_rule_compile(const struct pa_rule *r, const struct pa_compile_opts *o,
                      : fr && !strcmp(fr, "associations") ? "associations" : "events";
   }
   binds_free(c.b, c.nb);
+  free(c.read_done); /* of a statement a compile error left unfinished */
   pa_buf_cleanup(&c.q);
   if (c.nomem) {
     pa_diag_error(d, "%s: out of memory, or a statement over %d bytes", r->file,
@@ -1940,15 +2100,11 @@ void pa_compiled_cleanup(struct pa_compiled *c)
 {
   if (!c)
     return;
-  for (size_t i = 0; i < c->n_stmts; i++) {
-    free(c->stmts[i].sql);
-    binds_free(c->stmts[i].binds, c->stmts[i].n_binds);
-  }
+  for (size_t i = 0; i < c->n_stmts; i++)
+    stmt_free(&c->stmts[i]);
   free(c->stmts);
-  for (size_t i = 0; i < c->n_decide; i++) {
-    free(c->decide[i].sql);
-    binds_free(c->decide[i].binds, c->decide[i].n_binds);
-  }
+  for (size_t i = 0; i < c->n_decide; i++)
+    stmt_free(&c->decide[i]);
   for (size_t i = 0; i < c->n_params; i++) {
     free(c->params[i].name);
     free(c->params[i].text);

@@ -31,7 +31,26 @@ struct pa_sqlstmt {
   char *sql;             /* owned */
   struct pa_bind *binds; /* owned, n_binds of them, in the order of the '?' */
   size_t n_binds;
+  struct pa_read *read;  /* owned; NULL: the statement reads no rule rows of events */
 };
+
+/* A statement's read of a rule's rows from events (as x), for the engine's
+ * choice between the index the planner picks and a full scan of the table
+ * (engine.c). Offsets are into the statement's sql. */
+#define PA_READ_OTHER_COL 31
+struct pa_read {
+  size_t scan_at;                /* right after "events x": where a scan hint goes */
+  size_t filter_from, filter_to; /* the filter's text */
+  size_t filter_bind;            /* the bind of the filter's first '?' */
+  size_t n_terms;
+  struct {
+    size_t from, to;
+    uint32_t cols; /* bit i: it reads pa_event_cols[i]; bit PA_READ_OTHER_COL: some other name */
+  } term[PA_RULE_MAX_READ_TERMS]; /* the parts ANDed at the filter's top */
+};
+
+/* The columns of events a rule may name, NULL-ended. */
+extern const char *const pa_event_cols[];
 
 /* A threshold in force: its name, its value as the rule's unit reads it,
  * and whether the site's policy set it. */

@@ -34,6 +34,9 @@ struct pa_dialect {
   /* events AS alias, read through its time index (the planner may prefer
    * another index for the row filters, and scan it once per interval) */
   pa_rc (*events_by_time)(struct pa_buf *b, const char *alias);
+  /* written right after "events alias" to read the table by a full scan
+   * instead of an index; NULL where the planner's statistics decide */
+  const char *scan_hint;
 };
 
 extern const struct pa_dialect pa_dialect_sqlite;

@@ -49,4 +49,5 @@ const struct pa_dialect pa_dialect_sqlite = {
   .json_rows = json_rows,
   .temp_as = temp_as,
   .events_by_time = events_by_time,
+  .scan_hint = " NOT INDEXED",
 };

@@ -109,6 +109,141 @@ static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
   return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The index through which the plan of st reads x and then the table: its
+ * name into name, and 1; 0 when x is read another way (a scan, a covering
+ * index, by rowid, or through more than one index). */
+static int plan_index(sqlite3 *db, const struct pa_sqlstmt *st, char *name, size_t n)
+{
+  struct pa_sqlstmt ex = *st;
+  sqlite3_stmt *q;
+  size_t len = strlen(st->sql) + 32;
+  int reads = 0, named = 0;
+
+  if (!(ex.sql = malloc(len)))
+    return 0;
+  snprintf(ex.sql, len, "EXPLAIN QUERY PLAN %s", st->sql);
+  if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
+    bind_all(q, st);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      const char *d = (const char *)sqlite3_column_text(q, 3), *u;
+      if (!d || (strncmp(d, "SEARCH x ", 9) && strncmp(d, "SCAN x ", 7) && strcmp(d, "SCAN x")))
+        continue;
+      reads++;
+      if ((u = strstr(d, " USING INDEX ")) && (len = strcspn(u + 13, " ")) < n) {
+        memcpy(name, u + 13, len);
+        name[len] = 0;
+        named = 1;
+      }
+    }
+    sqlite3_finalize(q);
+  }
+  free(ex.sql);
+  return reads == 1 && named;
+}
+
+/* The columns (struct pa_read's bits) that index idx holds, with id. */
+static uint32_t index_cols(sqlite3 *db, const char *idx)
+{
+  sqlite3_stmt *q;
+  uint32_t m = 1; /* pa_event_cols[0]: id, the rowid every entry holds */
+
+  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_index_info(?)", -1, &q, NULL) != SQLITE_OK)
+    return m;
+  sqlite3_bind_text(q, 1, idx, -1, SQLITE_STATIC);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const char *c = (const char *)sqlite3_column_text(q, 0);
+    for (size_t k = 0; c && pa_event_cols[k]; k++)
+      if (!strcmp(c, pa_event_cols[k]))
+        m |= 1u << k;
+  }
+  sqlite3_finalize(q);
+  return m;
+}
+
+/* The probe of a read: over a sample of events rows spread by a
+ * multiplicative hash of 0, 1, 2, ... (data written in cycles does not
+ * line up with it), the permille that pass the parts of the filter the
+ * index cols can judge, the others taken as true: the rows the index
+ * leads to the table. Its binds point into st's. */
+static pa_rc probe_of(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf *q,
+                      struct pa_sqlstmt *probe)
+{
+  const struct pa_read *rd = st->read;
+  const char *t = st->sql;
+  size_t m = rd->filter_bind, at = rd->filter_from;
+
+  if (!(probe->binds = calloc(st->n_binds + 1, sizeof *probe->binds)) ||
+      pa_buf_appendf(q, "SELECT coalesce(CAST(avg(CASE WHEN "))
+    return PA_NOMEM;
+  for (size_t j = 0; j <= rd->n_terms; j++) {
+    size_t to = j < rd->n_terms ? rd->term[j].from : rd->filter_to;
+    int keep = j == rd->n_terms || !(rd->term[j].cols & ~cols);
+    for (size_t k = at; k < to; k++) /* between the parts: kept */
+      if (t[k] == '?' && m < st->n_binds)
+        probe->binds[probe->n_binds++] = st->binds[m++];
+    if (pa_buf_append(q, t + at, to - at))
+      return PA_NOMEM;
+    if (j == rd->n_terms)
+      break;
+    at = rd->term[j].to;
+    for (size_t k = to; k < at; k++)
+      if (t[k] == '?' && m < st->n_binds) {
+        if (keep)
+          probe->binds[probe->n_binds++] = st->binds[m];
+        m++;
+      }
+    if (keep ? pa_buf_append(q, t + to, at - to) : pa_buf_appendf(q, "1"))
+      return PA_NOMEM;
+  }
+  if (pa_buf_appendf(q, " THEN 1000 ELSE 0 END) AS INTEGER), 0) FROM (WITH RECURSIVE k(i)"
+                        " AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < %d)"
+                        " SELECT m.lo + (k.i * 2654435761) %% (m.hi - m.lo + 1) AS id FROM k,"
+                        " (SELECT (SELECT min(id) FROM events) AS lo,"
+                        " (SELECT max(id) FROM events) AS hi) m) s, events x WHERE x.id = s.id",
+                     PA_ENGINE_SCAN_SAMPLE - 1))
+    return PA_NOMEM;
+  probe->sql = (char *)pa_buf_str(q);
+  return PA_OK;
+}
+
+/* st reads a rule's rows of events: when the index the planner picked
+ * leads to the table for at least PA_ENGINE_SCAN_PERMILLE of the sampled
+ * rows, st's SQL with the dialect's scan hint (the caller's to free), else
+ * NULL: the planner's plan. */
+static char *scan_sql(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rule *r,
+                      size_t s, const struct pa_sqlstmt *st)
+{
+  const struct pa_read *rd = st->read;
+  struct pa_sqlstmt probe = {.sql = NULL};
+  struct pa_buf q;
+  int64_t permille = 0;
+  char idx[128], *sql = NULL;
+  size_t n = strlen(st->sql), h;
+
+  if (!dl)
+    dl = &pa_dialect_sqlite;
+  if (!dl->scan_hint || rd->scan_at > n || rd->filter_to > n || !plan_index(db, st, idx, sizeof idx))
+    return NULL;
+  pa_buf_init(&q, PA_RULE_MAX_SQL + 1024);
+  if (probe_of(st, index_cols(db, idx), &q, &probe) || run_stmt(db, &probe, &permille))
+    goto out;
+  pa_log(PA_LOG_DEBUG, "%s: statement %zu: %s leads to the table for %.1f%% of sampled events:"
+         " %s", r->id, s + 1, idx, (double)permille / 10,
+         permille >= PA_ENGINE_SCAN_PERMILLE ? "a full scan instead" : "kept");
+  if (permille < PA_ENGINE_SCAN_PERMILLE)
+    goto out;
+  h = strlen(dl->scan_hint);
+  if (!(sql = malloc(n + h + 1)))
+    goto out;
+  memcpy(sql, st->sql, rd->scan_at);
+  memcpy(sql + rd->scan_at, dl->scan_hint, h);
+  memcpy(sql + rd->scan_at + h, st->sql + rd->scan_at, n - rd->scan_at + 1);
+out:
+  free(probe.binds);
+  pa_buf_cleanup(&q);
+  return sql;
+}
+
 /* Hands each step of st's query plan to o->plan. */
 static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa_rule *r,
                     const struct pa_sqlstmt *st)
@@ -263,7 +398,7 @@ static int decide(sqlite3 *db, const struct pa_compiled *c, struct pa_rule_resul
 
   json_array_foreach(nd, i, v) {
     for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
-      struct pa_sqlstmt st = {(char *)needs[k].sql, NULL, 0};
+      struct pa_sqlstmt st = {.sql = (char *)needs[k].sql};
       if (strcmp(needs[k].need, json_string_value(v) ?: ""))
         continue;
       yes = 0;
@@ -496,9 +631,9 @@ static int merge_all(struct merge *m, const pa_ruleset *rs, struct pa_rule_resul
 static int64_t data_end(sqlite3 *db)
 {
   struct pa_sqlstmt st = {
-    (char *)"SELECT max(coalesce((SELECT max(ts) FROM events), 0),"
-            " coalesce((SELECT max(ts) FROM dimse), 0),"
-            " coalesce((SELECT max(started_at) FROM associations), 0))", NULL, 0};
+    .sql = (char *)"SELECT max(coalesce((SELECT max(ts) FROM events), 0),"
+                   " coalesce((SELECT max(ts) FROM dimse), 0),"
+                   " coalesce((SELECT max(started_at) FROM associations), 0))"};
   int64_t v = 0;
   run_stmt(db, &st, &v);
   return v;
@@ -513,7 +648,7 @@ static int has_data(sqlite3 *db, const struct pa_engine_opts *o)
     char sql[256];
     struct pa_bind b[2] = {{PA_BIND_INT, o->since_us ? o->since_us : INT64_MIN, 0, NULL},
                            {PA_BIND_INT, o->until_us ? o->until_us : INT64_MAX, 0, NULL}};
-    struct pa_sqlstmt st = {sql, b, 2};
+    struct pa_sqlstmt st = {.sql = sql, .binds = b, .n_binds = 2};
     int64_t yes = 0;
     snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s WHERE %s >= ? AND %s < ?)",
              tables[i], i == 2 ? "started_at" : "ts", i == 2 ? "started_at" : "ts");
@@ -750,8 +885,8 @@ static void run_rule(struct lane *L, size_t i)
   struct pa_rule_result *res_i = &u->res[i];
   struct pa_compiled *comp = &u->comp[i];
   sqlite3 *db = L->db;
-  struct pa_sqlstmt dis = {(char *)"SELECT EXISTS (SELECT 1 FROM pol_disabled WHERE"
-                                   " rule_id = ?)", NULL, 0};
+  struct pa_sqlstmt dis = {.sql = (char *)"SELECT EXISTS (SELECT 1 FROM pol_disabled WHERE"
+                                          " rule_id = ?)"};
   struct pa_bind b = {PA_BIND_TEXT, 0, 0, (char *)r->id};
   double t0 = now_ms();
   int64_t off = 0;
@@ -795,13 +930,18 @@ static void run_rule(struct lane *L, size_t i)
     return;
   }
   for (size_t s = 0; s < comp->n_stmts; s++) {
+    struct pa_sqlstmt st = comp->stmts[s];
+    char *scan = NULL;
     double ts0;
     int bad;
-    if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) && strncmp(comp->stmts[s].sql, "DROP", 4) &&
-        strncmp(comp->stmts[s].sql, "CREATE INDEX", 12))
-      explain(db, o, r, &comp->stmts[s]);
+    if (st.read && !o->index_only && (scan = scan_sql(db, L->co.dialect, r, s, &st)))
+      st.sql = scan;
+    if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) && strncmp(st.sql, "DROP", 4) &&
+        strncmp(st.sql, "CREATE INDEX", 12))
+      explain(db, o, r, &st);
     ts0 = now_ms();
-    bad = run_stmt(db, &comp->stmts[s], NULL);
+    bad = run_stmt(db, &st, NULL);
+    free(scan);
     pa_log(PA_LOG_DEBUG, "%s: statement %zu: %.1f ms", r->id, s + 1, now_ms() - ts0);
     if (bad) {
       res_i->failed = 1;

@@ -46,6 +46,9 @@ struct pa_engine_opts {
    * with plan set there is one lane. */
   int threads;
   const struct pa_policy *policy;
+  /* Read through indexes even where a read keeps most rows of events and
+   * a full scan would be faster (rules test checks the index plans). */
+  int index_only;
 };
 
 /* What one rule did in one run. */

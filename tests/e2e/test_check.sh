@@ -81,6 +81,23 @@ check "check --threads 3 runs three lanes" grep -q "rules: 3 lanes on one snapsh
 check "three lanes keep the findings of one" \
   cmp <(dump "$WORK/lanes-1.db") <(dump "$WORK/lanes-3.db")
 
+# --- reads: a full scan where an index would lead to most rows, the same findings
+check "check -v says where it reads by a full scan" \
+  grep -q "leads to the table for .* of sampled events: a full scan instead" "$WORK/lanes.err"
+check "check -v says where it keeps the index" \
+  grep -q "leads to the table for .* of sampled events: kept" "$WORK/lanes.err"
+"$PACSAUDIT" ingest --db "$WORK/index.db" "$S"/*.log "$S"/*.ndjson "$S"/*.pcap >/dev/null 2>&1
+"$PACSAUDIT" check --db "$WORK/index.db" --policy "$S/policy.json" --threads 1 --read index -q -v \
+  >/dev/null 2>"$WORK/index.err" || true
+check "--read index never reads by a full scan" \
+  sh -c "! grep -q 'a full scan instead' '$WORK/index.err'"
+check "--read index keeps the findings of a full scan" \
+  cmp <(dump "$WORK/lanes-1.db") <(dump "$WORK/index.db")
+rc=0
+"$PACSAUDIT" check --db "$WORK/index.db" --read sometimes >/dev/null 2>"$WORK/read.err" || rc=$?
+check "--read takes auto or index" test "$rc" -eq 2
+check "--read names its values" grep -q "read is auto or index" "$WORK/read.err"
+
 # --- disable: the rule is shown as disabled by the site, never as compliant
 sed 's/"thresholds"/"disable": ["NW-04"], "thresholds"/' "$S/policy.json" >"$WORK/policy-disable.json"
 cp "$S/roster.csv" "$WORK/"
