@@ -8,6 +8,7 @@
  * same data finds nothing new. The config's keys are a contract other
  * tools write (docs/nightly.md). */
 #include "cli.h"
+#include "nightly_conf.h"
 
 #include "analyzer/log.h"
 #include "analyzer/policy.h"
@@ -21,32 +22,11 @@
 #include <getopt.h>
 #include <glob.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#define MAX_LIST 64 /* inputs, rule folders, report formats */
-
-struct config {
-  const char *path; /* the config file, for messages */
-  char *dir;        /* its folder: relative paths start there */
-  char *db, *policy, *lock, *reports_dir;
-  const char *lang; /* "ja" or "en" (borrowed from root) */
-  char *inputs[MAX_LIST];
-  size_t n_inputs;
-  char *rules[MAX_LIST];
-  size_t n_rules;
-  enum pa_report_format formats[8];
-  const char *format_names[8]; /* borrowed from root */
-  size_t n_formats;
-  long long raw_days; /* 0: keep raw forever */
-  char *seal_key, *seal_out; /* seal: both set, or neither */
-  int seal_syslog;
-  json_t *root;
-};
 
 static void help(FILE *f)
 {
@@ -83,208 +63,9 @@ static void help(FILE *f)
     "not be made: a bad key, or a chain broken or rewritten), 3 internal error\n");
 }
 
-static void config_free(struct config *c)
-{
-  free(c->dir);
-  free(c->db);
-  free(c->policy);
-  free(c->lock);
-  free(c->reports_dir);
-  free(c->seal_key);
-  free(c->seal_out);
-  for (size_t i = 0; i < c->n_inputs; i++)
-    free(c->inputs[i]);
-  for (size_t i = 0; i < c->n_rules; i++)
-    free(c->rules[i]);
-  json_decref(c->root);
-}
-
-/* p joined to the config's folder unless absolute: malloc'd, the caller's. */
-static char *resolve(const struct config *c, const char *p)
-{
-  size_t n;
-  char *out;
-
-  if (p[0] == '/')
-    return strdup(p);
-  n = strlen(c->dir) + 1 + strlen(p) + 1;
-  if ((out = malloc(n)))
-    snprintf(out, n, "%s/%s", c->dir, p);
-  return out;
-}
-
-static int bad(const struct config *c, const char *key, const char *why)
-{
-  pa_cli_line(stderr, "pacsaudit: %s: %s: %s", c->path, key, why);
-  return -1;
-}
-
-/* A non-empty string at key of o, resolved as a path into *out (NULL when
- * absent and optional). */
-static int get_path(struct config *c, json_t *o, const char *key, const char *name, int required,
-                    char **out)
-{
-  json_t *v = json_object_get(o, key);
-
-  *out = NULL;
-  if (!v)
-    return required ? bad(c, name, "missing") : 0;
-  if (!json_is_string(v) || !json_string_length(v))
-    return bad(c, name, "must be a non-empty string (a path)");
-  if (!(*out = resolve(c, json_string_value(v))))
-    return bad(c, name, "out of memory");
-  return 0;
-}
-
-/* An array of path strings at key of o into list. */
-static int get_paths(struct config *c, json_t *o, const char *key, char **list, size_t *n)
-{
-  json_t *a = json_object_get(o, key), *v;
-  size_t i;
-  char name[64];
-
-  if (!a)
-    return 0;
-  if (!json_is_array(a) || json_array_size(a) > MAX_LIST)
-    return bad(c, key, "must be an array of at most 64 paths");
-  json_array_foreach(a, i, v)
-  {
-    snprintf(name, sizeof name, "%s[%zu]", key, i);
-    if (!json_is_string(v) || !json_string_length(v))
-      return bad(c, name, "must be a non-empty string (a path or a glob)");
-    if (!(list[(*n)++] = resolve(c, json_string_value(v))))
-      return bad(c, name, "out of memory");
-  }
-  return 0;
-}
-
-static int check_keys(struct config *c, json_t *o, const char *where, const char *const *known)
-{
-  const char *k;
-  json_t *v;
-
-  json_object_foreach(o, k, v)
-  {
-    size_t i;
-    for (i = 0; known[i] && strcmp(known[i], k); i++)
-      ;
-    if (!known[i])
-      pa_cli_line(stderr, "pacsaudit: %s: warning: %s%s%s: unknown key, ignored", c->path, where,
-                  *where ? "." : "", k);
-  }
-  return 0;
-}
-
-static int get_reports(struct config *c)
-{
-  static const char *const keys[] = {"dir", "formats", "lang", NULL};
-  json_t *r = json_object_get(c->root, "reports"), *f, *v;
-  size_t i;
-
-  c->lang = "ja";
-  if (!r)
-    return 0;
-  if (!json_is_object(r))
-    return bad(c, "reports", "must be an object with dir, formats and lang");
-  check_keys(c, r, "reports", keys);
-  if (get_path(c, r, "dir", "reports.dir", 1, &c->reports_dir))
-    return -1;
-  if ((v = json_object_get(r, "lang"))) {
-    if (!json_is_string(v) ||
-        (strcmp(json_string_value(v), "ja") && strcmp(json_string_value(v), "en")))
-      return bad(c, "reports.lang", "must be \"ja\" or \"en\"");
-    c->lang = json_string_value(v);
-  }
-  if (!(f = json_object_get(r, "formats"))) {
-    c->formats[0] = PA_REPORT_HTML;
-    c->format_names[0] = "html";
-    c->n_formats = 1;
-    return 0;
-  }
-  if (!json_is_array(f) || !json_array_size(f) || json_array_size(f) > 8)
-    return bad(c, "reports.formats", "must be an array of 1 to 8 of html, json, csv, text");
-  json_array_foreach(f, i, v)
-  {
-    char name[48];
-    snprintf(name, sizeof name, "reports.formats[%zu]", i);
-    if (!json_is_string(v) ||
-        pa_report_format_parse(json_string_value(v), &c->formats[c->n_formats]) != PA_OK)
-      return bad(c, name, "must be one of html, json, csv, text");
-    c->format_names[c->n_formats++] = json_string_value(v);
-  }
-  return 0;
-}
-
-static int config_load(struct config *c, const char *path)
-{
-  static const char *const keys[] = {"db",      "inputs",    "policy", "rules",
-                                     "reports", "retention", "lock",   "seal",
-                                     NULL};
-  json_error_t je;
-  json_t *v, *ret, *seal;
-  char *copy;
-
-  memset(c, 0, sizeof *c);
-  c->path = path;
-  if (!(copy = strdup(path)) || !(c->dir = strdup(dirname(copy)))) {
-    free(copy);
-    return bad(c, "config", "out of memory");
-  }
-  free(copy);
-  if (!(c->root = json_load_file(path, JSON_REJECT_DUPLICATES, &je))) {
-    pa_cli_line(stderr, "pacsaudit: %s: line %d column %d: %s", path, je.line, je.column, je.text);
-    return -1;
-  }
-  if (!json_is_object(c->root))
-    return bad(c, "config", "must be a JSON object");
-  check_keys(c, c->root, "", keys);
-  if (get_path(c, c->root, "db", "db", 1, &c->db) ||
-      get_path(c, c->root, "policy", "policy", 0, &c->policy) ||
-      get_path(c, c->root, "lock", "lock", 0, &c->lock) ||
-      get_paths(c, c->root, "inputs", c->inputs, &c->n_inputs) ||
-      get_paths(c, c->root, "rules", c->rules, &c->n_rules) || get_reports(c))
-    return -1;
-  if (c->n_rules > PA_CHECK_MAX_SITE_RULES)
-    return bad(c, "rules", "at most 16 rule files or folders");
-  if (!json_object_get(c->root, "inputs"))
-    return bad(c, "inputs", "missing (an array of paths or globs)");
-  if ((ret = json_object_get(c->root, "retention"))) {
-    static const char *const rkeys[] = {"raw_days", NULL};
-    if (!json_is_object(ret))
-      return bad(c, "retention", "must be an object such as {\"raw_days\": 1825}");
-    check_keys(c, ret, "retention", rkeys);
-    if ((v = json_object_get(ret, "raw_days"))) {
-      if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100 * 366)
-        return bad(c, "retention.raw_days", "must be a whole number of days, 1 or more");
-      c->raw_days = json_integer_value(v);
-    }
-  }
-  if ((seal = json_object_get(c->root, "seal"))) {
-    static const char *const skeys[] = {"key", "out", "syslog", NULL};
-    if (!json_is_object(seal))
-      return bad(c, "seal", "must be an object such as {\"key\": \"seal.pem\", \"out\": \"seals\"}");
-    check_keys(c, seal, "seal", skeys);
-    if (get_path(c, seal, "key", "seal.key", 1, &c->seal_key) ||
-        get_path(c, seal, "out", "seal.out", 1, &c->seal_out))
-      return -1;
-    if ((v = json_object_get(seal, "syslog"))) {
-      if (!json_is_boolean(v))
-        return bad(c, "seal.syslog", "must be true or false");
-      c->seal_syslog = json_is_true(v);
-    }
-  }
-  if (!c->lock) {
-    size_t n = strlen(c->db) + sizeof ".nightly.lock";
-    if (!(c->lock = malloc(n)))
-      return bad(c, "lock", "out of memory");
-    snprintf(c->lock, n, "%s.nightly.lock", c->db);
-  }
-  return 0;
-}
-
 /* Takes the job's lock: an flock on the lock file, released when the
  * process ends however it ends. Returns the fd, or -1 with the reason said. */
-static int take_lock(const struct config *c, int wait)
+static int take_lock(const struct pa_nightly_conf *c, int wait)
 {
   int fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   char pid[32];
@@ -319,11 +100,11 @@ static int take_lock(const struct config *c, int wait)
 /* The inputs' globs expanded, then ingest over them. A glob that matches
  * nothing is fine (no rotated file yet); a plain path that is not there
  * is an error naming its key. Returns ingest's exit code, or 2. */
-static int run_ingest(const struct config *c, const char *tz, int *n_files)
+static int run_ingest(const struct pa_nightly_conf *c, const char *tz, int *n_files)
 {
   char **argv = NULL;
   size_t argc = 0, cap = 8;
-  glob_t g[MAX_LIST];
+  glob_t g[PA_NIGHTLY_MAX_LIST];
   size_t n_glob = 0;
   int code = PA_EXIT_OK;
 
@@ -398,8 +179,8 @@ static void ingest_counts(pa_store *s, long long *events, long long *quarantined
 /* Builds the report once and writes it in each configured format to
  * DIR/pacsaudit-DATE.EXT (whole or not at all). *first: the first file
  * written. Returns 0 or an exit code. */
-static int write_reports(const struct config *c, pa_store *s, const char *date, char *first,
-                         size_t first_len)
+static int write_reports(const struct pa_nightly_conf *c, pa_store *s, const char *date,
+                         char *first, size_t first_len)
 {
   struct pa_report_opts o = {.lang = c->lang, .policy_path = c->policy};
   struct pa_err err;
@@ -476,7 +257,7 @@ int pa_cmd_nightly(int argc, char **argv)
   struct pa_check_args ca = {.format = "text", .pack = 1, .silent = 1};
   struct pa_check_summary sum;
   const char *config_path = NULL, *tz;
-  struct config c;
+  struct pa_nightly_conf c;
   char date[11], report[4096] = "", sealed[128] = "";
   long long events = 0, quarantined = 0;
   uint64_t pruned = 0;
@@ -495,13 +276,13 @@ int pa_cmd_nightly(int argc, char **argv)
     help(stderr);
     return PA_EXIT_INPUT;
   }
-  if (config_load(&c, config_path)) {
-    config_free(&c);
+  if (pa_nightly_conf_load(&c, config_path, stderr)) {
+    pa_nightly_conf_free(&c);
     return PA_EXIT_INPUT;
   }
   tz = policy_tz(c.policy, &bad_policy);
   if (bad_policy || (lock_fd = take_lock(&c, wait)) < 0) {
-    config_free(&c);
+    pa_nightly_conf_free(&c);
     return PA_EXIT_INPUT;
   }
 
@@ -565,6 +346,6 @@ out:
   if (pa_store_close(s) && code < PA_EXIT_INPUT)
     code = PA_EXIT_INTERNAL;
   close(lock_fd);
-  config_free(&c);
+  pa_nightly_conf_free(&c);
   return code;
 }
