@@ -123,8 +123,9 @@
 #define PA_RULE_MAX_RULES     1024         /* rules in one set */
 #define PA_RULE_MAX_DECIDE    4            /* "decide.data" checks of one rule */
 /* Lanes of check (rules/engine.h): each is a connection with its own page
- * cache (32 MiB, which also bounds each sort's memory) and temp cache
- * (64 MiB), so memory is bounded by their number, not by the store's size. */
+ * cache (8 MiB, which also bounds each sort's memory) and temp cache
+ * (8 MiB; rules/engine.c), so memory is bounded by their number, not by
+ * the store's size. */
 #define PA_ENGINE_LANES_MAX   4
 #define PA_ENGINE_LANE_LOCK_MS 2000        /* wait for a writer so that lanes share a snapshot */
 /* A rule's read of events reads the table by a full scan, not through the

@@ -51,6 +51,7 @@ static void help(FILE *f)
           "                   the index SQLite picks would lead to the table for a large\n"
           "                   share of a sample of rows (-v logs each choice); index:\n"
           "                   always through the index. The findings are the same\n"
+          "                   either way\n"
           "  -q, --quiet      print only the summary line\n"
           "  -v, --verbose    log the time of each rule's statements (stderr)\n"
           "  -h, --help       this text\n"
