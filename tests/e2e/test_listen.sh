@@ -57,7 +57,12 @@ for c in $(seq 8); do
 done
 # a garbage client: a line longer than any syslog message and no end
 ( head -c 300000 /dev/zero | tr '\0' 'x' | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" ) 2>/dev/null &
-wait_clients() { for j in $(jobs -p); do [ "$j" != "$pid" ] && wait "$j" 2>/dev/null; done; return 0; }
+# the senders' own exit status is not what is tested (the rows are): the
+# garbage client's write fails when the listener drops it before the kernel
+# took all of it (1 run in 10 here), which under set -e ended the script
+wait_clients() {
+  for j in $(jobs -p); do [ "$j" = "$pid" ] || wait "$j" 2>/dev/null || true; done
+}
 wait_clients
 # one more good message after the garbage: the others are unharmed
 logger --rfc5424 --tcp --octet-count -n 127.0.0.1 -P "$tp" -t sshd \
