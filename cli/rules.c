@@ -189,9 +189,9 @@ static int cmd_sql(int argc, char **argv)
              i < cp.n_decide ? i + 1 : i - cp.n_decide + 1, st->sql);
       print_binds(st);
       if (st->read)
-        printf("-- (check reads events x NOT INDEXED instead when the index SQLite picks"
+        printf("-- (check reads events x%s instead when the index SQLite picks"
                " leads to the table for %.0f%% of sampled rows or more; check -v logs it)\n",
-               PA_ENGINE_SCAN_PERMILLE / 10.0);
+               pa_dialect_sqlite.scan_hint, PA_ENGINE_SCAN_PERMILLE / 10.0);
     }
     rc = PA_EXIT_OK;
   }

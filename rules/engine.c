@@ -112,36 +112,82 @@ static int run_stmt(sqlite3 *db, const struct pa_sqlstmt *st, int64_t *one_out)
   return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The index through which the plan of st reads x and then the table: its
- * name into name, and 1; 0 when x is read another way (a scan, a covering
- * index, by rowid, or through more than one index). */
-static int plan_index(sqlite3 *db, const struct pa_sqlstmt *st, char *name, size_t n)
+/* Hands each step of st's query plan (EXPLAIN QUERY PLAN's detail) to
+ * step, in order. */
+static void plan_steps(sqlite3 *db, const struct pa_sqlstmt *st,
+                       void (*step)(void *ctx, const char *detail), void *ctx)
 {
-  struct pa_sqlstmt ex = *st;
   sqlite3_stmt *q;
-  size_t len = strlen(st->sql) + 32;
-  int reads = 0, named = 0;
+  size_t n = strlen(st->sql) + 32;
+  char *sql = malloc(n);
 
-  if (!(ex.sql = malloc(len)))
-    return 0;
-  snprintf(ex.sql, len, "EXPLAIN QUERY PLAN %s", st->sql);
-  if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
+  if (!sql)
+    return;
+  snprintf(sql, n, "EXPLAIN QUERY PLAN %s", st->sql);
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
     bind_all(q, st);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-      const char *d = (const char *)sqlite3_column_text(q, 3), *u;
-      if (!d || (strncmp(d, "SEARCH x ", 9) && strncmp(d, "SCAN x ", 7) && strcmp(d, "SCAN x")))
-        continue;
-      reads++;
-      if ((u = strstr(d, " USING INDEX ")) && (len = strcspn(u + 13, " ")) < n) {
-        memcpy(name, u + 13, len);
-        name[len] = 0;
-        named = 1;
-      }
-    }
+    while (sqlite3_step(q) == SQLITE_ROW)
+      if (sqlite3_column_text(q, 3))
+        step(ctx, (const char *)sqlite3_column_text(q, 3));
     sqlite3_finalize(q);
   }
-  free(ex.sql);
-  return reads == 1 && named;
+  free(sql);
+}
+
+/* How a plan reads x: the steps that do, and the index of the last one
+ * that goes through an index to the table. */
+struct x_read {
+  int reads, named;
+  char name[128];
+};
+
+static void x_read_step(void *ctx, const char *d)
+{
+  struct x_read *x = ctx;
+  const char *u;
+  size_t len;
+
+  if (strncmp(d, "SEARCH x ", 9) && strncmp(d, "SCAN x ", 7) && strcmp(d, "SCAN x"))
+    return;
+  x->reads++;
+  if ((u = strstr(d, " USING INDEX ")) && (len = strcspn(u + 13, " ")) < sizeof x->name) {
+    memcpy(x->name, u + 13, len);
+    x->name[len] = 0;
+    x->named = 1;
+  }
+}
+
+/* The index through which the plan of st reads x and then the table, into
+ * *x; 1 when there is one, 0 when x is read another way (a scan, a
+ * covering index, by rowid, or through more than one index). */
+static int plan_index(sqlite3 *db, const struct pa_sqlstmt *st, struct x_read *x)
+{
+  memset(x, 0, sizeof *x);
+  plan_steps(db, st, x_read_step, x);
+  return x->reads == 1 && x->named;
+}
+
+/* For explain: the rule and the options the steps go to. */
+struct explain_ctx {
+  const struct pa_engine_opts *o;
+  const struct pa_rule *r;
+};
+
+static void explain_step(void *ctx, const char *d)
+{
+  const struct explain_ctx *e = ctx;
+  if (e->o->plan)
+    e->o->plan(e->o->plan_ctx, e->r, d);
+  else /* check -v: each step of the plan in the log */
+    pa_log(PA_LOG_DEBUG, "%s: plan: %s", e->r->id, d);
+}
+
+/* Hands each step of st's query plan to o->plan, or to the log. */
+static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa_rule *r,
+                    const struct pa_sqlstmt *st)
+{
+  struct explain_ctx e = {o, r};
+  plan_steps(db, st, explain_step, &e);
 }
 
 /* The columns (struct pa_read's bits) that index idx holds, with id. */
@@ -219,19 +265,20 @@ static char *scan_sql(sqlite3 *db, const struct pa_dialect *dl, const struct pa_
   const struct pa_read *rd = st->read;
   struct pa_sqlstmt probe = {.sql = NULL};
   struct pa_buf q;
+  struct x_read x;
   int64_t permille = 0;
-  char idx[128], *sql = NULL;
+  char *sql = NULL;
   size_t n = strlen(st->sql), h;
 
   if (!dl)
     dl = &pa_dialect_sqlite;
-  if (!dl->scan_hint || rd->scan_at > n || rd->filter_to > n || !plan_index(db, st, idx, sizeof idx))
+  if (!dl->scan_hint || rd->scan_at > n || rd->filter_to > n || !plan_index(db, st, &x))
     return NULL;
   pa_buf_init(&q, PA_RULE_MAX_SQL + 1024);
-  if (probe_of(st, index_cols(db, idx), &q, &probe) || run_stmt(db, &probe, &permille))
+  if (probe_of(st, index_cols(db, x.name), &q, &probe) || run_stmt(db, &probe, &permille))
     goto out;
   pa_log(PA_LOG_DEBUG, "%s: statement %zu: %s leads to the table for %.1f%% of sampled events:"
-         " %s", r->id, s + 1, idx, (double)permille / 10,
+         " %s", r->id, s + 1, x.name, (double)permille / 10,
          permille >= PA_ENGINE_SCAN_PERMILLE ? "a full scan instead" : "kept");
   if (permille < PA_ENGINE_SCAN_PERMILLE)
     goto out;
@@ -245,31 +292,6 @@ out:
   free(probe.binds);
   pa_buf_cleanup(&q);
   return sql;
-}
-
-/* Hands each step of st's query plan to o->plan. */
-static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa_rule *r,
-                    const struct pa_sqlstmt *st)
-{
-  struct pa_sqlstmt ex = *st;
-  sqlite3_stmt *q;
-  size_t n = strlen(st->sql) + 32;
-  char *sql = malloc(n);
-
-  if (!sql)
-    return;
-  snprintf(sql, n, "EXPLAIN QUERY PLAN %s", st->sql);
-  ex.sql = sql;
-  if (sqlite3_prepare_v2(db, ex.sql, -1, &q, NULL) == SQLITE_OK) {
-    bind_all(q, st);
-    while (sqlite3_step(q) == SQLITE_ROW)
-      if (o->plan)
-        o->plan(o->plan_ctx, r, (const char *)sqlite3_column_text(q, 3));
-      else /* check -v: each step of the plan in the log */
-        pa_log(PA_LOG_DEBUG, "%s: plan: %s", r->id, (const char *)sqlite3_column_text(q, 3));
-    sqlite3_finalize(q);
-  }
-  free(sql);
 }
 
 /* ---- thresholds from the policy ------------------------------------- */
