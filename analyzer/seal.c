@@ -210,7 +210,7 @@ pa_rc pa_seal_parse(const char *line, size_t len, struct pa_seal *out, struct pa
   out->signed_len = pos - 1;
   at_pos = pos;
   if (field(line, len, &pos, "sig", &v, &vl) || vl != 2 * PA_SEAL_SIG_LEN ||
-      unhex(v, PA_SEAL_SIG_LEN, out->sig) || pos != len)
+      unhex(v, PA_SEAL_SIG_LEN, out->sig) || v + vl != line + len)
     return pa_err_set(err, PA_MALFORMED, at_pos, 0,
                       "sig= is not 128 lower-case hex digits ending the line");
   if ((out->rows == 0) != (out->last_id == 0) || out->rows > out->last_id)
