@@ -742,7 +742,8 @@ static pa_rc deferred_recover(pa_store *s)
   sqlite3_finalize(q);
   if (!any)
     return PA_OK;
-  pa_log(PA_LOG_INFO, "making the indexes an interrupted bulk load left out");
+  pa_log(PA_LOG_INFO, "making the events indexes that an interrupted bulk load or a"
+                       " migration left to build");
   return deferred_build(s);
 }
 

@@ -46,6 +46,37 @@
   " CASE WHEN " PA__CX_SAME " THEN NULL ELSE cx_universal_id END,"                   \
   " n_instances, sop_classes, accession, study_uids"
 
+/* PA__EVENTS_OP: the column op of events, the one operation of the
+ * policy's vocabulary each event is (policy.md). Migration 6 added it
+ * VIRTUAL; migration 15 stores it. The same text in both: change it only
+ * with a new migration. */
+#define PA__EVENTS_OP                                                                   \
+  "op TEXT GENERATED ALWAYS AS (CASE"                                                   \
+   "   WHEN event_code = 'DIMSE:C-FIND-RQ' THEN 'query'"                                \
+   "   WHEN event_code IN ('DIMSE:C-MOVE-RQ', 'DIMSE:C-GET-RQ') THEN 'retrieve'"        \
+   "   WHEN event_code = 'DIMSE:C-STORE-RQ' THEN 'store'"                               \
+   "   WHEN event_code IN ('DIMSE:N-DELETE-RQ') THEN 'delete'"                          \
+   "   WHEN event_code IN ('DIMSE:N-SET-RQ') THEN 'modify'"                             \
+   "   WHEN event_code = 'DCM:110114' THEN"                                             \
+   "     CASE WHEN event_type = 'DCM:110123' THEN 'logout' ELSE 'login' END"            \
+   "   WHEN event_code = 'DCM:110112' THEN 'query'"                                     \
+   "   WHEN event_code = 'DCM:110106' THEN 'export'"                                    \
+   "   WHEN event_code = 'DCM:110107' THEN 'import'"                                    \
+   "   WHEN event_code = 'DCM:110101' THEN 'audit-read'"                                \
+   "   WHEN event_code = 'DCM:110104' THEN"                                             \
+   "     CASE action WHEN 'C' THEN 'store' ELSE 'retrieve' END"                         \
+   "   WHEN event_code IN ('DCM:110103', 'DCM:110110', 'DCM:110105', 'DCM:110109',"     \
+   "                       'DCM:110111', 'DCM:110108', 'FHIR:rest') THEN"               \
+   "     CASE action WHEN 'C' THEN 'store' WHEN 'R' THEN 'view' WHEN 'U' THEN 'modify'" \
+   "       WHEN 'D' THEN 'delete' ELSE"                                                 \
+   "       CASE WHEN event_code = 'FHIR:rest' THEN 'query' ELSE 'view' END END"         \
+   "   WHEN event_code IN ('DCM:110100', 'SYSLOG:sudo') THEN 'admin'"                   \
+   /* a security alert is about someone, not done by them, except a change              \
+    * of roles or attributes and a remote service operation */                          \
+   "   WHEN event_code = 'DCM:110113' AND event_type IN ('DCM:110136', 'DCM:110137',"   \
+   "     'DCM:110139', 'DCM:110140') THEN 'admin'"                                      \
+   "   END)"
+
 static const char *const pa__store_migrations[] = {
   /* 0 -> 1 */
   "CREATE TABLE raw ("
@@ -285,31 +316,7 @@ static const char *const pa__store_migrations[] = {
    "   ELSE substr(d.event_types, 1, instr(d.event_types || ',', ',') - 1) END"
    "   FROM audit_details d WHERE d.event_id = events.id AND d.event_types <> '')"
    " WHERE source IN ('atna', 'fhir');"
-   "ALTER TABLE events ADD COLUMN op TEXT GENERATED ALWAYS AS (CASE"
-   "   WHEN event_code = 'DIMSE:C-FIND-RQ' THEN 'query'"
-   "   WHEN event_code IN ('DIMSE:C-MOVE-RQ', 'DIMSE:C-GET-RQ') THEN 'retrieve'"
-   "   WHEN event_code = 'DIMSE:C-STORE-RQ' THEN 'store'"
-   "   WHEN event_code IN ('DIMSE:N-DELETE-RQ') THEN 'delete'"
-   "   WHEN event_code IN ('DIMSE:N-SET-RQ') THEN 'modify'"
-   "   WHEN event_code = 'DCM:110114' THEN"
-   "     CASE WHEN event_type = 'DCM:110123' THEN 'logout' ELSE 'login' END"
-   "   WHEN event_code = 'DCM:110112' THEN 'query'"
-   "   WHEN event_code = 'DCM:110106' THEN 'export'"
-   "   WHEN event_code = 'DCM:110107' THEN 'import'"
-   "   WHEN event_code = 'DCM:110101' THEN 'audit-read'"
-   "   WHEN event_code = 'DCM:110104' THEN"
-   "     CASE action WHEN 'C' THEN 'store' ELSE 'retrieve' END"
-   "   WHEN event_code IN ('DCM:110103', 'DCM:110110', 'DCM:110105', 'DCM:110109',"
-   "                       'DCM:110111', 'DCM:110108', 'FHIR:rest') THEN"
-   "     CASE action WHEN 'C' THEN 'store' WHEN 'R' THEN 'view' WHEN 'U' THEN 'modify'"
-   "       WHEN 'D' THEN 'delete' ELSE"
-   "       CASE WHEN event_code = 'FHIR:rest' THEN 'query' ELSE 'view' END END"
-   "   WHEN event_code IN ('DCM:110100', 'SYSLOG:sudo') THEN 'admin'"
-   /* a security alert is about someone, not done by them, except a change
-    * of roles or attributes and a remote service operation */
-   "   WHEN event_code = 'DCM:110113' AND event_type IN ('DCM:110136', 'DCM:110137',"
-   "     'DCM:110139', 'DCM:110140') THEN 'admin'"
-   "   END) VIRTUAL;"
+   "ALTER TABLE events ADD COLUMN " PA__EVENTS_OP " VIRTUAL;"
    "CREATE INDEX events_code ON events(event_code, ts);"
    /* logins, logouts and failures by user: AC-05, AC-08, AC-10, AC-03 */
    "CREATE INDEX events_op ON events(op, user_id, ts) WHERE op IS NOT NULL;"
@@ -561,6 +568,57 @@ static const char *const pa__store_migrations[] = {
    "  CASE WHEN p.from_event & 8 THEN e.user_role ELSE p.roles END AS roles,"
    "  CASE WHEN p.from_event & 16 THEN e.user_role ELSE p.role_names END AS role_names"
    " FROM atna_participants_data p LEFT JOIN events e ON e.id = p.event_id;"),
+
+  /* 14 -> 15: op stored (issue 3/6; docs/schema.md, "version 15"). A
+   * virtual op was computed again by every read that tested it: a full
+   * scan of events that asked for op cost four times one that did not.
+   * SQLite makes a column STORED only in a new table, so events is copied
+   * once (the SQLite "12 steps" way; foreign keys are off). Its indexes go
+   * with the old table: they are listed in deferred_indexes first, and the
+   * open that ran this migration makes them again (deferred_recover). The
+   * views over events name it, not the table's copy: the rename leaves
+   * them as they are (legacy_alter_table), and they read the new table. */
+  ("INSERT OR IGNORE INTO deferred_indexes (name, sql, since)"
+   " SELECT name, sql, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
+   " FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL;"
+   "CREATE TABLE events_v15 ("
+   "  id INTEGER PRIMARY KEY,"
+   "  ts INTEGER NOT NULL,"
+   "  received_ts INTEGER,"
+   "  source TEXT NOT NULL,"
+   "  origin TEXT,"
+   "  event_code TEXT,"
+   "  action TEXT,"
+   "  outcome INTEGER,"
+   "  user_id TEXT,"
+   "  user_name TEXT,"
+   "  user_role TEXT,"
+   "  src_ip TEXT,"
+   "  src_ae TEXT,"
+   "  dst_ip TEXT,"
+   "  dst_ae TEXT,"
+   "  host TEXT,"
+   "  patient_id TEXT,"
+   "  study_uid TEXT,"
+   "  object_count INTEGER,"
+   "  secure INTEGER,"
+   "  assoc_id INTEGER REFERENCES associations(id),"
+   "  raw_id INTEGER REFERENCES raw(id),"
+   "  event_type TEXT,"
+   "  auth_method TEXT,"
+   "  received_via TEXT,"
+   "  " PA__EVENTS_OP " STORED);"
+   "INSERT INTO events_v15 (id, ts, received_ts, source, origin, event_code, action, outcome,"
+   "  user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id,"
+   "  study_uid, object_count, secure, assoc_id, raw_id, event_type, auth_method, received_via)"
+   " SELECT id, ts, received_ts, source, origin, event_code, action, outcome, user_id,"
+   "  user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id, study_uid,"
+   "  object_count, secure, assoc_id, raw_id, event_type, auth_method, received_via"
+   " FROM events ORDER BY id;"
+   "DROP TABLE events;"
+   "PRAGMA legacy_alter_table=ON;"
+   "ALTER TABLE events_v15 RENAME TO events;"
+   "PRAGMA legacy_alter_table=OFF;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

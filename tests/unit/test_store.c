@@ -917,17 +917,15 @@ static void test_bulk_deferred_indexes(void **state)
  * message stored before the migration is still found as a duplicate. */
 /* The rows of atna_objects and atna_participants in one string, every
  * column, in order (NULL as "-"). */
-static void dump_detail(const char *path, char *out, size_t cap)
+/* Every row of each query, its values as text ("-" for NULL), into out. */
+static void dump(const char *path, const char *const *sql, size_t n_sql, char *out, size_t cap)
 {
-  static const char *const sql[] = {
-    "SELECT * FROM atna_objects ORDER BY event_id, seq",
-    "SELECT * FROM atna_participants ORDER BY event_id, seq"};
   sqlite3 *db;
   size_t len = 0;
 
   out[0] = 0;
   assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  for (size_t k = 0; k < 2; k++) {
+  for (size_t k = 0; k < n_sql; k++) {
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_prepare_v2(db, sql[k], -1, &q, NULL), SQLITE_OK);
     while (sqlite3_step(q) == SQLITE_ROW) {
@@ -944,6 +942,72 @@ static void dump_detail(const char *path, char *out, size_t cap)
     sqlite3_finalize(q);
   }
   sqlite3_close(db);
+}
+
+static void dump_detail(const char *path, char *out, size_t cap)
+{
+  static const char *const sql[] = {
+    "SELECT * FROM atna_objects ORDER BY event_id, seq",
+    "SELECT * FROM atna_participants ORDER BY event_id, seq"};
+  dump(path, sql, 2, out, cap);
+}
+
+/* Version 15 stores op: a version-14 file's events are copied with the
+ * same rows, op as the virtual column gave it, its indexes made again, and
+ * the views over events read the copy. */
+static void test_migrate_op_stored(void **state)
+{
+  static const char *const codes[] = {"DIMSE:C-FIND-RQ", "DIMSE:C-MOVE-RQ", "DCM:110114",
+                                      "DCM:110104", "DCM:110110", "FHIR:rest", "DCM:110113",
+                                      "ASSOC:start"};
+  static const char *const sql[] = {
+    "SELECT * FROM events ORDER BY id",
+    "SELECT * FROM atna_participants ORDER BY event_id, seq",
+    "SELECT id, op FROM events_and_reviews ORDER BY id",
+    "SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'events' AND type = 'index'"
+    " ORDER BY name"};
+  struct pa_test_db *f = *state;
+  static char before[16384], after[16384];
+  char path[160], q[512];
+  sqlite3 *db;
+  pa_store *s;
+  struct pa_err err;
+
+  snprintf(path, sizeof path, "%s/v14.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_create_function(db, "pa_sha_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                           NULL, sha_key_fn, NULL, NULL),
+                   SQLITE_OK);
+  for (int v = 0; v < 14; v++)
+    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    snprintf(q, sizeof q,
+             "INSERT INTO events (id, ts, source, event_code, event_type, action, user_id,"
+             " patient_id) VALUES (%zu, %zu, 'atna', '%s', '%s', '%c', 'u%zu', 'p%zu');"
+             "INSERT INTO atna_participants_data (event_id, seq, from_event) VALUES (%zu, 0, 1);",
+             i + 1, 100 - i, codes[i], i % 2 ? "DCM:110123" : "DCM:110136", "CRUDE"[i % 5], i,
+             i % 3, i + 1);
+    assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+  }
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=14", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(chmod(path, 0600), 0);
+  assert_int_equal(count(path, "SELECT hidden FROM pragma_table_xinfo('events')"
+                               " WHERE name = 'op'"), 2); /* virtual */
+  dump(path, sql, 4, before, sizeof before);
+  assert_non_null(strstr(before, "|retrieve|\n"));
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(path, &s, &err), PA_OK);
+  assert_int_equal(pa_store_version_found(s), 14);
+  assert_int_equal(pa_store_close(s), PA_OK);
+  assert_int_equal(count(path, "SELECT hidden FROM pragma_table_xinfo('events')"
+                               " WHERE name = 'op'"), 3); /* stored */
+  dump(path, sql, 4, after, sizeof after);
+  assert_string_equal(after, before);
+  assert_int_equal(count(path, "SELECT count(*) FROM deferred_indexes"), 0);
+  assert_int_equal(count(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'events_v15'"),
+                   0);
+  unlink(path);
 }
 
 /* Version 14 stores an object's CX parts only when its object_id does not
@@ -1147,6 +1211,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_bulk_deferred_indexes, setup, teardown),
     cmocka_unit_test(test_migrate_raw_sha_key),
     cmocka_unit_test(test_migrate_detail_views),
+    cmocka_unit_test_setup_teardown(test_migrate_op_stored, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
