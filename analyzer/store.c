@@ -276,6 +276,12 @@ static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
                       "%s: schema version %d is older than this pacsaudit reads (%d);"
                       " run pacsaudit ingest on it once to migrate it",
                       path, v, PA__STORE_N_MIGRATIONS);
+  /* A migration that copies a table drops the old one, and SQLite keeps
+   * what a statement changed in its statement journal: with temp_store
+   * MEMORY that held every page of the table dropped (3.3 GB of RSS for a
+   * 10M-event store). On file it stays on disk. */
+  if (v < PA__STORE_N_MIGRATIONS && pa__store_exec(s, "PRAGMA temp_store=FILE"))
+    goto fail;
   while (v < PA__STORE_N_MIGRATIONS) {
     char setv[64];
     /* Another writer may be migrating the same file: the version read
@@ -294,6 +300,8 @@ static pa_rc migrate(pa_store *s, const char *path, struct pa_err *err)
       goto fail;
     v++;
   }
+  if (pa__store_exec(s, "PRAGMA temp_store=MEMORY"))
+    return pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, sqlite3_errmsg(s->db));
   return PA_OK;
 fail:
   pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: migration to schema %d failed: %s", path, v + 1,
