@@ -1109,6 +1109,8 @@ static void hits_reset(struct cc *c)
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_a");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_b");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_m");
+  stmt_plain(c, "DROP TABLE IF EXISTS temp.r_all");
+  stmt_plain(c, "DROP TABLE IF EXISTS temp.r_c");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_t");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_an");
   stmt_plain(c, "DROP TABLE IF EXISTS temp.r_p");
@@ -1198,8 +1200,9 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   if (number(c, json_object_get(cnt ? cnt : dis, "gte"), sub, &n) == 0 && n < 1)
     bad(c, sub, "at least 1");
   c->out->gap_us = w;
-  /* the rows of interest, with their subject (and the distinct value) */
-  if (c->dl->temp_as(&c->q, "r_m"))
+  /* the rows of interest, with their subject (and the distinct value);
+   * for distinct, all of them in r_all first (below) */
+  if (c->dl->temp_as(&c->q, dis ? "r_all" : "r_m"))
     c->nomem = 1;
   app(c, "SELECT ");
   snprintf(sub, sizeof sub, "%s.subject", path);
@@ -1221,6 +1224,25 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   filter_ends(c);
   app(c, " AND subj IS NOT NULL%s", dis ? " AND val IS NOT NULL" : "");
   stmt_end(c);
+  if (dis) {
+    /* only the subjects that can reach N go on. A window [t - window, t]
+     * meets at most two of the aligned buckets [k x window, (k+1) x window),
+     * so N distinct values in it put N/2 of them in one bucket. One
+     * GROUP BY finds those subjects; the window passes, which cost a
+     * sort of every row by (subject, time) and a window function per
+     * row, then run over their rows only. */
+    if (c->dl->temp_as(&c->q, "r_c"))
+      c->nomem = 1;
+    app(c, "SELECT DISTINCT subj FROM (SELECT subj, count(DISTINCT val) AS d FROM r_all"
+           " GROUP BY subj, ts / %" PRId64 ") WHERE d >= ", w > 0 ? w : 1);
+    bind_real(c, n / 2);
+    stmt_end(c);
+    if (c->dl->temp_as(&c->q, "r_m"))
+      c->nomem = 1;
+    app(c, "SELECT * FROM r_all WHERE subj IN (SELECT subj FROM r_c)");
+    stmt_end(c);
+    stmt_plain(c, "DROP TABLE temp.r_all");
+  }
   stmt_plain(c, "CREATE INDEX temp.r_m_key ON r_m(subj, ts)");
   /* the times where a window ending there reaches N */
   if (c->dl->temp_as(&c->q, "r_t"))
@@ -1237,14 +1259,8 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
      * a running sum of +1 at each run's start and -1 at its end. Its
      * maximum comes at a start, where the triggers are. The sorts are
      * O(n log n) whatever the window; a count per row was O(n x window). */
-    /* only for subjects whose window holds N rows at all (distinct values
-     * are at most the rows): one cheap count pass first */
-    app(c, "WITH cand AS (SELECT DISTINCT subj FROM (SELECT subj, count(*) OVER (PARTITION BY"
-           " subj ORDER BY ts RANGE BETWEEN %" PRId64 " PRECEDING AND CURRENT ROW) AS n FROM"
-           " r_m) WHERE n >= ", w);
-    bind_real(c, n);
-    app(c, "), ");
-    runs(c, "subj, val", "r_m WHERE subj IN (SELECT subj FROM cand)", w, 0, w);
+    app(c, "WITH ");
+    runs(c, "subj, val", "r_m", w, 0, w);
     app(c, ", ev AS (SELECT subj, s AS t, 1 AS d FROM iv UNION ALL SELECT subj, e, -1 FROM iv),"
            " cum AS (SELECT subj, t, d, sum(d) OVER (PARTITION BY subj ORDER BY t, d DESC ROWS"
            " UNBOUNDED PRECEDING) AS open FROM ev)"
