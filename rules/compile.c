@@ -1258,13 +1258,21 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
      * overlap, so the values in the window at t are the runs open at t,
      * a running sum of +1 at each run's start and -1 at its end. Its
      * maximum comes at a start, where the triggers are. The sorts are
-     * O(n log n) whatever the window; a count per row was O(n x window). */
-    app(c, "WITH ");
-    runs(c, "subj, val", "r_m", w, 0, w);
-    app(c, ", ev AS (SELECT subj, s AS t, 1 AS d FROM iv UNION ALL SELECT subj, e, -1 FROM iv),"
+     * O(n log n) whatever the window; a count per row was O(n x window).
+     * The +1 and -1 need no pairing: a row starts a run when the value's
+     * row before it is more than the window before it (lag), and ends one
+     * when the row after it is more than the window after it (lead), both
+     * in one window pass; one sort and one pass fewer than numbering the
+     * runs and grouping them (PR-02 at 10M: 5.9 -> 3.9 s) */
+    app(c, "WITH o AS (SELECT subj, ts, lag(ts) OVER win AS p, lead(ts) OVER win AS n FROM r_m"
+           " WINDOW win AS (PARTITION BY subj, val ORDER BY ts)),"
+           " ev AS (SELECT subj, CASE k.d WHEN 1 THEN o.ts ELSE o.ts + %" PRId64 " END AS t,"
+           " k.d AS d FROM o CROSS JOIN (SELECT 1 AS d UNION ALL SELECT -1) k WHERE CASE k.d"
+           " WHEN 1 THEN p IS NULL OR p < o.ts - %" PRId64 " ELSE n IS NULL OR n > o.ts + %"
+           PRId64 " END),"
            " cum AS (SELECT subj, t, d, sum(d) OVER (PARTITION BY subj ORDER BY t, d DESC ROWS"
            " UNBOUNDED PRECEDING) AS open FROM ev)"
-           " SELECT subj, t AS ts FROM cum WHERE d = 1 AND open >= ");
+           " SELECT subj, t AS ts FROM cum WHERE d = 1 AND open >= ", w, w, w);
     bind_real(c, n);
   }
   stmt_end(c);
