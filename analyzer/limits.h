@@ -134,6 +134,11 @@
  * once the table outgrows the page cache, each of those costs a random
  * page read (10M events: 3.7 µs a row read through an index against 0.7 µs
  * a row of a scan; at 7-9% of the rows the scan lost, at 24-62% it won).
+ * With op stored (schema 15) a scan costs 0.2-0.3 µs a row and reads the
+ * 8-9% of AC-05, AC-08 and PR-02 in half the time, but 50 here lost
+ * overall: the rows then come in time order, not the index's (op, user,
+ * time), and the sorts and window passes after the read took 2-4x as
+ * long for AC-05 and PR-02 (AC-08 and AC-10 gained).
  * PA_RULE_MAX_READ_TERMS: the parts of one read's filter that are told
  * apart (more, and the read keeps the planner's index). */
 #define PA_ENGINE_SCAN_SAMPLE 1000
