@@ -46,6 +46,38 @@
   " CASE WHEN " PA__CX_SAME " THEN NULL ELSE cx_universal_id END,"                   \
   " n_instances, sop_classes, accession, study_uids"
 
+/* PA__EVENTS_COLS_V1: the columns events was made with (migration 1);
+ * migration 15 makes the table again from them. PA__EVENTS_V14_NAMES: the
+ * names of every column of events that is not generated, as of version 14
+ * (migration 15 copies them). */
+#define PA__EVENTS_COLS_V1                                                            \
+  "  id INTEGER PRIMARY KEY,"                                                         \
+  "  ts INTEGER NOT NULL,"                                                            \
+  "  received_ts INTEGER,"                                                            \
+  "  source TEXT NOT NULL,"                                                           \
+  "  origin TEXT,"                                                                    \
+  "  event_code TEXT,"                                                                \
+  "  action TEXT,"                                                                    \
+  "  outcome INTEGER,"                                                                \
+  "  user_id TEXT,"                                                                   \
+  "  user_name TEXT,"                                                                 \
+  "  user_role TEXT,"                                                                 \
+  "  src_ip TEXT,"                                                                    \
+  "  src_ae TEXT,"                                                                    \
+  "  dst_ip TEXT,"                                                                    \
+  "  dst_ae TEXT,"                                                                    \
+  "  host TEXT,"                                                                      \
+  "  patient_id TEXT,"                                                                \
+  "  study_uid TEXT,"                                                                 \
+  "  object_count INTEGER,"                                                           \
+  "  secure INTEGER,"                                                                 \
+  "  assoc_id INTEGER REFERENCES associations(id),"                                   \
+  "  raw_id INTEGER REFERENCES raw(id)"
+#define PA__EVENTS_V14_NAMES                                                          \
+  "id, ts, received_ts, source, origin, event_code, action, outcome, user_id,"          \
+  " user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id, study_uid," \
+  " object_count, secure, assoc_id, raw_id, event_type, auth_method, received_via"
+
 /* PA__EVENTS_OP: the column op of events, the one operation of the
  * policy's vocabulary each event is (policy.md). Migration 6 added it
  * VIRTUAL; migration 15 stores it. The same text in both: change it only
@@ -147,29 +179,7 @@ static const char *const pa__store_migrations[] = {
   "  failed INTEGER,"
   "  warning INTEGER);"
   "CREATE INDEX dimse_assoc ON dimse(assoc_id);"
-  "CREATE TABLE events ("
-  "  id INTEGER PRIMARY KEY,"
-  "  ts INTEGER NOT NULL,"
-  "  received_ts INTEGER,"
-  "  source TEXT NOT NULL,"
-  "  origin TEXT,"
-  "  event_code TEXT,"
-  "  action TEXT,"
-  "  outcome INTEGER,"
-  "  user_id TEXT,"
-  "  user_name TEXT,"
-  "  user_role TEXT,"
-  "  src_ip TEXT,"
-  "  src_ae TEXT,"
-  "  dst_ip TEXT,"
-  "  dst_ae TEXT,"
-  "  host TEXT,"
-  "  patient_id TEXT,"
-  "  study_uid TEXT,"
-  "  object_count INTEGER,"
-  "  secure INTEGER,"
-  "  assoc_id INTEGER REFERENCES associations(id),"
-  "  raw_id INTEGER REFERENCES raw(id));"
+  "CREATE TABLE events (" PA__EVENTS_COLS_V1 ");"
   "CREATE INDEX events_ts ON events(ts);"
   "CREATE INDEX events_user ON events(user_id, ts) WHERE user_id IS NOT NULL;"
   "CREATE INDEX events_patient ON events(patient_id, ts) WHERE patient_id IS NOT NULL;"
@@ -581,39 +591,12 @@ static const char *const pa__store_migrations[] = {
   ("INSERT OR IGNORE INTO deferred_indexes (name, sql, since)"
    " SELECT name, sql, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
    " FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL;"
-   "CREATE TABLE events_v15 ("
-   "  id INTEGER PRIMARY KEY,"
-   "  ts INTEGER NOT NULL,"
-   "  received_ts INTEGER,"
-   "  source TEXT NOT NULL,"
-   "  origin TEXT,"
-   "  event_code TEXT,"
-   "  action TEXT,"
-   "  outcome INTEGER,"
-   "  user_id TEXT,"
-   "  user_name TEXT,"
-   "  user_role TEXT,"
-   "  src_ip TEXT,"
-   "  src_ae TEXT,"
-   "  dst_ip TEXT,"
-   "  dst_ae TEXT,"
-   "  host TEXT,"
-   "  patient_id TEXT,"
-   "  study_uid TEXT,"
-   "  object_count INTEGER,"
-   "  secure INTEGER,"
-   "  assoc_id INTEGER REFERENCES associations(id),"
-   "  raw_id INTEGER REFERENCES raw(id),"
+   "CREATE TABLE events_v15 (" PA__EVENTS_COLS_V1 ","
    "  event_type TEXT,"
    "  auth_method TEXT,"
    "  received_via TEXT,"
    "  " PA__EVENTS_OP " STORED);"
-   "INSERT INTO events_v15 (id, ts, received_ts, source, origin, event_code, action, outcome,"
-   "  user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id,"
-   "  study_uid, object_count, secure, assoc_id, raw_id, event_type, auth_method, received_via)"
-   " SELECT id, ts, received_ts, source, origin, event_code, action, outcome, user_id,"
-   "  user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id, study_uid,"
-   "  object_count, secure, assoc_id, raw_id, event_type, auth_method, received_via"
+   "INSERT INTO events_v15 (" PA__EVENTS_V14_NAMES ") SELECT " PA__EVENTS_V14_NAMES
    " FROM events ORDER BY id;"
    "DROP TABLE events;"
    "PRAGMA legacy_alter_table=ON;"

@@ -596,6 +596,22 @@ static void sha_key_fn(sqlite3_context *c, int n, sqlite3_value **v)
   sqlite3_result_int64(c, (int64_t)k);
 }
 
+/* A new file at path with the schema of version v, made by migrations 1
+ * to v on a plain handle (the caller's: sqlite3_close), without setting
+ * user_version. */
+static sqlite3 *db_at(const char *path, int v)
+{
+  sqlite3 *db;
+
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_create_function(db, "pa_sha_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                           NULL, sha_key_fn, NULL, NULL),
+                   SQLITE_OK);
+  for (int i = 0; i < v; i++)
+    assert_int_equal(sqlite3_exec(db, pa__store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+  return db;
+}
+
 /* Turns a version-14 file back into version 13's shape: atna_objects and
  * atna_participants tables again, holding every column in full (what
  * version 13 stored), from what the views read. */
@@ -619,14 +635,9 @@ static void test_open_nomigrate(void **state)
   int fd;
 
   snprintf(path, sizeof path, "%s/old.db", f->dir);
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_create_function(db, "pa_sha_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                           NULL, sha_key_fn, NULL, NULL),
-                   SQLITE_OK);
+  db = db_at(path, PA_SCHEMA_VERSION - 1);
   snprintf(old_version, sizeof old_version, "PRAGMA user_version=%d", PA_SCHEMA_VERSION - 1);
   snprintf(old_msg, sizeof old_msg, "schema version %d is older", PA_SCHEMA_VERSION - 1);
-  for (int v = 0; v < PA_SCHEMA_VERSION - 1; v++)
-    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db, old_version, NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
   for (int i = 0; i < 2; i++) {
@@ -721,9 +732,7 @@ static void test_migration6_event_type_agrees(void **state)
   struct pa_err err;
 
   snprintf(path, sizeof path, "%s/v5.db", f->dir);
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  for (int v = 0; v < 5; v++)
-    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  db = db_at(path, 5);
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
     snprintf(sql, sizeof sql,
              "INSERT INTO events (id, ts, source) VALUES (%zu, 1, 'atna');"
@@ -974,12 +983,7 @@ static void test_migrate_op_stored(void **state)
   struct pa_err err;
 
   snprintf(path, sizeof path, "%s/v14.db", f->dir);
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_create_function(db, "pa_sha_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                           NULL, sha_key_fn, NULL, NULL),
-                   SQLITE_OK);
-  for (int v = 0; v < 14; v++)
-    assert_int_equal(sqlite3_exec(db, pa__store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  db = db_at(path, 14);
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     snprintf(q, sizeof q,
              "INSERT INTO events (id, ts, source, event_code, event_type, action, user_id,"
