@@ -973,8 +973,8 @@ static void test_migrate_op_stored(void **state)
     "SELECT * FROM events ORDER BY id",
     "SELECT * FROM atna_participants ORDER BY event_id, seq",
     "SELECT id, op FROM events_and_reviews ORDER BY id",
-    "SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'events' AND type = 'index'"
-    " ORDER BY name"};
+    ("SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'events' AND type = 'index'"
+     " ORDER BY name")};
   struct pa_test_db *f = *state;
   static char before[16384], after[16384];
   char path[160], q[512];
