@@ -1164,20 +1164,6 @@ static void k_match(struct cc *c, json_t *k, const char *path)
   stmt_end(c);
 }
 
-/* CTEs o, r and iv over src (columns cols, then ts): its rows cut into
- * runs by cols, a run going on while the next row comes at most w later.
- * iv holds each run's subj, s = its first ts + lo and e = its last ts + hi. */
-static void runs(struct cc *c, const char *cols, const char *src, int64_t w, int64_t lo,
-                 int64_t hi)
-{
-  app(c, "o AS (SELECT %s, ts, CASE WHEN lag(ts) OVER (PARTITION BY %s ORDER BY ts) >= ts - %"
-         PRId64 " THEN 0 ELSE 1 END AS st FROM %s),", cols, cols, w, src);
-  app(c, " r AS (SELECT %s, ts, sum(st) OVER (PARTITION BY %s ORDER BY ts ROWS UNBOUNDED"
-         " PRECEDING) AS run FROM o),", cols, cols);
-  app(c, " iv AS (SELECT subj, min(ts) %+" PRId64 " AS s, max(ts) %+" PRId64 " AS e FROM r"
-         " GROUP BY %s, run)", lo, hi, cols);
-}
-
 /* threshold: the rows of a subject that fall in some window of length
  * "window" holding at least N of them ("count": {"gte": N}) or N distinct
  * values of a field ("distinct": {"field": F, "gte": N}). A row is hot when
@@ -1282,8 +1268,12 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
    * so that each row is read once: a join with every end was quadratic
    * where a subject stays over N for long (PR-02 at 10M: 13 s) */
   hits_into(c);
-  app(c, "WITH ");
-  runs(c, "subj", "r_t", w, -w, 0);
+  app(c, "WITH o AS (SELECT subj, ts, CASE WHEN lag(ts) OVER (PARTITION BY subj ORDER BY ts)"
+         " >= ts - %" PRId64 " THEN 0 ELSE 1 END AS st FROM r_t),"
+         " r AS (SELECT subj, ts, sum(st) OVER (PARTITION BY subj ORDER BY ts ROWS UNBOUNDED"
+         " PRECEDING) AS run FROM o),"
+         " iv AS (SELECT subj, min(ts) - %" PRId64 " AS s, max(ts) AS e FROM r"
+         " GROUP BY subj, run)", w, w);
   app(c, " SELECT %d, m.subj, m.ts, m.id, m.ts FROM iv JOIN r_m m ON m.subj = iv.subj"
          " AND m.ts BETWEEN iv.s AND iv.e", c->part);
   if (c->o->since_us) {
