@@ -44,6 +44,12 @@
  * store 1.6x the messages a second (docs/performance.md). The WAL file
  * keeps its largest size between checkpoints. */
 #define PA_STORE_WAL_PAGES    20000
+/* The listener's events wait in events_pending (pa_store_events_pending)
+ * until this many are there, or the oldest has waited this long: the
+ * bound on how late a reader of events sees one. Larger moves write fewer
+ * index pages an event (docs/performance.md, "events_pending"). */
+#define PA_STORE_PENDING_ROWS 50000
+#define PA_STORE_PENDING_US   (2 * 1000000LL)
 #define PA_STR_(x) #x
 #define PA_STR(x) PA_STR_(x)              /* a number of this file, as a string */
 #define PA_STORE_BUSY_STOP_MS (30 * 1000)      /* or this long once asked to stop */

@@ -19,6 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* An event's insert, into events or events_pending: its id is one more
+ * than the largest of both tables, taken in the statement itself, so that
+ * ids stay unique across the two whichever writer inserts (a listener with
+ * rows pending, an ingest, a capture) and the pending rows move into events
+ * as they are. */
+#define PA__EVENT_INS                                                                 \
+  " (" PA__EVENTS_V14_NAMES ")"                                                       \
+  " VALUES ((SELECT max(coalesce((SELECT max(id) FROM events), 0),"                   \
+  " coalesce((SELECT max(id) FROM events_pending), 0)) + 1),"                         \
+  " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
 const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
   /* findings (store_findings.c): the same episode overlaps or comes within
    * the gap; with no gap (a gap rule, whose episodes share their end rows)
@@ -62,14 +73,13 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
     " move_originator_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
   [PA__ST_DRES] =
     "INSERT INTO dimse_results (dimse_id, seq, patient_id, study_uid) VALUES (?,?,?,?)",
-  [PA__ST_EVENT] =
-    "INSERT INTO events (ts, received_ts, source, origin, event_code, action,"
-    " outcome, user_id, user_name, user_role, src_ip, src_ae, dst_ip, dst_ae,"
-    " host, patient_id, study_uid, object_count, secure, assoc_id, raw_id,"
-    " event_type, auth_method, received_via)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+  [PA__ST_EVENT] = "INSERT INTO events" PA__EVENT_INS,
+  [PA__ST_EVENT_PENDING] = "INSERT INTO events_pending" PA__EVENT_INS,
   [PA__ST_EVENT_JOIN] =
     "UPDATE events SET auth_method = coalesce(auth_method, ?),"
+    " user_id = coalesce(user_id, ?) WHERE id = ?",
+  [PA__ST_EVENT_JOIN_PENDING] =
+    "UPDATE events_pending SET auth_method = coalesce(auth_method, ?),"
     " user_id = coalesce(user_id, ?) WHERE id = ?",
   [PA__ST_STATE_GET] =
     "SELECT kind, inode, size, mtime, head_sha256, offset FROM ingest_state"
@@ -110,10 +120,12 @@ const char *const pa__store_stmt_sql[PA__ST_COUNT] = {
 _Static_assert(PA_SCHEMA_VERSION == PA__STORE_N_MIGRATIONS,
                "one migration per schema version");
 
+static pa_rc txn_begin(pa_store *s);
 static pa_rc txn_commit(pa_store *s);
 static pa_rc deferred_recover(pa_store *s);
+static pa_rc pending_recover(pa_store *s);
 
-static int64_t mono_us(void)
+int64_t pa__store_mono_us(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -169,11 +181,18 @@ pa_rc pa__store_write_begin(pa_store *s)
 {
   if (!s->in_batch || s->in_txn)
     return PA_OK;
-  if (pa__store_exec(s, "BEGIN IMMEDIATE"))
+  return txn_begin(s);
+}
+
+static pa_rc txn_begin(pa_store *s)
+{
+  if (pa__store_exec(s, "BEGIN IMMEDIATE")) {
+    snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
     return PA_DB;
+  }
   s->in_txn = 1;
   s->batch_rows = 0;
-  s->batch_started = mono_us();
+  s->batch_started = pa__store_mono_us();
   s->have_chain = 0; /* another writer may have appended since our last batch */
   return PA_OK;
 }
@@ -316,7 +335,7 @@ fail:
 static int on_busy(void *ctx, int n)
 {
   pa_store *s = ctx;
-  int64_t now = mono_us();
+  int64_t now = pa__store_mono_us();
   struct timespec ts = {0, 20 * 1000 * 1000};
 
   if (n == 0)
@@ -516,7 +535,7 @@ pa_rc pa_store_open_mode(const char *path, int flags, pa_store **out, struct pa_
   }
   if (!(flags & PA_STORE_RDONLY))
     mark_interrupted(s);
-  if (!(flags & PA_STORE_RDONLY) && deferred_recover(s)) {
+  if (!(flags & PA_STORE_RDONLY) && (deferred_recover(s) || pending_recover(s))) {
     pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s: %s", path, s->err);
     pa_store_close(s);
     return PA_DB;
@@ -563,7 +582,7 @@ pa_rc pa_store_close(pa_store *s)
     return PA_OK;
   if (s->in_read)
     pa_store_read_end(s);
-  if (s->in_batch)
+  if (s->in_batch || s->ev_pending_rows)
     rc = pa_store_batch_commit(s);
   if (s->bulk && pa_store_bulk_end(s))
     rc = PA_DB;
@@ -755,6 +774,51 @@ static pa_rc deferred_recover(pa_store *s)
   return deferred_build(s);
 }
 
+/* Moves every row of events_pending into events, and commits: in the open
+ * batch's transaction, or in one of its own. The ids stay (they were taken
+ * across both tables), so the rows that point at an event (audit details,
+ * participants, objects) need nothing. */
+static pa_rc pending_move(pa_store *s)
+{
+  if (!s->in_txn && txn_begin(s))
+    return PA_DB;
+  if (pa__store_exec(s, "INSERT INTO events (" PA__EVENTS_V14_NAMES ") SELECT "
+                        PA__EVENTS_V14_NAMES " FROM events_pending ORDER BY id;"
+                        "DELETE FROM events_pending"))
+    pa__store_txn_fail(s);
+  s->ev_pending_rows = 0;
+  s->ev_pending_since = 0;
+  return txn_commit(s);
+}
+
+/* At a writable open: events a listener committed to events_pending and
+ * did not move (it was killed, or it is running now: moving its rows early
+ * is harmless) are moved, so that whoever opens to write (check, ingest)
+ * works on every event stored before it. */
+static pa_rc pending_recover(pa_store *s)
+{
+  sqlite3_stmt *q = NULL;
+  int any = 0;
+
+  if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM events_pending)", -1, &q,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    any = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return any ? pending_move(s) : PA_OK;
+}
+
+void pa_store_events_pending(pa_store *s, int on) { s->ev_pending = on; }
+
+/* Whether the events pending are to move now: many of them, or the oldest
+ * held so long that a reader of events would miss it. */
+static int pending_due(const pa_store *s)
+{
+  return s->ev_pending_rows &&
+         (s->ev_pending_rows >= PA_STORE_PENDING_ROWS ||
+          pa__store_mono_us() - s->ev_pending_since >= PA_STORE_PENDING_US);
+}
+
 pa_rc pa_store_batch_begin(pa_store *s)
 {
   s->in_batch = 1; /* the transaction itself opens with the first write */
@@ -829,14 +893,15 @@ static pa_rc txn_commit(pa_store *s)
 pa_rc pa_store_batch_commit(pa_store *s)
 {
   s->in_batch = 0;
-  return txn_commit(s);
+  return s->ev_pending_rows ? pending_move(s) : txn_commit(s);
 }
 
 pa_rc pa_store_batch_tick(pa_store *s)
 {
-  if (!s->in_txn)
-    return PA_OK;
-  if (s->batch_rows < s->batch_max_rows && mono_us() - s->batch_started < s->batch_max_us)
+  if (pending_due(s))
+    return pending_move(s);
+  if (!s->in_txn || (s->batch_rows < s->batch_max_rows &&
+                     pa__store_mono_us() - s->batch_started < s->batch_max_us))
     return PA_OK;
   return txn_commit(s);
 }

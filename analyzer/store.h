@@ -15,7 +15,7 @@
 
 typedef struct pa_store pa_store;
 
-#define PA_SCHEMA_VERSION 15
+#define PA_SCHEMA_VERSION 16
 
 /* Opens (creating with mode 0600 if absent) the database at path, sets WAL,
  * and migrates the schema to PA_SCHEMA_VERSION. A database of a newer
@@ -163,6 +163,16 @@ pa_rc pa_store_bulk_end(pa_store *s);
 void pa_store_batch_limits(pa_store *s, uint64_t max_rows, int64_t max_us);
 pa_rc pa_store_batch_tick(pa_store *s);
 pa_rc pa_store_batch_commit(pa_store *s);
+
+/* For a writer of many small batches (the listener): from now on, events
+ * are written to events_pending, a table with no secondary index, and
+ * moved into events, ids unchanged, by a tick once PA_STORE_PENDING_ROWS
+ * of them wait or the oldest has waited PA_STORE_PENDING_US, and by commit
+ * and close. A move dirties each leaf of events' indexes once for all the
+ * rows it moves, where batch by batch every commit wrote it again. A
+ * writable open moves what a dead writer left (pa_store_open_mode); a
+ * read-only reader sees an event in events once it has moved. */
+void pa_store_events_pending(pa_store *s, int on);
 /* Batches committed so far: a caller that counts what it handed over can
  * tell when that became durable. */
 uint64_t pa_store_commits(const pa_store *s);

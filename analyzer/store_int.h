@@ -26,7 +26,9 @@ enum {
   PA__ST_DIMSE,
   PA__ST_DRES,
   PA__ST_EVENT,
+  PA__ST_EVENT_PENDING,
   PA__ST_EVENT_JOIN,
+  PA__ST_EVENT_JOIN_PENDING,
   PA__ST_STATE_GET,
   PA__ST_STATE_PUT,
   PA__ST_DETAIL,
@@ -76,6 +78,10 @@ struct pa_store {
   size_t zbuf_size;
   struct pa__raw_z *rz;             /* zstd state and dictionaries (store_raw.c), owned */
   int bulk;                         /* pa_store_bulk_begin deferred indexes: close makes them */
+  int ev_pending;                   /* pa_store_events_pending: events go to events_pending */
+  uint64_t ev_pending_rows;         /* written there since the last move (some may have
+                                       rolled back: a move of none is harmless) */
+  int64_t ev_pending_since;         /* when the first of them was written (monotonic µs) */
 };
 
 /* Counts a row written; a row of the open batch is also pending. */
@@ -95,6 +101,9 @@ void pa__store_txn_fail(pa_store *s);
 /* Opens the batch's transaction (BEGIN IMMEDIATE) on its first write; a
  * no-op outside batch mode or when it is open already. */
 pa_rc pa__store_write_begin(pa_store *s);
+
+/* The monotonic clock, µs. */
+int64_t pa__store_mono_us(void);
 
 /* Steps a write statement to SQLITE_DONE and resets it; counts the row
  * towards the batch. PA_DB (batch marked failed) otherwise. */

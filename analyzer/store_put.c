@@ -130,7 +130,7 @@ pa_rc pa_store_put_dimse(pa_store *s, const struct pa_dimse *d, int64_t *id_out)
 
 pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
 {
-  sqlite3_stmt *q = pa__store_stmt(s, PA__ST_EVENT);
+  sqlite3_stmt *q = pa__store_stmt(s, s->ev_pending ? PA__ST_EVENT_PENDING : PA__ST_EVENT);
   char action[2] = {e->action, 0};
   pa_rc rc;
 
@@ -163,22 +163,32 @@ pa_rc pa_store_put_event(pa_store *s, const struct pa_event *e, int64_t *id_out)
   if ((rc = pa__store_step_done(s, q)))
     return rc;
   PA__STORE_COUNT(s, events);
+  if (s->ev_pending && !s->ev_pending_rows++)
+    s->ev_pending_since = pa__store_mono_us();
   if (id_out)
     *id_out = sqlite3_last_insert_rowid(s->db);
   return PA_OK;
 }
 
 
+/* The event is in events or still in events_pending (moved by any writer
+ * since): both are updated, one of them has the row. */
 pa_rc pa_store_event_join(pa_store *s, int64_t id, const struct pa_event *e)
 {
-  sqlite3_stmt *q = pa__store_stmt(s, PA__ST_EVENT_JOIN);
+  static const int which[] = {PA__ST_EVENT_JOIN_PENDING, PA__ST_EVENT_JOIN};
+  sqlite3_stmt *q;
+  pa_rc rc;
 
-  if (!q)
-    return PA_DB;
-  pa__store_bind_text(q, 1, e->auth_method);
-  pa__store_bind_text(q, 2, e->user_id);
-  sqlite3_bind_int64(q, 3, id);
-  return pa__store_step_done(s, q);
+  for (size_t i = 0; i < sizeof which / sizeof which[0]; i++) {
+    if (!(q = pa__store_stmt(s, which[i])))
+      return PA_DB;
+    pa__store_bind_text(q, 1, e->auth_method);
+    pa__store_bind_text(q, 2, e->user_id);
+    sqlite3_bind_int64(q, 3, id);
+    if ((rc = pa__store_step_done(s, q)))
+      return rc;
+  }
+  return PA_OK;
 }
 
 /* The sink: each callback writes one record, then lets the batch roll. */
@@ -391,7 +401,8 @@ pa_rc pa_store_event_of_raw(pa_store *s, int64_t raw_id, int64_t ts, int64_t *id
 
   *id_out = 0;
   if (sqlite3_prepare_v2(s->db, "SELECT id FROM events WHERE ts = ?1 AND raw_id = ?2"
-                                " ORDER BY id LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+                                " UNION ALL SELECT id FROM events_pending WHERE ts = ?1"
+                                " AND raw_id = ?2 ORDER BY id LIMIT 1", -1, &q, NULL) != SQLITE_OK)
     return PA_DB;
   sqlite3_bind_int64(q, 1, ts);
   sqlite3_bind_int64(q, 2, raw_id);

@@ -49,7 +49,8 @@
 /* PA__EVENTS_COLS_V1: the columns events was made with (migration 1);
  * migration 15 makes the table again from them. PA__EVENTS_V14_NAMES: the
  * names of every column of events that is not generated, as of version 14
- * (migration 15 copies them). */
+ * (migration 15 copies them; an event's insert and the move of pending
+ * events name them too, so a column added to events later is added there). */
 #define PA__EVENTS_COLS_V1                                                            \
   "  id INTEGER PRIMARY KEY,"                                                         \
   "  ts INTEGER NOT NULL,"                                                            \
@@ -73,6 +74,13 @@
   "  secure INTEGER,"                                                                 \
   "  assoc_id INTEGER REFERENCES associations(id),"                                   \
   "  raw_id INTEGER REFERENCES raw(id)"
+/* PA__EVENTS_COLS_V14: the columns of events that are not generated, as of
+ * version 14 (migrations 15 and 16). */
+#define PA__EVENTS_COLS_V14                                                           \
+  PA__EVENTS_COLS_V1 ","                                                              \
+  "  event_type TEXT,"                                                                \
+  "  auth_method TEXT,"                                                               \
+  "  received_via TEXT"
 #define PA__EVENTS_V14_NAMES                                                          \
   "id, ts, received_ts, source, origin, event_code, action, outcome, user_id,"          \
   " user_name, user_role, src_ip, src_ae, dst_ip, dst_ae, host, patient_id, study_uid," \
@@ -591,10 +599,7 @@ static const char *const pa__store_migrations[] = {
   ("INSERT OR IGNORE INTO deferred_indexes (name, sql, since)"
    " SELECT name, sql, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
    " FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL;"
-   "CREATE TABLE events_v15 (" PA__EVENTS_COLS_V1 ","
-   "  event_type TEXT,"
-   "  auth_method TEXT,"
-   "  received_via TEXT,"
+   "CREATE TABLE events_v15 (" PA__EVENTS_COLS_V14 ","
    "  " PA__EVENTS_OP " STORED);"
    "INSERT INTO events_v15 (" PA__EVENTS_V14_NAMES ") SELECT " PA__EVENTS_V14_NAMES
    " FROM events ORDER BY id;"
@@ -602,6 +607,18 @@ static const char *const pa__store_migrations[] = {
    "PRAGMA legacy_alter_table=ON;"
    "ALTER TABLE events_v15 RENAME TO events;"
    "PRAGMA legacy_alter_table=OFF;"),
+
+  /* 15 -> 16: events_pending (issue 5/6; docs/schema.md, "version 16").
+   * The listener commits each small batch's events here, a table with no
+   * secondary index, and moves them into events many batches at a time,
+   * so that a leaf of events' nine indexes is written to the WAL once a
+   * move instead of once a commit. Its columns are those of events that
+   * are not generated; the ids are events' own (store.c). events_all
+   * reads both, for a reader that must see every event stored (verify
+   * --deep on a store a listener writes). */
+  ("CREATE TABLE events_pending (" PA__EVENTS_COLS_V14 ");"
+   "CREATE VIEW events_all AS SELECT " PA__EVENTS_V14_NAMES " FROM events"
+   " UNION ALL SELECT " PA__EVENTS_V14_NAMES " FROM events_pending;"),
 };
 
 #define PA__STORE_N_MIGRATIONS \

@@ -699,6 +699,8 @@ int pa_cmd_listen(int argc, char **argv)
     return r;
   pa_store_interrupt(L.store, &stop_flag);
   pa_store_batch_limits(L.store, L.batch_rows, L.batch_us);
+  /* the small batches' events reach events' indexes many batches at a time */
+  pa_store_events_pending(L.store, 1);
   if (pa_store_run_begin(L.store, "listen", NULL, &run_id) ||
       pa_feed_init(&L.feed, L.store, decoders, tz, run_id, &err) || pa_listen_new(&ops, &L.l)) {
     pa_log(PA_LOG_ERROR, "%s", err.msg[0] ? err.msg : pa_store_errmsg(L.store));

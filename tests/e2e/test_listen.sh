@@ -162,7 +162,8 @@ check "a listener waits out another writer's long lock" \
 check "...and says that it waits" grep -q "locked by another writer; waiting" "$WORK/err"
 
 # --- the store fails: what was received and not stored is counted ---------
-sqlite3 "$db" "CREATE TRIGGER fail_ev BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+# (the listener writes events to events_pending; they move into events later)
+sqlite3 "$db" "CREATE TRIGGER fail_ev BEFORE INSERT ON events_pending BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
 start --syslog tcp://127.0.0.1:0
 tp=$(port tcp)
 printf '<38>Nov 25 10:00:00 pacs01 sshd[44]: Accepted password for hal from 192.0.2.8 port 50001 ssh2\n' \
@@ -181,7 +182,7 @@ sqlite3 "$db" "DROP TRIGGER fail_ev"
 # a FHIR Bundle of two events whose second cannot be written: neither the
 # first event nor the message's raw row may stay, or the message would be
 # skipped as "already stored" when it comes again
-sqlite3 "$db" "CREATE TRIGGER fail_r BEFORE INSERT ON events WHEN NEW.action='R' BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+sqlite3 "$db" "CREATE TRIGGER fail_r BEFORE INSERT ON events_pending WHEN NEW.action='R' BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
 raw_before=$(q "select count(*) from raw"); ev_before=$(q "select count(*) from events")
 bundle="<14>1 2026-11-20T01:20:00Z host pacs - - - $(tr -d '\n' < "$PA_SRC/fixtures/fhir/bundle.json")"
 start --syslog tcp://127.0.0.1:0 --batch 1
@@ -200,6 +201,27 @@ sleep 0.5
 stop
 check "...so that when it comes again both its events are stored" \
   test "$(q "select count(*) from events")" = "$((ev_before + 2))"
+
+# --- the move of pending events into events fails --------------------------
+# The message is committed (raw and events_pending) within --batch-ms; the
+# move at stop fails: the listener says so, and nothing stored is lost.
+sqlite3 "$db" "CREATE TRIGGER fail_mv BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'simulated move failure'); END"
+start --syslog tcp://127.0.0.1:0
+tp=$(port tcp)
+printf '<38>Nov 25 10:00:00 pacs01 sshd[45]: Accepted password for ivy from 192.0.2.10 port 50001 ssh2\n' \
+  | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" || true
+sleep 0.5
+rc=0; stop || rc=$?
+check "a failed move of pending events stops the listener with exit 3" test "$rc" -eq 3
+check "...names the cause" grep -q "simulated move failure" "$WORK/err"
+check "...with the message stored, not lost" grep -q "stored 1, .*lost 0" "$WORK/out"
+check "...its event kept in events_pending" \
+  test "$(q "select count(*) from events_pending where user_id='ivy'")" = 1
+sqlite3 "$db" "DROP TRIGGER fail_mv"
+start --syslog tcp://127.0.0.1:0
+stop
+check "...until the next writable open moves it into events" \
+  test "$(q "select count(*) from events where user_id='ivy'")/$(q "select count(*) from events_pending")" = 1/0
 
 # --- SIGTERM while another writer holds the lock --------------------------
 # The listener blocks on the lock with the first message of client A;

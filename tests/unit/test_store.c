@@ -176,6 +176,75 @@ static void test_batch(void **state)
   assert_int_equal(count(f->path, "SELECT count(*) FROM events"), 10);
 }
 
+/* A listener's events: committed to events_pending batch by batch, moved
+ * into events with their ids at commit; another writer's event in between
+ * takes an id above theirs; a later line joins a pending event; a writable
+ * open moves what a writer that did not close left pending, a reader does
+ * not. */
+static void test_events_pending(void **state)
+{
+  struct pa_test_db *f = *state;
+  struct pa_event e, j;
+  struct pa_err err;
+  pa_store *other, *r;
+  int64_t id[3], oid, rid, found;
+  int dup;
+
+  pa_event_init(&e);
+  e.ts = 5;
+  e.source = "syslog";
+  pa_err_clear(&err);
+  assert_int_equal(pa_store_open(f->path, &other, &err), PA_OK); /* an ingest, say */
+  pa_store_events_pending(f->s, 1);
+  pa_store_batch_limits(f->s, 1, 1000000);
+  assert_int_equal(pa_store_batch_begin(f->s), PA_OK);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(pa_store_put_event(f->s, &e, &id[i]), PA_OK);
+    assert_int_equal(pa_store_batch_tick(f->s), PA_OK); /* a batch of one row */
+  }
+  assert_int_equal(id[1], id[0] + 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events"), 0);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_pending"), 2);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_all"), 2);
+
+  /* the other writer's event while they wait */
+  assert_int_equal(pa_store_put_event(other, &e, &oid), PA_OK);
+  assert_int_equal(oid, id[1] + 1);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_pending"), 2);
+
+  /* the first writer goes on: above both */
+  assert_int_equal(pa_store_put_raw(f->s, "a line", 6, "t.log", 0, 5, &rid, &dup), PA_OK);
+  e.raw_id = rid;
+  assert_int_equal(pa_store_put_event(f->s, &e, &id[2]), PA_OK);
+  assert_int_equal(id[2], oid + 1);
+  assert_int_equal(pa_store_batch_tick(f->s), PA_OK);
+  pa_event_init(&j);
+  j.user_id = "joined";
+  assert_int_equal(pa_store_event_join(other, id[2], &j), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_pending WHERE user_id = 'joined'"),
+                   1);
+  assert_int_equal(pa_store_event_of_raw(other, rid, 5, &found), PA_OK);
+  assert_int_equal(found, id[2]);
+
+  /* a reader does not move them; a writable open does */
+  assert_int_equal(pa_store_open_mode(f->path, PA_STORE_RDONLY, &r, &err), PA_OK);
+  assert_int_equal(pa_store_close(r), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_pending"), 3);
+  assert_int_equal(pa_store_close(other), PA_OK);
+  assert_int_equal(pa_store_open(f->path, &other, &err), PA_OK);
+  assert_int_equal(pa_store_close(other), PA_OK);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_pending"), 0);
+  assert_int_equal(count(f->path, "SELECT count(DISTINCT id) FROM events"), 4);
+  assert_int_equal(count(f->path, "SELECT id FROM events WHERE user_id = 'joined'"), id[2]);
+
+  /* the close of the first writer: nothing left to move, nothing doubled */
+  assert_int_equal(pa_store_batch_commit(f->s), PA_OK);
+  assert_int_equal(pa_store_close(f->s), PA_OK);
+  f->s = NULL;
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events"), 4);
+  assert_int_equal(count(f->path, "SELECT count(*) FROM events_all"), 4);
+}
+
 static void test_state_roundtrip(void **state)
 {
   struct pa_test_db *f = *state;
@@ -612,10 +681,12 @@ static sqlite3 *db_at(const char *path, int v)
   return db;
 }
 
-/* Turns a version-14 file back into version 13's shape: atna_objects and
+/* Turns a version-14 (or later) file back into version 13's shape: no
+ * events_pending nor events_all (version 16), and atna_objects and
  * atna_participants tables again, holding every column in full (what
  * version 13 stored), from what the views read. */
 static const char revert_v14[] =
+  "DROP VIEW events_all; DROP TABLE events_pending;"
   "CREATE TABLE o13 AS SELECT * FROM atna_objects;"
   "CREATE TABLE p13 AS SELECT * FROM atna_participants;"
   "DROP VIEW atna_objects; DROP VIEW atna_participants;"
@@ -1212,6 +1283,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_finding_put, setup, teardown),
     cmocka_unit_test_setup_teardown(test_raw_prune, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_race, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_pending, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bulk_deferred_indexes, setup, teardown),
     cmocka_unit_test(test_migrate_raw_sha_key),
     cmocka_unit_test(test_migrate_detail_views),
