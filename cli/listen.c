@@ -3,7 +3,10 @@
  *
  * Messages take the same path as ingested files (feed.c). They are
  * committed in batches bounded by count and time (--batch, --batch-ms), so
- * a crash loses at most one batch; SIGTERM and SIGINT flush and exit, and
+ * a crash loses at most one batch; their events go to events_pending and
+ * move into events many batches at a time (pa_store_events_pending), so
+ * that each commit does not write every index leaf it touched again.
+ * SIGTERM and SIGINT flush and exit, and
  * SIGUSR1 writes the counters of each source to stderr. A live capture
  * runs in its own thread with its own connection to the database. */
 #include "cli.h"
@@ -138,7 +141,9 @@ static void help(FILE *f)
              "Each endpoint is printed once bound, as 'listening on URL', with the real\n"
              "port. Counters per endpoint: received, stored (committed), already stored,\n"
              "quarantined, dropped (clients cut off), lost (received but not stored\n"
-             "because the database failed). While another writer holds the database\n"
+             "because the database failed). A stored message's event waits in\n"
+             "events_pending and reaches the events table (rules, reports, query) at\n"
+             "most about 2 s later, and at stop. While another writer holds the database\n"
              "the listener waits, up to 10 minutes. A database failure stops it.\n"
              "exit status: 0 stopped cleanly, 2 usage error or an endpoint or database\n"
              "that cannot be used, 3 the database failed or internal error\n");
