@@ -250,6 +250,16 @@ stop
 check "the next writable open moves them: 400 events, none pending, ids unique" \
   test "$(q "select count(*) || '/' || count(distinct id) from events")/$(q "select count(*) from events_pending")" = 400/400/0
 
+# --- a running listener's events reach events within seconds --------------
+start --syslog tcp://127.0.0.1:0
+tp=$(port tcp)
+printf '<38>Nov 25 11:00:00 pacs01 sshd[46]: Accepted password for late from 192.0.2.11 port 50002 ssh2\n' \
+  | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" || true
+for _ in $(seq 60); do [ "$(q "select count(*) from events where user_id='late'")" = 1 ] && break; sleep 0.1; done
+check "a running listener moves its pending events into events within 6 s" \
+  test "$(q "select count(*) from events where user_id='late'")/$(q "select count(*) from events_pending")" = 1/0
+stop
+
 # --- SIGTERM while another writer holds the lock --------------------------
 # The listener blocks on the lock with the first message of client A;
 # meanwhile client B's messages and a burst of datagrams sit in the
