@@ -37,6 +37,10 @@ struct pa_dialect {
   /* written right after "events alias" to read the table by a full scan
    * instead of an index; NULL where the planner's statistics decide */
   const char *scan_hint;
+  /* the condition "x.id is one of the rows that index idx leads to under
+   * filter" (a filter of x's columns): on a read of x with scan_hint, the
+   * rows come in the table's order instead of the index's. NULL: none */
+  pa_rc (*ids_by_index)(struct pa_buf *b, const char *idx, const char *filter);
 };
 
 extern const struct pa_dialect pa_dialect_sqlite;

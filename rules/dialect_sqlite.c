@@ -40,6 +40,12 @@ static pa_rc events_by_time(struct pa_buf *b, const char *alias)
   return pa_buf_appendf(b, "events %s INDEXED BY events_ts", alias);
 }
 
+static pa_rc ids_by_index(struct pa_buf *b, const char *idx, const char *filter)
+{
+  return pa_buf_appendf(b, "x.id IN (SELECT x.id FROM events x INDEXED BY \"%s\" WHERE %s)",
+                        idx, filter);
+}
+
 const struct pa_dialect pa_dialect_sqlite = {
   .name = "sqlite",
   .regexp = regexp,
@@ -50,4 +56,5 @@ const struct pa_dialect pa_dialect_sqlite = {
   .temp_as = temp_as,
   .events_by_time = events_by_time,
   .scan_hint = " NOT INDEXED",
+  .ids_by_index = ids_by_index,
 };

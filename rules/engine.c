@@ -209,27 +209,23 @@ static uint32_t index_cols(sqlite3 *db, const char *idx)
   return m;
 }
 
-/* The probe of a read: over a sample of events rows spread by a
- * multiplicative hash of 0, 1, 2, ... (data written in cycles does not
- * line up with it), the permille that pass the parts of the filter the
- * index cols can judge, the others taken as true: the rows the index
- * leads to the table. Its binds point into st's. */
-static pa_rc probe_of(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf *q,
-                      struct pa_sqlstmt *probe)
+/* The filter of st's read with each part that the index of columns cols
+ * cannot judge made true ("1"): the rows the index leads to the table.
+ * Appended to q; its binds, in order, to binds[*nb...] (pointing into
+ * st's; there is room for all of st's). */
+static pa_rc index_filter(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf *q,
+                          struct pa_bind *binds, size_t *nb)
 {
   const struct pa_read *rd = st->read;
   const char *t = st->sql;
   size_t m = rd->filter_bind, at = rd->filter_from;
 
-  if (!(probe->binds = calloc(st->n_binds + 1, sizeof *probe->binds)) ||
-      pa_buf_appendf(q, "SELECT coalesce(CAST(avg(CASE WHEN "))
-    return PA_NOMEM;
   for (size_t j = 0; j <= rd->n_terms; j++) {
     size_t to = j < rd->n_terms ? rd->term[j].from : rd->filter_to;
     int keep = j == rd->n_terms || !(rd->term[j].cols & ~cols);
     for (size_t k = at; k < to; k++) /* between the parts: kept */
       if (t[k] == '?' && m < st->n_binds)
-        probe->binds[probe->n_binds++] = st->binds[m++];
+        binds[(*nb)++] = st->binds[m++];
     if (pa_buf_append(q, t + at, to - at))
       return PA_NOMEM;
     if (j == rd->n_terms)
@@ -238,12 +234,27 @@ static pa_rc probe_of(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf 
     for (size_t k = to; k < at; k++)
       if (t[k] == '?' && m < st->n_binds) {
         if (keep)
-          probe->binds[probe->n_binds++] = st->binds[m];
+          binds[(*nb)++] = st->binds[m];
         m++;
       }
     if (keep ? pa_buf_append(q, t + to, at - to) : pa_buf_appendf(q, "1"))
       return PA_NOMEM;
   }
+  return PA_OK;
+}
+
+/* The probe of a read: over a sample of events rows spread by a
+ * multiplicative hash of 0, 1, 2, ... (data written in cycles does not
+ * line up with it), the permille that pass the parts of the filter the
+ * index cols can judge: the rows the index leads to the table. Its binds
+ * point into st's. */
+static pa_rc probe_of(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf *q,
+                      struct pa_sqlstmt *probe)
+{
+  if (!(probe->binds = calloc(st->n_binds + 1, sizeof *probe->binds)) ||
+      pa_buf_appendf(q, "SELECT coalesce(CAST(avg(CASE WHEN ") ||
+      index_filter(st, cols, q, probe->binds, &probe->n_binds))
+    return PA_NOMEM;
   if (pa_buf_appendf(q, " THEN 1000 ELSE 0 END) AS INTEGER), 0) FROM (WITH RECURSIVE k(i)"
                         " AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < %d)"
                         " SELECT m.lo + (k.i * 2654435761) %% (m.hi - m.lo + 1) AS id FROM k,"
@@ -255,43 +266,114 @@ static pa_rc probe_of(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf 
   return PA_OK;
 }
 
-/* st reads a rule's rows of events: when the index the planner picked
- * leads to the table for at least PA_ENGINE_SCAN_PERMILLE of the sampled
- * rows, st's SQL with the dialect's scan hint (the caller's to free), else
- * NULL: the planner's plan. */
-static char *scan_sql(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rule *r,
-                      size_t s, const struct pa_sqlstmt *st)
+/* st read with the dialect's scan hint after "events x": a full scan. */
+static pa_rc scan_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st, struct pa_buf *q)
+{
+  const struct pa_read *rd = st->read;
+
+  if (pa_buf_append(q, st->sql, rd->scan_at) || pa_buf_appendf(q, "%s", dl->scan_hint) ||
+      pa_buf_appendf(q, "%s", st->sql + rd->scan_at))
+    return PA_NOMEM;
+  return PA_OK;
+}
+
+/* st reading the rows index idx (of columns cols) leads to, fetched in the
+ * table's order: its filter, then "x.id is one of the index's rows" (the
+ * dialect's), on a read with the scan hint. The index's filter repeats
+ * binds of st's; out->binds is the whole list, pointing into st's. For a
+ * statement that sorts what it reads: the order of the fetch is free,
+ * and the table's order reads each page once where the index's order goes
+ * back and forth over the whole table. */
+static pa_rc by_index_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st,
+                         const char *idx, uint32_t cols, struct pa_buf *q,
+                         struct pa_sqlstmt *out)
+{
+  const struct pa_read *rd = st->read;
+  struct pa_buf f;
+  size_t m = rd->filter_bind;
+  pa_rc rc = PA_NOMEM;
+
+  for (size_t k = rd->filter_from; k < rd->filter_to; k++)
+    m += st->sql[k] == '?';
+  if (m > st->n_binds || !(out->binds = calloc(2 * st->n_binds + 1, sizeof *out->binds)))
+    return PA_NOMEM;
+  memcpy(out->binds, st->binds, m * sizeof *out->binds);
+  out->n_binds = m;
+  pa_buf_init(&f, PA_RULE_MAX_SQL + 1024);
+  if (pa_buf_append(q, st->sql, rd->scan_at) || pa_buf_appendf(q, "%s", dl->scan_hint) ||
+      pa_buf_append(q, st->sql + rd->scan_at, rd->filter_from - rd->scan_at) ||
+      pa_buf_appendf(q, "(") ||
+      pa_buf_append(q, st->sql + rd->filter_from, rd->filter_to - rd->filter_from) ||
+      pa_buf_appendf(q, ") AND ") ||
+      index_filter(st, cols, &f, out->binds, &out->n_binds) ||
+      dl->ids_by_index(q, idx, pa_buf_str(&f)) ||
+      pa_buf_appendf(q, "%s", st->sql + rd->filter_to))
+    goto out;
+  memcpy(out->binds + out->n_binds, st->binds + m, (st->n_binds - m) * sizeof *out->binds);
+  out->n_binds += st->n_binds - m;
+  rc = PA_OK;
+out:
+  pa_buf_cleanup(&f);
+  return rc;
+}
+
+/* How st reads a rule's rows of events. When the index the planner
+ * picked leads to the table for at least PA_ENGINE_SCAN_PERMILLE of the
+ * sampled rows: a full scan. Below that, for a statement that sorts what
+ * it reads: the index's rows fetched in the table's order. *out is then
+ * st with its SQL (and binds) replaced, both the caller's to free
+ * (out_free); else 0 and the planner's plan. */
+static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rule *r, size_t s,
+                   const struct pa_sqlstmt *st, struct pa_sqlstmt *out)
 {
   const struct pa_read *rd = st->read;
   struct pa_sqlstmt probe = {.sql = NULL};
-  struct pa_buf q;
+  struct pa_buf q, w;
   struct x_read x;
   int64_t permille = 0;
-  char *sql = NULL;
-  size_t n = strlen(st->sql), h;
+  uint32_t cols;
+  int done = 0, scan;
+  size_t n = strlen(st->sql);
 
+  *out = *st;
   if (!dl)
     dl = &pa_dialect_sqlite;
   if (!dl->scan_hint || rd->scan_at > n || rd->filter_to > n || !plan_index(db, st, &x))
-    return NULL;
+    return 0;
   pa_buf_init(&q, PA_RULE_MAX_SQL + 1024);
-  if (probe_of(st, index_cols(db, x.name), &q, &probe) || run_stmt(db, &probe, &permille))
+  pa_buf_init(&w, 2 * PA_RULE_MAX_SQL + 1024);
+  cols = index_cols(db, x.name);
+  if (probe_of(st, cols, &q, &probe) || run_stmt(db, &probe, &permille))
     goto out;
+  scan = permille >= PA_ENGINE_SCAN_PERMILLE;
   pa_log(PA_LOG_DEBUG, "%s: statement %zu: %s leads to the table for %.1f%% of sampled events:"
          " %s", r->id, s + 1, x.name, (double)permille / 10,
-         permille >= PA_ENGINE_SCAN_PERMILLE ? "a full scan instead" : "kept");
-  if (permille < PA_ENGINE_SCAN_PERMILLE)
+         scan ? "a full scan instead"
+              : rd->sorted && dl->ids_by_index ? "kept, rows fetched in table order" : "kept");
+  if (scan ? scan_of(dl, st, &w) != PA_OK
+           : !rd->sorted || !dl->ids_by_index || by_index_of(dl, st, x.name, cols, &w, out))
     goto out;
-  h = strlen(dl->scan_hint);
-  if (!(sql = malloc(n + h + 1)))
+  if (!(out->sql = strdup(pa_buf_str(&w)))) /* a scan keeps st's binds */
     goto out;
-  memcpy(sql, st->sql, rd->scan_at);
-  memcpy(sql + rd->scan_at, dl->scan_hint, h);
-  memcpy(sql + rd->scan_at + h, st->sql + rd->scan_at, n - rd->scan_at + 1);
+  done = 1;
 out:
+  if (!done) {
+    if (out->binds != st->binds)
+      free(out->binds);
+    *out = *st;
+  }
   free(probe.binds);
   pa_buf_cleanup(&q);
-  return sql;
+  pa_buf_cleanup(&w);
+  return done;
+}
+
+/* Frees what read_of gave out (st: the statement it read). */
+static void out_free(const struct pa_sqlstmt *st, struct pa_sqlstmt *out)
+{
+  free(out->sql);
+  if (out->binds != st->binds)
+    free(out->binds);
 }
 
 /* ---- thresholds from the policy ------------------------------------- */
@@ -956,17 +1038,16 @@ static void run_rule(struct lane *L, size_t i)
   }
   for (size_t s = 0; s < comp->n_stmts; s++) {
     struct pa_sqlstmt st = comp->stmts[s];
-    char *scan = NULL;
+    int read = st.read && !o->index_only && read_of(db, L->co.dialect, r, s, &comp->stmts[s], &st);
     double ts0;
     int bad;
-    if (st.read && !o->index_only && (scan = scan_sql(db, L->co.dialect, r, s, &st)))
-      st.sql = scan;
     if ((o->plan || pa_log_threshold >= PA_LOG_DEBUG) && strncmp(st.sql, "DROP", 4) &&
         strncmp(st.sql, "CREATE INDEX", 12))
       explain(db, o, r, &st);
     ts0 = now_ms();
     bad = run_stmt(db, &st, NULL);
-    free(scan);
+    if (read)
+      out_free(&comp->stmts[s], &st);
     pa_log(PA_LOG_DEBUG, "%s: statement %zu: %.1f ms", r->id, s + 1, now_ms() - ts0);
     if (bad) {
       res_i->failed = 1;
