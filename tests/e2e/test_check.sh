@@ -86,12 +86,15 @@ check "check -v says where it reads by a full scan" \
   grep -q "leads to the table for .* of sampled events: a full scan instead" "$WORK/lanes.err"
 check "check -v says where it keeps the index" \
   grep -q "leads to the table for .* of sampled events: kept" "$WORK/lanes.err"
+check "...and where it fetches the index's rows in table order (a distinct threshold)" \
+  grep -q "PR-02: statement [0-9]*: .* of sampled events: kept, rows fetched in table order" \
+  "$WORK/lanes.err"
 "$PACSAUDIT" ingest --db "$WORK/index.db" "$S"/*.log "$S"/*.ndjson "$S"/*.pcap >/dev/null 2>&1
 "$PACSAUDIT" check --db "$WORK/index.db" --policy "$S/policy.json" --threads 1 --read index -q -v \
   >/dev/null 2>"$WORK/index.err" || true
-check "--read index never reads by a full scan" \
-  sh -c "! grep -q 'a full scan instead' '$WORK/index.err'"
-check "--read index keeps the findings of a full scan" \
+check "--read index never reads by a full scan nor in table order" \
+  sh -c "! grep -q 'a full scan instead\|in table order' '$WORK/index.err'"
+check "--read index keeps the findings of a full scan and of table order" \
   cmp <(dump "$WORK/lanes-1.db") <(dump "$WORK/index.db")
 rc=0
 "$PACSAUDIT" check --db "$WORK/index.db" --read sometimes >/dev/null 2>"$WORK/read.err" || rc=$?
