@@ -1209,13 +1209,8 @@ static void k_threshold(struct cc *c, json_t *k, const char *path)
   period(c, "x", w);
   filter_ends(c);
   app(c, " AND subj IS NOT NULL%s", dis ? " AND val IS NOT NULL" : "");
-  if (dis) {
-    /* the passes below sort by subject, then time: rows stored in that
-     * order sort with less work, whichever order the read found them in */
-    app(c, " ORDER BY subj, ts");
-    if (c->read_done)
-      c->read_done->sorted = 1;
-  }
+  if (dis && c->read_done) /* the grouping, the key index and the sweep below */
+    c->read_done->order = "subj, ts";
   stmt_end(c);
   if (dis) {
     /* only the subjects that can reach N go on. A window [t - window, t]

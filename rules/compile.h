@@ -47,9 +47,10 @@ struct pa_read {
     size_t from, to;
     uint32_t cols; /* bit i: it reads pa_event_cols[i]; bit PA_READ_OTHER_COL: some other name */
   } term[PA_RULE_MAX_READ_TERMS]; /* the parts ANDed at the filter's top */
-  int sorted;                    /* the statement sorts what it reads (ORDER BY): the
-                                    engine may fetch the rows an index leads to in the
-                                    table's order, which costs it no order worth keeping */
+  const char *order;             /* what the statements after it sort the rows it
+                                    stores by (static text), NULL none: the engine may
+                                    then fetch the rows an index leads to in the table's
+                                    order and store them in this one (engine.c) */
 };
 
 /* The columns of events a rule may name, NULL-ended. */

@@ -279,11 +279,12 @@ static pa_rc scan_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st, s
 
 /* st reading the rows index idx (of columns cols) leads to, fetched in the
  * table's order: its filter, then "x.id is one of the index's rows" (the
- * dialect's), on a read with the scan hint. The index's filter repeats
- * binds of st's; out->binds is the whole list, pointing into st's. For a
- * statement that sorts what it reads: the order of the fetch is free,
- * and the table's order reads each page once where the index's order goes
- * back and forth over the whole table. */
+ * dialect's), on a read with the scan hint, and the rows stored in the
+ * order the statements after it sort by (rd->order), which the index's
+ * order gave them in part. The index's filter repeats binds of st's;
+ * out->binds is the whole list, pointing into st's. The table's order
+ * reads each page once, where the index's goes back and forth over the
+ * whole table. */
 static pa_rc by_index_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st,
                          const char *idx, uint32_t cols, struct pa_buf *q,
                          struct pa_sqlstmt *out)
@@ -307,7 +308,7 @@ static pa_rc by_index_of(const struct pa_dialect *dl, const struct pa_sqlstmt *s
       pa_buf_appendf(q, ") AND ") ||
       index_filter(st, cols, &f, out->binds, &out->n_binds) ||
       dl->ids_by_index(q, idx, pa_buf_str(&f)) ||
-      pa_buf_appendf(q, "%s", st->sql + rd->filter_to))
+      pa_buf_appendf(q, "%s ORDER BY %s", st->sql + rd->filter_to, rd->order))
     goto out;
   memcpy(out->binds + out->n_binds, st->binds + m, (st->n_binds - m) * sizeof *out->binds);
   out->n_binds += st->n_binds - m;
@@ -319,8 +320,9 @@ out:
 
 /* How st reads a rule's rows of events. When the index the planner
  * picked leads to the table for at least PA_ENGINE_SCAN_PERMILLE of the
- * sampled rows: a full scan. Below that, for a statement that sorts what
- * it reads: the index's rows fetched in the table's order. *out is then
+ * sampled rows: a full scan. Below that, for a statement whose rows are
+ * sorted again after it (rd->order): the index's rows fetched in the
+ * table's order, stored in that one. *out is then
  * st with its SQL (and binds) replaced, both the caller's to free
  * (out_free); else 0 and the planner's plan. */
 static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rule *r, size_t s,
@@ -349,9 +351,9 @@ static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rul
   pa_log(PA_LOG_DEBUG, "%s: statement %zu: %s leads to the table for %.1f%% of sampled events:"
          " %s", r->id, s + 1, x.name, (double)permille / 10,
          scan ? "a full scan instead"
-              : rd->sorted && dl->ids_by_index ? "kept, rows fetched in table order" : "kept");
+              : rd->order && dl->ids_by_index ? "kept, rows fetched in table order" : "kept");
   if (scan ? scan_of(dl, st, &w) != PA_OK
-           : !rd->sorted || !dl->ids_by_index || by_index_of(dl, st, x.name, cols, &w, out))
+           : !rd->order || !dl->ids_by_index || by_index_of(dl, st, x.name, cols, &w, out))
     goto out;
   if (!(out->sql = strdup(pa_buf_str(&w)))) /* a scan keeps st's binds */
     goto out;
