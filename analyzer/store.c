@@ -756,18 +756,22 @@ pa_rc pa_store_bulk_end(pa_store *s)
   return deferred_build(s) ? PA_DB : rc;
 }
 
+/* Whether the query of one integer (an EXISTS) says 1; 0 too when it fails. */
+static int says_yes(pa_store *s, const char *sql)
+{
+  sqlite3_stmt *q = NULL;
+  int yes = 0;
+
+  if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    yes = sqlite3_column_int(q, 0) == 1;
+  sqlite3_finalize(q);
+  return yes;
+}
+
 /* At a writable open: indexes a dead bulk load left out are made now. */
 static pa_rc deferred_recover(pa_store *s)
 {
-  sqlite3_stmt *q = NULL;
-  int any = 0;
-
-  if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)", -1, &q,
-                         NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
-    any = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  if (!any)
+  if (!says_yes(s, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)"))
     return PA_OK;
   pa_log(PA_LOG_INFO, "making the events indexes that an interrupted bulk load or a"
                        " migration left to build");
@@ -797,15 +801,7 @@ static pa_rc pending_move(pa_store *s)
  * works on every event stored before it. */
 static pa_rc pending_recover(pa_store *s)
 {
-  sqlite3_stmt *q = NULL;
-  int any = 0;
-
-  if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM events_pending)", -1, &q,
-                         NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
-    any = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  return any ? pending_move(s) : PA_OK;
+  return says_yes(s, "SELECT EXISTS (SELECT 1 FROM events_pending)") ? pending_move(s) : PA_OK;
 }
 
 void pa_store_events_pending(pa_store *s, int on) { s->ev_pending = on; }
