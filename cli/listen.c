@@ -143,7 +143,7 @@ static void help(FILE *f)
              "quarantined, dropped (clients cut off), lost (received but not stored\n"
              "because the database failed). A stored message's event waits in\n"
              "events_pending and reaches the events table (rules, reports, query) at\n"
-             "most about 2 s later, and at stop. While another writer holds the database\n"
+             "most about 5 s later, and at stop. While another writer holds the database\n"
              "the listener waits, up to 10 minutes. A database failure stops it.\n"
              "exit status: 0 stopped cleanly, 2 usage error or an endpoint or database\n"
              "that cannot be used, 3 the database failed or internal error\n");

@@ -255,8 +255,8 @@ start --syslog tcp://127.0.0.1:0
 tp=$(port tcp)
 printf '<38>Nov 25 11:00:00 pacs01 sshd[46]: Accepted password for late from 192.0.2.11 port 50002 ssh2\n' \
   | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$tp" || true
-for _ in $(seq 60); do [ "$(q "select count(*) from events where user_id='late'")" = 1 ] && break; sleep 0.1; done
-check "a running listener moves its pending events into events within 6 s" \
+for _ in $(seq 100); do [ "$(q "select count(*) from events where user_id='late'")" = 1 ] && break; sleep 0.1; done
+check "a running listener moves its pending events into events within 10 s" \
   test "$(q "select count(*) from events where user_id='late'")/$(q "select count(*) from events_pending")" = 1/0
 stop
 
