@@ -10,7 +10,12 @@
  * </html>) with its Content-Security-Policy, and hold no script, image,
  * frame or embedded object and no javascript: link, whatever strings the
  * model carries. Exit 0 when it renders and passes, 1 on an error or a failed
- * check (said on stderr), 2 on usage. */
+ * check (said on stderr), 2 on usage.
+ *
+ * A tool, not a test: it asserts nothing by itself. test_html_browser.sh
+ * is the test, and it asserts both ways: every rendered page passes these
+ * checks, and a page edited to break each one is refused by it, naming the
+ * check. */
 #include "reports/html.h"
 
 #include <jansson.h>
