@@ -144,14 +144,18 @@
  * page read (10M events: 3.7 µs a row read through an index against 0.7 µs
  * a row of a scan; at 7-9% of the rows the scan lost, at 24-62% it won).
  * With op stored (schema 15) a scan costs 0.2-0.3 µs a row and reads the
- * 8-9% of AC-05, AC-08 and PR-02 in half the time, but 50 here lost
- * overall: the rows then come in time order, not the index's (op, user,
- * time), and the sorts and window passes after the read took 2-4x as
- * long for AC-05 and PR-02 (AC-08 and AC-10 gained).
+ * 8-9% of AC-05, AC-08 and PR-02 in half the time, but the rows then come
+ * in time order, not the index's (op, user, time), and the sorts and
+ * window passes after the read took 2-4x as long for AC-05 and PR-02. So
+ * from PA_ENGINE_SORT_PERMILLE on, a read that may end in ORDER BY scans
+ * and stores its rows sorted as the statements after it want them, or in
+ * the index's order (10M, PR-02's 9.2%: 3.6-4.1 s against 5.5-6.0 s
+ * through the index; the sort is 1.5 µs a row, so below 5% the index wins).
  * PA_RULE_MAX_READ_TERMS: the parts of one read's filter that are told
  * apart (more, and the read keeps the planner's index). */
 #define PA_ENGINE_SCAN_SAMPLE 1000
 #define PA_ENGINE_SCAN_PERMILLE 200
+#define PA_ENGINE_SORT_PERMILLE 50
 #define PA_RULE_MAX_READ_TERMS 32
 
 #endif

@@ -188,10 +188,15 @@ static int cmd_sql(int argc, char **argv)
       printf("-- %s %zu\n%s;\n", i < cp.n_decide ? "decide" : "statement",
              i < cp.n_decide ? i + 1 : i - cp.n_decide + 1, st->sql);
       print_binds(st);
-      if (st->read)
-        printf("-- (check reads events x%s instead when the index SQLite picks"
-               " leads to the table for %.0f%% of sampled rows or more; check -v logs it)\n",
-               pa_dialect_sqlite.scan_hint, PA_ENGINE_SCAN_PERMILLE / 10.0);
+      if (!st->read)
+        continue;
+      printf("-- (check reads events x%s instead when the index SQLite picks leads to the"
+             " table for %.0f%% of sampled rows or more", pa_dialect_sqlite.scan_hint,
+             PA_ENGINE_SCAN_PERMILLE / 10.0);
+      if (st->read->sortable)
+        printf(", or for %.0f%% or more, its rows then stored in order",
+               PA_ENGINE_SORT_PERMILLE / 10.0);
+      printf("; check -v logs it)\n");
     }
     rc = PA_EXIT_OK;
   }

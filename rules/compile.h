@@ -51,6 +51,9 @@ struct pa_read {
                                     stores by (static text), NULL none: the engine may
                                     then fetch the rows an index leads to in the table's
                                     order and store them in this one (engine.c) */
+  int sortable;                  /* an ORDER BY may end the statement: the engine may
+                                    then read by a scan and store the rows in order, or
+                                    in the index's order when order is NULL */
 };
 
 /* The columns of events a rule may name, NULL-ended. */

@@ -190,22 +190,36 @@ static void explain(sqlite3 *db, const struct pa_engine_opts *o, const struct pa
   plan_steps(db, st, explain_step, &e);
 }
 
-/* The columns (struct pa_read's bits) that index idx holds, with id. */
-static uint32_t index_cols(sqlite3 *db, const char *idx)
+/* The columns (struct pa_read's bits) that index idx holds, with id; and
+ * into order (when not NULL) its order as x's columns, "x.a, x.b, x.id",
+ * left empty when a column of it is not one of x's. */
+static uint32_t index_cols(sqlite3 *db, const char *idx, struct pa_buf *order)
 {
   sqlite3_stmt *q;
   uint32_t m = 1; /* pa_event_cols[0]: id, the rowid every entry holds */
+  int whole = 1;
 
-  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_index_info(?)", -1, &q, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", -1, &q,
+                         NULL) != SQLITE_OK)
     return m;
   sqlite3_bind_text(q, 1, idx, -1, SQLITE_STATIC);
   while (sqlite3_step(q) == SQLITE_ROW) {
     const char *c = (const char *)sqlite3_column_text(q, 0);
-    for (size_t k = 0; c && pa_event_cols[k]; k++)
+    size_t k;
+    for (k = 0; c && pa_event_cols[k]; k++)
       if (!strcmp(c, pa_event_cols[k]))
-        m |= 1u << k;
+        break;
+    if (c && pa_event_cols[k]) {
+      m |= 1u << k;
+      if (order && pa_buf_appendf(order, "x.%s, ", c))
+        whole = 0;
+    } else {
+      whole = 0; /* an expression: its order is not x's columns' */
+    }
   }
   sqlite3_finalize(q);
+  if (order && (!whole || pa_buf_appendf(order, "x.id")))
+    pa_buf_reset(order);
   return m;
 }
 
@@ -266,13 +280,16 @@ static pa_rc probe_of(const struct pa_sqlstmt *st, uint32_t cols, struct pa_buf 
   return PA_OK;
 }
 
-/* st read with the dialect's scan hint after "events x": a full scan. */
-static pa_rc scan_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st, struct pa_buf *q)
+/* st read with the dialect's scan hint after "events x": a full scan;
+ * its rows stored in order when order is not NULL. */
+static pa_rc scan_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st, const char *order,
+                     struct pa_buf *q)
 {
   const struct pa_read *rd = st->read;
 
   if (pa_buf_append(q, st->sql, rd->scan_at) || pa_buf_appendf(q, "%s", dl->scan_hint) ||
-      pa_buf_appendf(q, "%s", st->sql + rd->scan_at))
+      pa_buf_appendf(q, "%s", st->sql + rd->scan_at) ||
+      (order && pa_buf_appendf(q, " ORDER BY %s", order)))
     return PA_NOMEM;
   return PA_OK;
 }
@@ -318,24 +335,31 @@ out:
   return rc;
 }
 
-/* How st reads a rule's rows of events. When the index the planner
- * picked leads to the table for at least PA_ENGINE_SCAN_PERMILLE of the
- * sampled rows: a full scan. Below that, for a statement whose rows are
- * sorted again after it (rd->order): the index's rows fetched in the
- * table's order, stored in that one. *out is then
- * st with its SQL (and binds) replaced, both the caller's to free
- * (out_free); else 0 and the planner's plan. */
+/* How st reads a rule's rows of events, by the share of sampled rows
+ * that the index the planner picked leads to the table for:
+ * - PA_ENGINE_SCAN_PERMILLE or more: a full scan;
+ * - PA_ENGINE_SORT_PERMILLE or more, where an ORDER BY may end st
+ *   (rd->sortable): a full scan, its rows stored in rd->order, or in the
+ *   index's order, so that the statements after it find them as an index
+ *   read would give them;
+ * - less, for a statement whose rows are sorted again after it
+ *   (rd->order): the index's rows fetched in the table's order, stored in
+ *   that one;
+ * - else the planner's plan.
+ * 1 when *out is st with its SQL (and binds) replaced, both the caller's
+ * to free (out_free); else 0, *out is st. */
 static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rule *r, size_t s,
                    const struct pa_sqlstmt *st, struct pa_sqlstmt *out)
 {
   const struct pa_read *rd = st->read;
   struct pa_sqlstmt probe = {.sql = NULL};
-  struct pa_buf q, w;
+  struct pa_buf q, w, io;
   struct x_read x;
   int64_t permille = 0;
   uint32_t cols;
-  int done = 0, scan;
+  int done = 0, scan, sort = 0;
   size_t n = strlen(st->sql);
+  const char *order = NULL;
 
   *out = *st;
   if (!dl)
@@ -344,15 +368,20 @@ static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rul
     return 0;
   pa_buf_init(&q, PA_RULE_MAX_SQL + 1024);
   pa_buf_init(&w, 2 * PA_RULE_MAX_SQL + 1024);
-  cols = index_cols(db, x.name);
+  pa_buf_init(&io, 256);
+  cols = index_cols(db, x.name, &io);
   if (probe_of(st, cols, &q, &probe) || run_stmt(db, &probe, &permille))
     goto out;
   scan = permille >= PA_ENGINE_SCAN_PERMILLE;
+  if (!scan && permille >= PA_ENGINE_SORT_PERMILLE && rd->sortable &&
+      (order = rd->order ? rd->order : io.len ? pa_buf_str(&io) : NULL))
+    scan = sort = 1;
   pa_log(PA_LOG_DEBUG, "%s: statement %zu: %s leads to the table for %.1f%% of sampled events:"
-         " %s", r->id, s + 1, x.name, (double)permille / 10,
-         scan ? "a full scan instead"
-              : rd->order && dl->ids_by_index ? "kept, rows fetched in table order" : "kept");
-  if (scan ? scan_of(dl, st, &w) != PA_OK
+         " %s%s", r->id, s + 1, x.name, (double)permille / 10,
+         sort ? "a full scan instead, rows stored by " : scan ? "a full scan instead"
+         : rd->order && dl->ids_by_index ? "kept, rows fetched in table order" : "kept",
+         sort ? order : "");
+  if (scan ? scan_of(dl, st, order, &w) != PA_OK
            : !rd->order || !dl->ids_by_index || by_index_of(dl, st, x.name, cols, &w, out))
     goto out;
   if (!(out->sql = strdup(pa_buf_str(&w)))) /* a scan keeps st's binds */
@@ -367,6 +396,7 @@ out:
   free(probe.binds);
   pa_buf_cleanup(&q);
   pa_buf_cleanup(&w);
+  pa_buf_cleanup(&io);
   return done;
 }
 

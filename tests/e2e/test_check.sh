@@ -86,9 +86,17 @@ check "check -v says where it reads by a full scan" \
   grep -q "leads to the table for .* of sampled events: a full scan instead" "$WORK/lanes.err"
 check "check -v says where it keeps the index" \
   grep -q "leads to the table for .* of sampled events: kept" "$WORK/lanes.err"
-check "...and where it fetches the index's rows in table order (a distinct threshold)" \
-  grep -q "PR-02: statement [0-9]*: .* of sampled events: kept, rows fetched in table order" \
+check "...where it scans and stores the rows as a distinct threshold sorts them" \
+  grep -q "PR-02: statement [0-9]*: .* of sampled events: a full scan instead, rows stored by subj, ts" \
   "$WORK/lanes.err"
+check "...where it scans and stores a sequence's rows in the index's order" \
+  grep -q "AC-05: statement [0-9]*: events_op .* a full scan instead, rows stored by x.op, x.user_id, x.ts, x.id" \
+  "$WORK/lanes.err"
+check "...and where it fetches the index's rows in table order (a threshold)" \
+  grep -q "NW-03: statement [0-9]*: .* of sampled events: kept, rows fetched in table order" \
+  "$WORK/lanes.err"
+check "a sequence's sides read only the columns named after them" \
+  sh -c "'$PACSAUDIT' rules sql AC-05 | grep -q 'r_a AS SELECT x.id, x.ts, x.user_id, x.src_ip FROM events x'"
 "$PACSAUDIT" ingest --db "$WORK/index.db" "$S"/*.log "$S"/*.ndjson "$S"/*.pcap >/dev/null 2>&1
 "$PACSAUDIT" check --db "$WORK/index.db" --policy "$S/policy.json" --threads 1 --read index -q -v \
   >/dev/null 2>"$WORK/index.err" || true
