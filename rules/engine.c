@@ -61,14 +61,12 @@ pa_rc pa_engine_attach(pa_store *s, const struct pa_policy *p, struct pa_err *er
   /* the engine's temp tables can hold most of a year's events: on disk,
    * behind a bounded cache, so memory stays flat in the store's size. The
    * store's own page cache is smaller than a writer's: SQLite also sizes
-   * each sorter's memory by it, and a sort of millions of rows (PR-01 at
-   * 10M events) fills it. The big reads go by full scans (engine.c's
-   * scan_sql), which a cache does not speed up: with 8 MiB each the pack
-   * ran as fast as with 32 + 64 MiB, at 1M and at 10M, and check's peak
-   * RSS went from 187 to 64 MiB at 1M and from 350 to 92 at 10M
-   * (docs/performance.md). */
-  if (exec(db, "PRAGMA temp_store=FILE") || exec(db, "PRAGMA temp.cache_size=-8192") ||
-      exec(db, "PRAGMA main.cache_size=-8192")) {
+   * each sorter's runs by it, and a sort of millions of rows (PR-01 at
+   * 10M events) fills it. The big reads go by full scans (read_of), which
+   * a cache does not speed up (limits.h: PA_ENGINE_CACHE_KIB). */
+  if (exec(db, "PRAGMA temp_store=FILE") ||
+      exec(db, "PRAGMA temp.cache_size=-" PA_STR(PA_ENGINE_TEMP_CACHE_KIB)) ||
+      exec(db, "PRAGMA main.cache_size=-" PA_STR(PA_ENGINE_CACHE_KIB))) {
     pa_policy_free(empty);
     return pa_err_set(err, PA_DB, UINT64_MAX, 0, "%s", sqlite3_errmsg(db));
   }
