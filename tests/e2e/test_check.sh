@@ -97,6 +97,8 @@ check "...and where it fetches the index's rows in table order (a threshold)" \
   "$WORK/lanes.err"
 check "a sequence's sides read only the columns named after them" \
   sh -c "'$PACSAUDIT' rules sql AC-05 | grep -q 'r_a AS SELECT x.id, x.ts, x.user_id, x.src_ip FROM events x'"
+check "...and every column where a later statement names one that events lacks (AU-05)" \
+  sh -c "'$PACSAUDIT' rules sql AU-05 | grep -q 'r_a AS SELECT x[.][*] FROM events x'"
 "$PACSAUDIT" ingest --db "$WORK/index.db" "$S"/*.log "$S"/*.ndjson "$S"/*.pcap >/dev/null 2>&1
 "$PACSAUDIT" check --db "$WORK/index.db" --policy "$S/policy.json" --threads 1 --read index -q -v \
   >/dev/null 2>"$WORK/index.err" || true
