@@ -75,18 +75,37 @@ done
 db="$WORK/term.db"
 stopped=0
 # (a signal before the file is opened or after it is read ends the process
-# as by default: exit 143, tried again at another moment)
+# as by default: exit 143, tried again). The signal goes once the process
+# has read into the input (its offset, /proc/PID/fdinfo), so that it comes
+# while the file is read whatever the machine's load: a moment guessed from
+# the first run's length missed the read on a loaded machine, where the
+# index rebuild after it takes most of the run
+in_pos() { # in_pos PID: the offset PID has read the input to, or 0
+  local f
+  for f in /proc/"$1"/fd/*; do
+    if [ "$(readlink "$f" 2>/dev/null)" = "$in" ]; then
+      awk '/^pos:/ { print $2; exit }' /proc/"$1"/fdinfo/"${f##*/}" 2>/dev/null && return
+    fi
+  done
+  echo 0
+}
 for k in 1 2 3 4 5 6 7 8; do
   [ "$stopped" -eq 0 ] || break
   rm -f "$db" "$db-wal" "$db-shm"
-  at=$((took * (10 + 5 * k + RANDOM % 30) / 100))
+  t0=$(ms)
   "$PACSAUDIT" ingest --quiet --workers 1 --db "$db" "$in" >/dev/null 2>"$WORK/term.err" &
   p=$!
-  sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
+  pos=0
+  for _ in $(seq 1 2000); do
+    pos=$(in_pos "$p")
+    [ "${pos:-0}" -gt 0 ] || ! kill -0 "$p" 2>/dev/null && break
+    sleep 0.005
+  done
   kill -TERM "$p" 2>/dev/null || true
+  at=$(($(ms) - t0))
   rc=0
   wait "$p" || rc=$?
-  echo "SIGTERM after ${at} ms of ${took}: exit $rc"
+  echo "SIGTERM after ${at} ms, the input read to byte ${pos:-0}, of a ${took} ms run: exit $rc"
   if [ "$rc" -eq 2 ] && grep -q 'interrupted (signal 15)' "$WORK/term.err"; then
     stopped=1
     check "SIGTERM: the run row says interrupted" \
