@@ -194,8 +194,8 @@ static int cmd_sql(int argc, char **argv)
              " table for %.0f%% of sampled rows or more", pa_dialect_sqlite.scan_hint,
              PA_ENGINE_SCAN_PERMILLE / 10.0);
       if (st->read->sortable)
-        printf(", or for %.0f%% or more, its rows then stored in order",
-               PA_ENGINE_SORT_PERMILLE / 10.0);
+        printf("; below, its rows stored in order: read by a scan from %.0f%%, else fetched"
+               " in table order", PA_ENGINE_SORT_PERMILLE / 10.0);
       printf("; check -v logs it)\n");
     }
     rc = PA_EXIT_OK;

@@ -47,13 +47,12 @@ struct pa_read {
     size_t from, to;
     uint32_t cols; /* bit i: it reads pa_event_cols[i]; bit PA_READ_OTHER_COL: some other name */
   } term[PA_RULE_MAX_READ_TERMS]; /* the parts ANDed at the filter's top */
-  const char *order;             /* what the statements after it sort the rows it
-                                    stores by (static text), NULL none: the engine may
-                                    then fetch the rows an index leads to in the table's
-                                    order and store them in this one (engine.c) */
   int sortable;                  /* an ORDER BY may end the statement: the engine may
-                                    then read by a scan and store the rows in order, or
-                                    in the index's order when order is NULL */
+                                    then read by a scan, or fetch the rows an index
+                                    leads to in the table's order, and store them in
+                                    order (engine.c, read_of) */
+  const char *order;             /* that order: what the statements after it sort the
+                                    rows by (static text), NULL the index's own */
 };
 
 /* The columns of events a rule may name, NULL-ended. */

@@ -294,15 +294,13 @@ static pa_rc scan_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st, c
 
 /* st reading the rows index idx (of columns cols) leads to, fetched in the
  * table's order: its filter, then "x.id is one of the index's rows" (the
- * dialect's), on a read with the scan hint, and the rows stored in the
- * order the statements after it sort by (rd->order), which the index's
- * order gave them in part. The index's filter repeats binds of st's;
- * out->binds is the whole list, pointing into st's. The table's order
- * reads each page once, where the index's goes back and forth over the
- * whole table. */
+ * dialect's), on a read with the scan hint, and the rows stored in order.
+ * The index's filter repeats binds of st's; out->binds is the whole list,
+ * pointing into st's. The table's order reads each page once, where the
+ * index's goes back and forth over the whole table. */
 static pa_rc by_index_of(const struct pa_dialect *dl, const struct pa_sqlstmt *st,
-                         const char *idx, uint32_t cols, struct pa_buf *q,
-                         struct pa_sqlstmt *out)
+                         const char *idx, uint32_t cols, const char *order,
+                         struct pa_buf *q, struct pa_sqlstmt *out)
 {
   const struct pa_read *rd = st->read;
   struct pa_buf f;
@@ -323,7 +321,7 @@ static pa_rc by_index_of(const struct pa_dialect *dl, const struct pa_sqlstmt *s
       pa_buf_appendf(q, ") AND ") ||
       index_filter(st, cols, &f, out->binds, &out->n_binds) ||
       dl->ids_by_index(q, idx, pa_buf_str(&f)) ||
-      pa_buf_appendf(q, "%s ORDER BY %s", st->sql + rd->filter_to, rd->order))
+      pa_buf_appendf(q, "%s ORDER BY %s", st->sql + rd->filter_to, order))
     goto out;
   memcpy(out->binds + out->n_binds, st->binds + m, (st->n_binds - m) * sizeof *out->binds);
   out->n_binds += st->n_binds - m;
@@ -336,13 +334,11 @@ out:
 /* How st reads a rule's rows of events, by the share of sampled rows
  * that the index the planner picked leads to the table for:
  * - PA_ENGINE_SCAN_PERMILLE or more: a full scan;
- * - PA_ENGINE_SORT_PERMILLE or more, where an ORDER BY may end st
- *   (rd->sortable): a full scan, its rows stored in rd->order, or in the
- *   index's order, so that the statements after it find them as an index
- *   read would give them;
- * - less, for a statement whose rows are sorted again after it
- *   (rd->order): the index's rows fetched in the table's order, stored in
- *   that one;
+ * - less, where an ORDER BY may end st (rd->sortable): its rows stored in
+ *   rd->order, or in the index's order, so that the statements after it
+ *   find them as an index read would give them; read by a full scan from
+ *   PA_ENGINE_SORT_PERMILLE on, else the index's rows fetched in the
+ *   table's order;
  * - else the planner's plan.
  * 1 when *out is st with its SQL (and binds) replaced, both the caller's
  * to free (out_free); else 0, *out is st. */
@@ -355,7 +351,7 @@ static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rul
   struct x_read x;
   int64_t permille = 0;
   uint32_t cols;
-  int done = 0, scan, sort = 0;
+  int done = 0, scan, sort;
   size_t n = strlen(st->sql);
   const char *order = NULL;
 
@@ -371,16 +367,20 @@ static int read_of(sqlite3 *db, const struct pa_dialect *dl, const struct pa_rul
   if (probe_of(st, cols, &q, &probe) || run_stmt(db, &probe, &permille))
     goto out;
   scan = permille >= PA_ENGINE_SCAN_PERMILLE;
-  if (!scan && permille >= PA_ENGINE_SORT_PERMILLE && rd->sortable &&
-      (order = rd->order ? rd->order : io.len ? pa_buf_str(&io) : NULL))
-    scan = sort = 1;
+  if (!scan && rd->sortable)
+    order = rd->order ? rd->order : io.len ? pa_buf_str(&io) : NULL;
+  sort = order && permille >= PA_ENGINE_SORT_PERMILLE;
+  if (order && !sort && !dl->ids_by_index)
+    order = NULL;
   pa_log(PA_LOG_DEBUG, "%s: statement %zu: %s leads to the table for %.1f%% of sampled events:"
          " %s%s", r->id, s + 1, x.name, (double)permille / 10,
-         sort ? "a full scan instead, rows stored by " : scan ? "a full scan instead"
-         : rd->order && dl->ids_by_index ? "kept, rows fetched in table order" : "kept",
-         sort ? order : "");
-  if (scan ? scan_of(dl, st, order, &w) != PA_OK
-           : !rd->order || !dl->ids_by_index || by_index_of(dl, st, x.name, cols, &w, out))
+         scan ? "a full scan instead" : sort ? "a full scan instead, rows stored by "
+         : order ? "kept, rows fetched in table order, stored by " : "kept",
+         order ? order : "");
+  if (!scan && !order)
+    goto out;
+  if (scan || sort ? scan_of(dl, st, order, &w) != PA_OK
+                   : by_index_of(dl, st, x.name, cols, order, &w, out) != PA_OK)
     goto out;
   if (!(out->sql = strdup(pa_buf_str(&w)))) /* a scan keeps st's binds */
     goto out;

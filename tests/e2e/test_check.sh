@@ -95,6 +95,9 @@ check "...where it scans and stores a sequence's rows in the index's order" \
 check "...and where it fetches the index's rows in table order (a threshold)" \
   grep -q "NW-03: statement [0-9]*: .* of sampled events: kept, rows fetched in table order" \
   "$WORK/lanes.err"
+check "...also a side's, stored in the index's order" \
+  grep -q "EM-01: statement [0-9]*: events_user .* kept, rows fetched in table order, stored by x.user_id, x.ts, x.id" \
+  "$WORK/lanes.err"
 check "a sequence's sides read only the columns named after them" \
   sh -c "'$PACSAUDIT' rules sql AC-05 | grep -q 'r_a AS SELECT x.id, x.ts, x.user_id, x.src_ip FROM events x'"
 check "...and every column where a later statement names one that events lacks (AU-05)" \
